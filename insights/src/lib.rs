@@ -1,0 +1,13 @@
+//! Flywheel's domain, free of I/O: what an insight is ([`model`]), the query language
+//! ([`query`]) and how answers are ranked and explained ([`rank`], [`answer`]), importing and
+//! redacting customer text ([`import`], [`redact`]), team schedules ([`schedule`]) and the
+//! addresses of chat channels and people ([`address`]).
+//!
+//! Nothing here touches a database, the network or a clock: the store lives in
+//! `flywheel-storage`, chat and scheduling loops in `flywheel`, and "now" is always passed in.
+//! Start with [`model::InsightData`], then [`query::Query`].
+
+pub mod index;
+pub mod model;
+pub mod query;
+pub mod search;

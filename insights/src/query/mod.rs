@@ -1,0 +1,6 @@
+//! The query language used everywhere people search: free words, `OR`, "quoted phrases",
+//! `-excluded`, and filters such as `theme:billing severity:>=4 since:30d`.
+
+mod ast;
+
+pub use ast::*;
