@@ -7,7 +7,14 @@
 //! `flywheel-storage`, chat and scheduling loops in `flywheel`, and "now" is always passed in.
 //! Start with [`model::InsightData`], then [`query::Query`].
 
+pub mod address;
+pub mod answer;
+pub mod import;
 pub mod index;
 pub mod model;
 pub mod query;
+pub mod rank;
+pub mod redact;
+pub mod schedule;
 pub mod search;
+pub mod text;

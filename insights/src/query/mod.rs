@@ -2,5 +2,7 @@
 //! `-excluded`, and filters such as `theme:billing severity:>=4 since:30d`.
 
 mod ast;
+mod matcher;
+mod parse;
 
 pub use ast::*;
