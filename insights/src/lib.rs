@@ -11,6 +11,7 @@ pub mod address;
 pub mod answer;
 pub mod import;
 pub mod index;
+pub mod message;
 pub mod model;
 pub mod query;
 pub mod rank;

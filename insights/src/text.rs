@@ -1,1 +1,540 @@
-//! (in progress)
+//! Words as Flywheel sees them: tokenizing, stemming and the word lists that tell content from
+//! function words. The store indexes what [`index_terms`] returns and the query parser stems
+//! with [`stem`], so a word typed in a search meets the same token the index holds, whichever
+//! backend runs the search.
+
+use std::ops::Range;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// Tokens longer than this (in characters) are dropped, in the index and in queries alike:
+/// they are hashes, encoded blobs or runaway strings, never words anyone searches for.
+pub const MAX_TOKEN_CHARS: usize = 64;
+
+/// One word of a text: its normalized form and where it sits in the original.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// Lowercase, apostrophes and a trailing possessive removed, only alphanumeric characters.
+    pub text: String,
+    /// Byte range of the word in the text it came from, possessive included.
+    pub span: Range<usize>,
+}
+
+/// The words of `text`, in order: maximal runs of alphanumeric characters, lowercased.
+/// An apostrophe between two alphanumeric characters belongs to the word and is then dropped
+/// (`don't` → `dont`); a trailing possessive `'s` is removed (`company's` → `company`).
+/// Words longer than [`MAX_TOKEN_CHARS`] are skipped.
+pub fn tokens(text: &str) -> Tokens<'_> {
+    Tokens { text, at: 0 }
+}
+
+/// Iterator over the [`Token`]s of a text; see [`tokens`].
+#[derive(Debug, Clone)]
+pub struct Tokens<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl Iterator for Tokens<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        loop {
+            let rest = &self.text[self.at..];
+            let offset = rest.find(is_word_char)?;
+            let start = self.at + offset;
+            let end = word_end(self.text, start);
+            self.at = end;
+            if let Some(text) = normalize(&self.text[start..end]) {
+                return Some(Token {
+                    text,
+                    span: start..end,
+                });
+            }
+        }
+    }
+}
+
+fn is_apostrophe(c: char) -> bool {
+    // U+02BC is a letter to Unicode, but people type it as an apostrophe.
+    matches!(c, '\'' | '\u{2019}' | '\u{02BC}')
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && !is_apostrophe(c)
+}
+
+/// Where the word starting at `start` ends: alphanumerics, with apostrophes only between two.
+fn word_end(text: &str, start: usize) -> usize {
+    let mut chars = text[start..].char_indices().peekable();
+    let mut end = start;
+    while let Some((i, c)) = chars.next() {
+        let inside_apostrophe =
+            is_apostrophe(c) && chars.peek().is_some_and(|&(_, next)| is_word_char(next));
+        if is_word_char(c) || inside_apostrophe {
+            end = start + i + c.len_utf8();
+        } else {
+            break;
+        }
+    }
+    end
+}
+
+/// The token form of a raw word, or `None` when it is too long to be one.
+fn normalize(raw: &str) -> Option<String> {
+    let mut chars: Vec<char> = raw.chars().collect();
+    if let [.., a, s] = chars[..]
+        && chars.len() > 2
+        && is_apostrophe(a)
+        && (s == 's' || s == 'S')
+    {
+        chars.truncate(chars.len() - 2);
+    }
+    // Lowercasing can add combining marks (`İ` → `i̇`); keep only what is alphanumeric so the
+    // store can put tokens into FTS5 and tsquery strings unquoted.
+    let text: String = chars
+        .into_iter()
+        .filter(|c| !is_apostrophe(*c))
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    let len = text.chars().count();
+    (1..=MAX_TOKEN_CHARS).contains(&len).then_some(text)
+}
+
+/// The English (Snowball) stem of one word: `refunds` → `refund`, `charged` → `charg`.
+/// The word is lowercased first; the stem holds only alphanumeric characters and is never
+/// empty for a non-empty word.
+pub fn stem(word: &str) -> String {
+    let lower: String = word
+        .chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    let stemmed = Stemmer::create(Algorithm::English)
+        .stem(&lower)
+        .into_owned();
+    let clean: String = stemmed
+        .chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    if clean.is_empty() { lower } else { clean }
+}
+
+/// The stems of every token of `text`, in order.
+pub fn stems(text: &str) -> Vec<String> {
+    tokens(text).map(|t| stem(&t.text)).collect()
+}
+
+/// What full-text search indexes for an insight: the stems of every token of the title, the
+/// body, then each theme, in that order, separated by single spaces. Stopwords are kept so
+/// that phrases ("charged twice", "on time") match adjacent words exactly. Because it is one
+/// sequence, a phrase can run from the end of one part into the start of the next; both
+/// backends and the in-memory matcher see the same sequence, so they agree on that too.
+pub fn index_terms(title: &str, body: &str, themes: &[String]) -> String {
+    let parts = [title, body]
+        .into_iter()
+        .chain(themes.iter().map(String::as_str));
+    let mut out = String::new();
+    for part in parts {
+        for token in tokens(part) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&stem(&token.text));
+        }
+    }
+    out
+}
+
+/// English function words, dropped from searches (never from the index). Sorted, for
+/// binary search; apostrophes already removed as the tokenizer removes them.
+const STOPWORDS: &[&str] = &[
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "arent",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "cant",
+    "could",
+    "couldnt",
+    "did",
+    "didnt",
+    "do",
+    "does",
+    "doesnt",
+    "doing",
+    "dont",
+    "down",
+    "during",
+    "each",
+    "either",
+    "else",
+    "ever",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "hadnt",
+    "has",
+    "hasnt",
+    "have",
+    "havent",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "id",
+    "if",
+    "im",
+    "in",
+    "into",
+    "is",
+    "isnt",
+    "it",
+    "its",
+    "itself",
+    "ive",
+    "just",
+    "me",
+    "more",
+    "most",
+    "much",
+    "my",
+    "myself",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "regarding",
+    "same",
+    "she",
+    "should",
+    "shouldnt",
+    "so",
+    "some",
+    "such",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "theyre",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "upon",
+    "us",
+    "very",
+    "was",
+    "wasnt",
+    "we",
+    "were",
+    "werent",
+    "what",
+    "whats",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "whose",
+    "why",
+    "will",
+    "with",
+    "within",
+    "without",
+    "wont",
+    "would",
+    "wouldnt",
+    "you",
+    "your",
+    "youre",
+    "yours",
+    "yourself",
+    "yourselves",
+];
+
+/// Words that only frame a question about customers ("what are customers saying about ..."):
+/// dropped from questions in natural language, kept in plain keyword searches. Sorted.
+const QUESTION_FILLER: &[&str] = &[
+    "anybody",
+    "anyone",
+    "anything",
+    "ask",
+    "asked",
+    "asking",
+    "client",
+    "clients",
+    "comment",
+    "comments",
+    "complain",
+    "complained",
+    "complaining",
+    "complains",
+    "complaint",
+    "complaints",
+    "customer",
+    "customers",
+    "feedback",
+    "feel",
+    "feeling",
+    "feels",
+    "felt",
+    "find",
+    "give",
+    "hear",
+    "heard",
+    "hearing",
+    "know",
+    "lately",
+    "list",
+    "mention",
+    "mentioned",
+    "mentioning",
+    "mentions",
+    "people",
+    "recently",
+    "said",
+    "say",
+    "saying",
+    "says",
+    "show",
+    "something",
+    "talk",
+    "talked",
+    "talking",
+    "talks",
+    "tell",
+    "telling",
+    "tells",
+    "think",
+    "thinking",
+    "thinks",
+    "thought",
+    "told",
+    "user",
+    "users",
+    "wrote",
+];
+
+/// Words that open a question: a query starting with one reads as natural language. Sorted.
+const QUESTION_OPENERS: &[&str] = &[
+    "any", "are", "can", "could", "did", "do", "does", "has", "have", "how", "is", "show", "tell",
+    "was", "were", "what", "whats", "when", "where", "which", "who", "why", "would",
+];
+
+/// Whether `word` (a token: lowercase, no apostrophes) is an English function word.
+pub fn is_stopword(word: &str) -> bool {
+    STOPWORDS.binary_search(&word).is_ok()
+}
+
+/// Whether `word` (a token) only frames a question about customers ("saying", "customers").
+pub fn is_question_filler(word: &str) -> bool {
+    QUESTION_FILLER.binary_search(&word).is_ok()
+}
+
+/// Whether `word` (a token) opens a question ("what", "how", "does", "tell", ...).
+pub fn is_question_opener(word: &str) -> bool {
+    QUESTION_OPENERS.binary_search(&word).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn words(text: &str) -> Vec<String> {
+        tokens(text).map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn tokens_are_lowercase_alphanumeric_runs() {
+        assert_eq!(
+            words("Charged TWICE for the same order #4521!"),
+            ["charged", "twice", "for", "the", "same", "order", "4521"]
+        );
+        assert_eq!(words("e-mail/login"), ["e", "mail", "login"]);
+        assert_eq!(words("Crédit Agricole"), ["crédit", "agricole"]);
+        assert!(words("").is_empty());
+        assert!(words(" \t\n…—!?").is_empty());
+    }
+
+    #[test]
+    fn apostrophes_inside_words_are_dropped_and_possessives_removed() {
+        assert_eq!(words("don't"), ["dont"]);
+        assert_eq!(words("don’t"), ["dont"]);
+        assert_eq!(words("the company's fee"), ["the", "company", "fee"]);
+        assert_eq!(words("EQUIFAX’S report"), ["equifax", "report"]);
+        // An apostrophe at either end is punctuation, not part of the word.
+        assert_eq!(words("customers' 'quoted'"), ["customers", "quoted"]);
+        // A lone "'s" is not a possessive of anything: keep the letter.
+        assert_eq!(words("'s"), ["s"]);
+        assert_eq!(words("rock'n'roll"), ["rocknroll"]);
+    }
+
+    #[test]
+    fn spans_point_at_the_original_words() {
+        let text = "Où est   l'argent's?";
+        let spans: Vec<&str> = tokens(text).map(|t| &text[t.span]).collect();
+        assert_eq!(spans, ["Où", "est", "l'argent's"]);
+    }
+
+    #[test]
+    fn overlong_tokens_are_dropped_not_split() {
+        let long = "x".repeat(MAX_TOKEN_CHARS + 1);
+        let exact = "y".repeat(MAX_TOKEN_CHARS);
+        assert_eq!(
+            words(&format!("a {long} b {exact}")),
+            ["a", "b", exact.as_str()]
+        );
+        assert_eq!(index_terms(&long, "", &[]), "");
+    }
+
+    #[test]
+    fn lowercasing_never_leaks_combining_marks() {
+        // `İ` lowercases to `i` + U+0307, which is not alphanumeric.
+        assert_eq!(words("İstanbul"), ["istanbul"]);
+    }
+
+    #[test]
+    fn stems_follow_snowball_english() {
+        assert_eq!(stem("refunds"), "refund");
+        assert_eq!(stem("Refunded"), "refund");
+        assert_eq!(stem("charged"), "charg");
+        assert_eq!(stem("charges"), "charg");
+        assert_eq!(stem("reporting"), "report");
+        assert_eq!(stem("identity"), "ident");
+        assert_eq!(stem("the"), "the");
+        assert_eq!(stem("2023"), "2023");
+        assert_eq!(stem(""), "");
+    }
+
+    #[test]
+    fn index_terms_keep_order_and_stopwords() {
+        let themes = vec!["Billing disputes".to_string(), "on-time".to_string()];
+        assert_eq!(
+            index_terms("Charged twice", "They charged me on the card.", &themes),
+            "charg twice they charg me on the card bill disput on time"
+        );
+        assert_eq!(index_terms("", "", &[]), "");
+    }
+
+    #[test]
+    fn word_lists_are_sorted_and_distinct() {
+        for list in [STOPWORDS, QUESTION_FILLER, QUESTION_OPENERS] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{:?}", list);
+            // Every entry must be a token as the tokenizer produces it, or it could never match.
+            for word in list {
+                assert_eq!(words(word), [*word]);
+            }
+        }
+    }
+
+    #[test]
+    fn word_lists_answer_membership() {
+        for w in [
+            "the", "a", "of", "on", "their", "about", "what", "how", "is", "are",
+        ] {
+            assert!(is_stopword(w), "{w}");
+        }
+        for w in ["identity", "theft", "refund", "customers", ""] {
+            assert!(!is_stopword(w), "{w}");
+        }
+        for w in [
+            "customers",
+            "saying",
+            "complaints",
+            "mention",
+            "talking",
+            "feel",
+        ] {
+            assert!(is_question_filler(w), "{w}");
+        }
+        assert!(!is_question_filler("credit"));
+        assert!(!is_question_filler("Customers"), "membership is on tokens");
+        assert!(is_question_opener("what") && is_question_opener("does"));
+        assert!(!is_question_opener("refund"));
+    }
+
+    proptest! {
+        #[test]
+        fn tokens_and_stems_are_clean_for_any_text(text in "\\PC{0,200}|[a-zA-Z'’ ]{0,80}") {
+            for token in tokens(&text) {
+                prop_assert!(!token.text.is_empty());
+                prop_assert!(token.text.chars().count() <= MAX_TOKEN_CHARS);
+                prop_assert!(token.text.chars().all(char::is_alphanumeric));
+                prop_assert!(text.is_char_boundary(token.span.start));
+                prop_assert!(text.is_char_boundary(token.span.end));
+                let stemmed = stem(&token.text);
+                prop_assert!(!stemmed.is_empty());
+                prop_assert!(stemmed.chars().all(char::is_alphanumeric));
+                prop_assert_eq!(stemmed.to_lowercase(), stemmed.clone());
+            }
+            let terms = index_terms(&text, &text, &[]);
+            prop_assert!(!terms.contains("  ") && !terms.starts_with(' ') && !terms.ends_with(' '));
+        }
+
+        #[test]
+        fn stemming_any_string_never_panics(word in any::<String>()) {
+            let stemmed = stem(&word);
+            prop_assert!(stemmed.chars().all(char::is_alphanumeric));
+        }
+    }
+}

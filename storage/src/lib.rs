@@ -1,1 +1,32 @@
-//! placeholder
+//! Flywheel's store: the insights and everything later written about them, on SQLite (the
+//! embedded default, one file) or PostgreSQL (for several replicas), behind one API and one
+//! contract test suite (`tests/contract.rs`). Ranking, explaining and composing live in
+//! `flywheel-insights`; this crate only stores, finds and counts.
+//!
+//! A short tour:
+//!
+//! - [`Store::open`] takes a URL (`sqlite://data/flywheel.db` or `postgres://…`), connects and
+//!   applies the embedded migrations (`migrations/sqlite/`, `migrations/postgres/`) — see
+//!   [`store`].
+//! - [`Store::upsert`] writes prepared insights, telling inserts, updates and unchanged re-imports
+//!   apart by fingerprint — see [`insights`].
+//! - [`Store::search`] turns a [`flywheel_insights::query::Query`] into SQL with full-text search
+//!   (FTS5 or `tsvector`), visibility and date filters, and returns capped candidates with exact
+//!   counts and breakdowns — see [`search`].
+//!
+//! Both backends share their SQL text wherever the engines agree; `db` is the small layer that
+//! runs one statement on whichever pool is open, so a feature module writes each query once.
+//! Portable encodings (instants as milliseconds, dates as `YYYY-MM-DD` text) are in `values`.
+
+mod db;
+mod error;
+pub mod insights;
+mod migrate;
+pub mod search;
+pub mod store;
+mod values;
+mod visibility;
+
+pub use error::StoreError;
+pub use insights::UpsertOutcome;
+pub use store::{AppliedMigration, Backend, Store, StoreOptions};

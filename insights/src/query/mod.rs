@@ -6,3 +6,5 @@ mod matcher;
 mod parse;
 
 pub use ast::*;
+pub use matcher::Document;
+pub use parse::{MAX_QUERY_CHARS, QueryError, QueryErrorKind, parse};

@@ -1,0 +1,149 @@
+//! Asking the store a question: parse, search within what the asker may see, relax a
+//! natural-language question that matched nothing, rank, and build the answer. Shared by
+//! `flywheel ask` and the chat `ask` command.
+
+use anyhow::Context as _;
+use flywheel_insights::answer::{Answer, answer};
+use flywheel_insights::model::{key_matches, nearest};
+use flywheel_insights::query::{Filter, Query, QueryError, Test, parse};
+use flywheel_insights::search::{Scope, SearchOptions};
+use serde::Serialize;
+
+use crate::app::{App, Failure};
+use crate::cli::AskArgs;
+
+/// An answer and anything the asker should know about their question.
+#[derive(Debug, Clone, Serialize)]
+pub struct Asked {
+    /// The answer.
+    #[serde(flatten)]
+    pub answer: Answer,
+    /// Hints, such as a theme filter that names no known theme.
+    pub notes: Vec<String>,
+}
+
+/// Why a question could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    /// The question does not parse.
+    #[error("{}", .error.display_with_input(.input))]
+    Query {
+        /// What was typed.
+        input: String,
+        /// What is wrong with it.
+        error: QueryError,
+    },
+    /// Nothing to look for.
+    #[error("ask needs something to look for: words, \"a phrase\" or a filter such as theme:billing")]
+    Empty,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+/// Answers `text` as seen from `scope`, within `team_filter` when the asker's team has one.
+pub async fn ask(
+    app: &App,
+    text: &str,
+    scope: Scope,
+    team_filter: Option<&Query>,
+    limit: usize,
+) -> Result<Asked, AskError> {
+    let query = parse(text).map_err(|error| AskError::Query {
+        input: text.to_string(),
+        error,
+    })?;
+    if query.clauses.is_empty() {
+        return Err(AskError::Empty);
+    }
+    let today = app.today();
+    let effective = match team_filter {
+        Some(filter) => filter.clone().and(&query),
+        None => query.clone(),
+    };
+    let options = SearchOptions::new(scope.clone(), today);
+    let mut result = app
+        .store
+        .search(&effective, &options)
+        .await
+        .context("search failed")?;
+    let mut relaxed = false;
+    let mut ranked_query = query.clone();
+    if result.total == 0 && query.natural_language {
+        if let Some(looser) = query.relaxed() {
+            let effective = match team_filter {
+                Some(filter) => filter.clone().and(&looser),
+                None => looser.clone(),
+            };
+            result = app
+                .store
+                .search(&effective, &options)
+                .await
+                .context("search failed")?;
+            relaxed = result.total > 0;
+            if relaxed {
+                ranked_query = looser;
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    if result.total == 0 {
+        notes.extend(unknown_themes(app, &query, &scope).await?);
+    }
+    let answer = answer(text, &ranked_query, result, relaxed, today, limit);
+    Ok(Asked { answer, notes })
+}
+
+/// A note for every `theme:` filter that names no theme the store knows, with the nearest one.
+async fn unknown_themes(app: &App, query: &Query, scope: &Scope) -> anyhow::Result<Vec<String>> {
+    let wanted: Vec<&String> = query
+        .atoms()
+        .filter_map(|a| match &a.test {
+            Test::Filter(Filter::Theme(key)) => Some(key),
+            _ => None,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let known = app.store.theme_counts(scope).await?;
+    let keys: Vec<String> = known
+        .iter()
+        .map(|c| flywheel_insights::model::key(&c.name))
+        .collect();
+    Ok(wanted
+        .into_iter()
+        .filter(|w| !keys.iter().any(|k| key_matches(k, w)))
+        .map(|w| match nearest(w, keys.iter().map(String::as_str)) {
+            Some(s) => format!("no theme is called {w:?} — did you mean theme:{s}?"),
+            None => format!("no theme is called {w:?}"),
+        })
+        .collect())
+}
+
+/// Runs `flywheel ask`.
+pub async fn run(app: &App, args: &AskArgs) -> Result<(), Failure> {
+    let (scope, filter) = match &args.team {
+        Some(name) => {
+            let team = app
+                .config
+                .team(name)
+                .ok_or_else(|| Failure::Usage(format!("no team is called {name:?}")))?;
+            (Scope::Team(team.name.clone()), Some(team.filter.clone()))
+        }
+        None => (Scope::Everything, None),
+    };
+    let asked = match ask(app, &args.query, scope, filter.as_ref(), args.limit.into()).await {
+        Ok(asked) => asked,
+        Err(AskError::Store(e)) => return Err(Failure::Other(e)),
+        Err(e) => return Err(Failure::Usage(e.to_string())),
+    };
+    if args.json {
+        let json = serde_json::to_string_pretty(&asked).context("cannot encode the answer")?;
+        println!("{json}");
+    } else {
+        let message = flywheel_insights::present::answer(&asked.answer, &asked.notes);
+        print!("{}", crate::adapters::console::render(&message));
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! The command line: argument definitions, and the dispatch from a command to the code that
+//! does it. Each command's work lives in its own module; this file only wires.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{App, Failure};
+
+const EXAMPLES: &str = "\
+Examples:
+  flywheel demo
+  flywheel import complaints.csv
+  flywheel ask \"what are customers saying about refunds?\"
+  flywheel ask 'theme:billing severity:>=4 since:30d' --json
+  flywheel --config flywheel.toml config check";
+
+/// Flywheel: customer insight in the chat where teams decide.
+#[derive(Debug, Parser)]
+#[command(name = "flywheel", version, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The configuration file. Without one, Flywheel runs on defaults: an SQLite store in the
+    /// local data directory and console output.
+    #[arg(long, global = true, env = "FLYWHEEL_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show Flywheel at work on real customer complaints, with nothing to set up.
+    #[command(after_help = "Example:\n  cargo run --release -- demo")]
+    Demo,
+    /// Import insights from a CSV, JSON or NDJSON file.
+    #[command(after_help = IMPORT_EXAMPLES)]
+    Import(ImportArgs),
+    /// Ask the store a question, in keywords or in your own words.
+    #[command(after_help = ASK_EXAMPLES)]
+    Ask(AskArgs),
+    /// Apply the store's migrations (they are also applied on start).
+    #[command(after_help = "Example:\n  FLYWHEEL_STORE_URL=postgres://flywheel@db/flywheel flywheel migrate")]
+    Migrate,
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  flywheel import complaints.csv
+  flywheel import tickets.ndjson --source zendesk
+  flywheel import export.csv --map 'Ticket ID=source_ref' --map 'Customer words=body'
+  flywheel import interviews.json --strict
+
+Fields for --map: title, body, source_ref, observed_on, tags, segment, stage, kind, sentiment,
+severity, account, url, teams, source. Re-importing a file updates changed rows and reports the
+rest as unchanged.";
+
+const ASK_EXAMPLES: &str = "\
+Examples:
+  flywheel ask \"what are customers saying about identity theft on their credit report?\"
+  flywheel ask 'refund OR chargeback -\"credit card\" since:90d'
+  flywheel ask 'theme:billing severity:>=4' --limit 10
+  flywheel ask 'account:equifax' --json | jq '.results[].id'
+
+Filters: theme: segment: stage: kind: source: account: severity:>=4 since:30d until:2026-01-31
+sentiment:neg|neu|pos. Words are matched by stem; \"quoted phrases\" exactly; -word excludes.";
+
+/// Arguments of `flywheel import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to import.
+    pub file: PathBuf,
+    /// The file's format; by default taken from its extension or content.
+    #[arg(long, value_name = "csv|json|ndjson")]
+    pub format: Option<String>,
+    /// The source name stored with each insight (default: recognised from the file, else
+    /// "import").
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Map a column or key to a field: --map 'Ticket ID=source_ref'. Repeatable.
+    #[arg(long = "map", value_name = "COLUMN=FIELD")]
+    pub mappings: Vec<String>,
+    /// Refuse the whole file, writing nothing, if any row is bad.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Arguments of `flywheel ask`.
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question: words, "phrases", OR, -excluded, and filters.
+    pub query: String,
+    /// How many results to show.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub limit: u16,
+    /// Print one JSON object (total, themes, trend, results) for scripts.
+    #[arg(long)]
+    pub json: bool,
+    /// Answer as this team sees it: only insights visible to the team, within its filter.
+    #[arg(long, value_name = "NAME")]
+    pub team: Option<String>,
+}
+
+/// `flywheel config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print it as it takes effect, secrets masked.
+    #[command(after_help = "Example:\n  flywheel --config flywheel.toml config check")]
+    Check,
+}
+
+/// Runs the command line and returns the process exit code: 0 on success, 1 on failure, 2 for
+/// invalid configuration or usage.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::app::init_logging(matches!(cli.command, Command::Demo));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+/// Runs one parsed command.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Demo => crate::demo::run().await,
+        Command::Config(ConfigCommand::Check) => {
+            let config = crate::app::load_config(cli.config.as_deref())?;
+            print!("{}", config.render_effective());
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        Command::Migrate => {
+            let config = crate::app::load_config(cli.config.as_deref())?;
+            let applied = crate::app::migrate(&config).await?;
+            if applied.is_empty() {
+                println!("store is up to date");
+            } else {
+                for m in applied {
+                    println!("applied {m}");
+                }
+            }
+            Ok(())
+        }
+        Command::Import(args) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            crate::import::run(&app, &args).await
+        }
+        Command::Ask(args) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            crate::ask::run(&app, &args).await
+        }
+    }
+}

@@ -1,0 +1,463 @@
+//! Writing and reading insights: [`Store::upsert`] for importers, [`Store::insight`] to show one,
+//! [`Store::count`] and [`Store::theme_counts`] for summaries and "did you mean".
+//!
+//! An insight's identity is `(source, source_ref)`. Re-importing it compares fingerprints: the
+//! same fingerprint writes nothing, a new one rewrites every field, its themes and its teams
+//! while keeping `added_at`. Two importers racing on the same rows are safe: the insert yields to
+//! the unique key (`ON CONFLICT DO NOTHING`) and the update only happens while the stored
+//! fingerprint differs, both decided by the database, never by a read made earlier. Batches
+//! take turns on both backends (SQLite has a single writer; PostgreSQL upserts take a
+//! transaction-scoped advisory lock), so importers writing the same rows in different orders
+//! cannot deadlock.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use flywheel_insights::index::PreparedInsight;
+use flywheel_insights::model::{self, Insight, InsightData, InsightId, Severity, Vocabulary};
+use flywheel_insights::search::{Count, Scope};
+use serde::{Deserialize, Serialize};
+
+use crate::db::{Db, Sql, SqlBuilder};
+use crate::error::{QueryResultExt, StoreError};
+use crate::store::{Backend, Store};
+use crate::values::{
+    day_text, from_millis, list_text, millis, parse_day, parse_list, parse_vocabulary, storable_day,
+};
+use crate::visibility::{self, push_scope, write_teams};
+
+/// What [`Store::upsert`] did with one insight of the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UpsertOutcome {
+    /// It was new.
+    Inserted(InsightId),
+    /// It existed with another fingerprint and was rewritten.
+    Updated(InsightId),
+    /// It existed with the same fingerprint; nothing was written.
+    Unchanged(InsightId),
+}
+
+impl UpsertOutcome {
+    /// The insight's id, whatever happened.
+    pub fn id(self) -> InsightId {
+        match self {
+            UpsertOutcome::Inserted(id)
+            | UpsertOutcome::Updated(id)
+            | UpsertOutcome::Unchanged(id) => id,
+        }
+    }
+}
+
+/// The columns an [`Insight`] is read from, on the `insights` table aliased `i`.
+pub(crate) const INSIGHT_COLUMNS: &str = "i.id, i.source, i.source_ref, i.title, i.body, \
+     i.observed_on, i.segment, i.stage, i.kind, i.sentiment, i.severity, i.account, i.url, \
+     i.visibility, i.tags, i.themes, i.added_at, i.updated_at";
+
+/// An `insights` row as selected by [`INSIGHT_COLUMNS`].
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct InsightRow {
+    id: i64,
+    source: String,
+    source_ref: String,
+    title: String,
+    body: String,
+    observed_on: String,
+    segment: Option<String>,
+    stage: Option<String>,
+    kind: Option<String>,
+    sentiment: String,
+    severity: i64,
+    account: Option<String>,
+    url: Option<String>,
+    visibility: String,
+    tags: String,
+    themes: String,
+    added_at: i64,
+    updated_at: i64,
+}
+
+impl InsightRow {
+    /// The domain's insight, or why the row cannot be one.
+    pub(crate) fn into_insight(self) -> Result<Insight, StoreError> {
+        let id = self.id;
+        let corrupt = |reason: String| StoreError::Corrupt {
+            detail: format!("insight {id}: {reason}"),
+        };
+        let stage = self
+            .stage
+            .map(|name| {
+                parse_vocabulary(&name).ok_or_else(|| corrupt(format!("unknown stage {name:?}")))
+            })
+            .transpose()?;
+        let kind = self
+            .kind
+            .map(|name| {
+                parse_vocabulary(&name).ok_or_else(|| corrupt(format!("unknown kind {name:?}")))
+            })
+            .transpose()?;
+        let sentiment = parse_vocabulary(&self.sentiment)
+            .ok_or_else(|| corrupt(format!("unknown sentiment {:?}", self.sentiment)))?;
+        let severity = u8::try_from(self.severity)
+            .ok()
+            .and_then(Severity::new)
+            .ok_or_else(|| corrupt(format!("severity {} is outside 1-5", self.severity)))?;
+        let observed_on = parse_day(&self.observed_on)
+            .ok_or_else(|| corrupt(format!("observed_on {:?} is not a date", self.observed_on)))?;
+        let visibility = visibility::parse_column(&self.visibility)
+            .ok_or_else(|| corrupt(format!("visibility {:?} is unreadable", self.visibility)))?;
+        let tags = parse_list(&self.tags)
+            .ok_or_else(|| corrupt(format!("tags {:?} are not a JSON list", self.tags)))?;
+        let themes = parse_list(&self.themes)
+            .ok_or_else(|| corrupt(format!("themes {:?} are not a JSON list", self.themes)))?;
+        let added_at = from_millis(self.added_at)
+            .ok_or_else(|| corrupt(format!("added_at {} is out of range", self.added_at)))?;
+        let updated_at = from_millis(self.updated_at)
+            .ok_or_else(|| corrupt(format!("updated_at {} is out of range", self.updated_at)))?;
+        Ok(Insight {
+            id,
+            data: InsightData {
+                source: self.source,
+                source_ref: self.source_ref,
+                title: self.title,
+                body: self.body,
+                observed_on,
+                tags,
+                segment: self.segment,
+                stage,
+                kind,
+                sentiment,
+                severity,
+                account: self.account,
+                url: self.url,
+                visibility,
+            },
+            themes,
+            added_at,
+            updated_at,
+        })
+    }
+}
+
+/// Turns rows into insights, failing on the first unreadable one.
+pub(crate) fn into_insights(rows: Vec<InsightRow>) -> Result<Vec<Insight>, StoreError> {
+    rows.into_iter().map(InsightRow::into_insight).collect()
+}
+
+/// A name and how many insights carry it, as the breakdown queries select it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CountRow {
+    display: String,
+    matches: i64,
+}
+
+impl From<CountRow> for Count {
+    fn from(row: CountRow) -> Count {
+        Count {
+            name: row.display,
+            count: u64::try_from(row.matches).unwrap_or(0),
+        }
+    }
+}
+
+/// Inserts the insight unless its `(source, source_ref)` exists. Placeholders are shared with
+/// [`UPDATE_CHANGED`]: `$20` is "now".
+const INSERT_NEW: &str = "INSERT INTO insights (source, source_ref, title, body, observed_on, \
+     segment, segment_key, stage, kind, sentiment, severity, account, account_key, url, \
+     visibility, tags, themes, terms, fingerprint, added_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+     $20, $20) \
+     ON CONFLICT (source, source_ref) DO NOTHING \
+     RETURNING id";
+
+/// Rewrites the insight only if its fingerprint changed; `added_at` is kept.
+const UPDATE_CHANGED: &str = "UPDATE insights SET title = $3, body = $4, observed_on = $5, \
+     segment = $6, segment_key = $7, stage = $8, kind = $9, sentiment = $10, severity = $11, \
+     account = $12, account_key = $13, url = $14, visibility = $15, tags = $16, themes = $17, \
+     terms = $18, fingerprint = $19, updated_at = $20 \
+     WHERE source = $1 AND source_ref = $2 AND fingerprint <> $19 \
+     RETURNING id";
+
+/// How many themes go into one multi-row insert, well under both engines' placeholder limits.
+const THEMES_PER_STATEMENT: usize = 500;
+
+/// Makes PostgreSQL upserts into this schema take turns, as SQLite writers always do. Without it,
+/// two importers writing overlapping rows in different orders deadlock on the unique index, and
+/// retrying tends to deadlock again for as long as both run. The lock ends with the transaction.
+const ONE_UPSERT_AT_A_TIME: &str =
+    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.insights.upsert'))";
+
+/// How many times a batch is retried when PostgreSQL aborts it to break a deadlock or a
+/// serialization conflict (with writers other than upserts, which take turns).
+const CONFLICT_RETRIES: usize = 3;
+
+impl Store {
+    /// Writes a batch of prepared insights in one transaction, in order, and says what happened
+    /// to each. A batch either is written entirely or not at all.
+    ///
+    /// The `source` is stored lowercase (the `source:` filter is case-insensitive). Dates must be
+    /// within the years 0000–9999 and text must not contain NUL characters; otherwise the whole
+    /// batch is refused with [`StoreError::InvalidInsight`]. Instants keep millisecond precision.
+    #[tracing::instrument(skip(self, batch), fields(backend = %self.backend(), rows = batch.len()))]
+    pub async fn upsert(
+        &self,
+        batch: &[PreparedInsight],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<UpsertOutcome>, StoreError> {
+        for prepared in batch {
+            check_storable(prepared)?;
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_upsert(batch, now).await {
+                Err(StoreError::Query { source, .. })
+                    if attempt <= CONFLICT_RETRIES && is_retryable(&source) =>
+                {
+                    tracing::debug!(attempt, error = %source, "retrying the batch after a conflict");
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn try_upsert(
+        &self,
+        batch: &[PreparedInsight],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<UpsertOutcome>, StoreError> {
+        const CONTEXT: &str = "upserting insights";
+        let backend = self.backend();
+        let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
+        if backend == Backend::Postgres {
+            tx.db()
+                .execute(Sql::new(ONE_UPSERT_AT_A_TIME))
+                .await
+                .context(backend, CONTEXT)?;
+        }
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for prepared in batch {
+            let outcome = upsert_one(&mut tx.db(), prepared, millis(now))
+                .await
+                .context(backend, CONTEXT)?;
+            outcomes.push(outcome.ok_or_else(|| StoreError::Query {
+                backend,
+                context: CONTEXT,
+                source: sqlx::Error::Protocol(format!(
+                    "insight {}/{} was neither inserted, updated nor found",
+                    prepared.data.source, prepared.data.source_ref
+                )),
+            })?);
+        }
+        tx.commit().await.context(backend, CONTEXT)?;
+        Ok(outcomes)
+    }
+
+    /// One insight by id, if it exists and the scope may see it.
+    #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
+    pub async fn insight(
+        &self,
+        id: InsightId,
+        scope: &Scope,
+    ) -> Result<Option<Insight>, StoreError> {
+        const CONTEXT: &str = "reading an insight";
+        let backend = self.backend();
+        let mut b = SqlBuilder::new();
+        b.push("SELECT ")
+            .push(INSIGHT_COLUMNS)
+            .push(" FROM insights i WHERE i.id = ")
+            .push_bind(id);
+        push_scope(&mut b, scope);
+        let mut conn = self.pool.acquire().await.context(backend, CONTEXT)?;
+        let row: Option<InsightRow> = conn
+            .db()
+            .fetch_optional(b.build())
+            .await
+            .context(backend, CONTEXT)?;
+        row.map(InsightRow::into_insight).transpose()
+    }
+
+    /// How many insights the scope may see.
+    #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
+    pub async fn count(&self, scope: &Scope) -> Result<u64, StoreError> {
+        const CONTEXT: &str = "counting insights";
+        let backend = self.backend();
+        let mut b = SqlBuilder::new();
+        b.push("SELECT COUNT(*) FROM insights i WHERE TRUE");
+        push_scope(&mut b, scope);
+        let mut conn = self.pool.acquire().await.context(backend, CONTEXT)?;
+        let (n,): (i64,) = conn
+            .db()
+            .fetch_one(b.build())
+            .await
+            .context(backend, CONTEXT)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Every theme of the insights the scope may see, with how many carry it, largest first (ties
+    /// by name). Spellings sharing a key count as one theme, shown under one of them.
+    #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
+    pub async fn theme_counts(&self, scope: &Scope) -> Result<Vec<Count>, StoreError> {
+        const CONTEXT: &str = "counting themes";
+        let backend = self.backend();
+        let mut b = SqlBuilder::new();
+        b.push(
+            "SELECT MIN(t.name) AS display, COUNT(*) AS matches \
+             FROM insight_themes t JOIN insights i ON i.id = t.insight_id WHERE TRUE",
+        );
+        push_scope(&mut b, scope);
+        b.push(" GROUP BY t.key ORDER BY matches DESC, display");
+        let mut conn = self.pool.acquire().await.context(backend, CONTEXT)?;
+        let rows: Vec<CountRow> = conn
+            .db()
+            .fetch_all(b.build())
+            .await
+            .context(backend, CONTEXT)?;
+        Ok(rows.into_iter().map(Count::from).collect())
+    }
+}
+
+/// Whether a failed batch may simply be run again: PostgreSQL broke a deadlock or a
+/// serialization conflict by aborting it.
+fn is_retryable(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}
+
+/// Refuses what the backends cannot store faithfully, before anything is written.
+fn check_storable(prepared: &PreparedInsight) -> Result<(), StoreError> {
+    let data = &prepared.data;
+    let invalid = |reason: String| StoreError::InvalidInsight {
+        source_name: data.source.clone(),
+        source_ref: data.source_ref.clone(),
+        reason,
+    };
+    if !storable_day(data.observed_on) {
+        return Err(invalid(format!(
+            "observed_on {} is outside the years 0000-9999",
+            data.observed_on
+        )));
+    }
+    let teams: &[String] = match &data.visibility {
+        model::Visibility::All => &[],
+        model::Visibility::Teams(teams) => teams,
+    };
+    // PostgreSQL text cannot hold NUL; refusing it on both backends keeps them alike.
+    let fields = [
+        ("source", Some(data.source.as_str())),
+        ("source_ref", Some(data.source_ref.as_str())),
+        ("title", Some(data.title.as_str())),
+        ("body", Some(data.body.as_str())),
+        ("segment", data.segment.as_deref()),
+        ("account", data.account.as_deref()),
+        ("url", data.url.as_deref()),
+        ("terms", Some(prepared.terms.as_str())),
+        ("fingerprint", Some(prepared.fingerprint.as_str())),
+    ];
+    let lists = [
+        ("tags", &data.tags[..]),
+        ("themes", &prepared.themes[..]),
+        ("visibility", teams),
+    ];
+    let nul_in = fields
+        .iter()
+        .filter_map(|(name, value)| value.map(|v| (*name, v)))
+        .chain(
+            lists
+                .iter()
+                .flat_map(|(name, values)| values.iter().map(move |v| (*name, v.as_str()))),
+        )
+        .find(|(_, value)| value.contains('\0'));
+    if let Some((name, _)) = nul_in {
+        return Err(invalid(format!("{name} contains a NUL character")));
+    }
+    Ok(())
+}
+
+/// Writes one insight inside the batch's transaction. `None` only if the row vanished between
+/// statements, which nothing does today.
+async fn upsert_one(
+    db: &mut Db<'_>,
+    prepared: &PreparedInsight,
+    now: i64,
+) -> Result<Option<UpsertOutcome>, sqlx::Error> {
+    let data = &prepared.data;
+    let source = data.source.to_lowercase();
+    let row = |text: &'static str| {
+        Sql::new(text)
+            .bind(source.clone())
+            .bind(data.source_ref.as_str())
+            .bind(data.title.as_str())
+            .bind(data.body.as_str())
+            .bind(day_text(data.observed_on))
+            .bind(data.segment.clone())
+            .bind(data.segment.as_deref().map(model::key))
+            .bind(data.stage.map(|s| s.name().to_string()))
+            .bind(data.kind.map(|k| k.name().to_string()))
+            .bind(data.sentiment.name())
+            .bind(i64::from(data.severity.get()))
+            .bind(data.account.clone())
+            .bind(data.account.as_deref().map(model::key))
+            .bind(data.url.clone())
+            .bind(visibility::column_text(&data.visibility))
+            .bind(list_text(&data.tags))
+            .bind(list_text(&prepared.themes))
+            .bind(prepared.terms.as_str())
+            .bind(prepared.fingerprint.as_str())
+            .bind(now)
+    };
+
+    if let Some((id,)) = db.fetch_optional::<(i64,)>(row(INSERT_NEW)).await? {
+        write_themes(db, id, &prepared.themes).await?;
+        write_teams(db, id, &data.visibility).await?;
+        return Ok(Some(UpsertOutcome::Inserted(id)));
+    }
+    if let Some((id,)) = db.fetch_optional::<(i64,)>(row(UPDATE_CHANGED)).await? {
+        for clear in [
+            "DELETE FROM insight_themes WHERE insight_id = $1",
+            "DELETE FROM insight_teams WHERE insight_id = $1",
+        ] {
+            db.execute(Sql::new(clear).bind(id)).await?;
+        }
+        write_themes(db, id, &prepared.themes).await?;
+        write_teams(db, id, &data.visibility).await?;
+        return Ok(Some(UpsertOutcome::Updated(id)));
+    }
+    let existing = Sql::new("SELECT id FROM insights WHERE source = $1 AND source_ref = $2")
+        .bind(source)
+        .bind(data.source_ref.as_str());
+    Ok(db
+        .fetch_optional::<(i64,)>(existing)
+        .await?
+        .map(|(id,)| UpsertOutcome::Unchanged(id)))
+}
+
+/// Writes one row per theme key; the first spelling of a key wins, as in the themes list.
+async fn write_themes(
+    db: &mut Db<'_>,
+    id: InsightId,
+    themes: &[String],
+) -> Result<(), sqlx::Error> {
+    let mut seen = HashSet::new();
+    let keyed: Vec<(String, &String)> = themes
+        .iter()
+        .map(|name| (model::key(name), name))
+        .filter(|(key, _)| seen.insert(key.clone()))
+        .collect();
+    for chunk in keyed.chunks(THEMES_PER_STATEMENT) {
+        let mut b = SqlBuilder::new();
+        b.push("INSERT INTO insight_themes (insight_id, key, name) VALUES ");
+        for (n, (key, name)) in chunk.iter().enumerate() {
+            b.push(if n == 0 { "(" } else { ", (" })
+                .push_bind(id)
+                .push(", ")
+                .push_bind(key.clone())
+                .push(", ")
+                .push_bind(name.as_str())
+                .push(")");
+        }
+        db.execute(b.build()).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,276 @@
+//! Opening the store: which backend a URL means, how each is configured, and migrations.
+//!
+//! - `sqlite://relative/path.db` or `sqlite:///absolute/path.db`: the file and its parent
+//!   directories are created when missing; WAL journal (readers never wait for the writer),
+//!   foreign keys on, `synchronous = NORMAL` (durable at checkpoints, safe with WAL), and a busy
+//!   timeout so concurrent writers wait for each other instead of failing.
+//! - `postgres://…` or `postgresql://…`: the URL is handed to sqlx, so every libpq-style
+//!   parameter it knows works (`sslmode`, `options=-c search_path=…`, …).
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::ConnectOptions;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::db::Pool;
+use crate::error::StoreError;
+use crate::migrate;
+
+/// The database engine behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+/// How to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// The most connections the pool opens (at least 1).
+    pub max_connections: u32,
+    /// How long to wait for the first connection, and later for a free connection from the
+    /// pool, before failing. SQLite writers also wait this long for each other.
+    pub connect_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    /// Eight connections, ten seconds.
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A migration that [`Store::migrate`] applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// Its version (the number its file name starts with).
+    pub version: i64,
+    /// Its description (the rest of its file name).
+    pub description: String,
+}
+
+/// Flywheel's store on SQLite or PostgreSQL. Cheap to clone: clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+/// Where a URL points.
+enum Location {
+    Sqlite(PathBuf),
+    Postgres(Box<PgConnectOptions>),
+}
+
+impl Location {
+    fn parse(url: &str) -> Result<Location, StoreError> {
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(StoreError::UnsupportedUrl {
+                scheme: url
+                    .split_once(':')
+                    .map(|(scheme, _)| scheme)
+                    .filter(|s| is_scheme(s))
+                    .map(str::to_string),
+            });
+        };
+        if !is_scheme(scheme) {
+            return Err(StoreError::UnsupportedUrl { scheme: None });
+        }
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" if rest.is_empty() => Err(StoreError::InvalidUrl {
+                backend: Backend::Sqlite,
+                reason: "no file path after sqlite://".to_string(),
+            }),
+            "sqlite" => Ok(Location::Sqlite(PathBuf::from(rest))),
+            "postgres" | "postgresql" => PgConnectOptions::from_str(url)
+                .map(|options| Location::Postgres(Box::new(options)))
+                // sqlx's parse errors describe the problem without echoing the URL.
+                .map_err(|e| StoreError::InvalidUrl {
+                    backend: Backend::Postgres,
+                    reason: e.to_string(),
+                }),
+            _ => Err(StoreError::UnsupportedUrl {
+                scheme: Some(scheme.to_string()),
+            }),
+        }
+    }
+}
+
+/// RFC 3986: a letter, then letters, digits, `+`, `-` or `.`; anything else is not reported back
+/// (it may be part of a secret).
+fn is_scheme(s: &str) -> bool {
+    s.len() <= 32
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// Where a PostgreSQL server is, for messages: never the user or password.
+fn postgres_target(options: &PgConnectOptions) -> String {
+    let place = match options.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
+    match options.get_database() {
+        Some(database) => format!("{place}/{database}"),
+        None => place,
+    }
+}
+
+impl Store {
+    /// Connects to the database a URL names, without migrating. See the module docs for the
+    /// accepted URLs.
+    #[tracing::instrument(skip(url, options))]
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let pool = match Location::parse(url)? {
+            Location::Sqlite(path) => connect_sqlite(&path, options).await?,
+            Location::Postgres(pg) => connect_postgres(*pg, options).await?,
+        };
+        Ok(Store { pool })
+    }
+
+    /// Connects, then applies any embedded migrations the database lacks.
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let store = Store::connect(url, options).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the embedded migrations the database lacks and returns them; an up-to-date
+    /// database gives an empty list. Replicas starting together are safe: on PostgreSQL they
+    /// take turns under an advisory lock. Fails if an applied migration was changed or is
+    /// unknown to this build.
+    #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
+    pub async fn migrate(&self) -> Result<Vec<AppliedMigration>, StoreError> {
+        let backend = self.backend();
+        let applied = migrate::run(&self.pool)
+            .await
+            .map_err(|source| StoreError::Migrate { backend, source })?;
+        for migration in &applied {
+            tracing::info!(version = migration.version, description = %migration.description, "applied migration");
+        }
+        Ok(applied)
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.pool.backend()
+    }
+
+    /// Waits for operations in flight, then closes every connection. Later operations fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn connect_sqlite(path: &Path, options: &StoreOptions) -> Result<Pool, StoreError> {
+    let failed = |source: sqlx::Error| StoreError::Connect {
+        backend: Backend::Sqlite,
+        target: path.display().to_string(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| failed(sqlx::Error::Io(e)))?;
+    }
+    let connect = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(options.connect_timeout);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(options.max_connections.max(1))
+        .acquire_timeout(options.connect_timeout)
+        .connect_with(connect)
+        .await
+        .map_err(failed)?;
+    Ok(Pool::Sqlite(pool))
+}
+
+async fn connect_postgres(
+    connect: PgConnectOptions,
+    options: &StoreOptions,
+) -> Result<Pool, StoreError> {
+    let failed = |source: sqlx::Error| StoreError::Connect {
+        backend: Backend::Postgres,
+        target: postgres_target(&connect),
+        source,
+    };
+    // The pool retries a refused connection until its timeout and then reports only "timed out";
+    // one direct connection first reports the actual cause (refused, unknown host, bad password).
+    let first = tokio::time::timeout(options.connect_timeout, connect.connect())
+        .await
+        .map_err(|_| failed(sqlx::Error::PoolTimedOut))?
+        .map_err(failed)?;
+    // Closing politely is a courtesy to the server; the connection has done its job either way.
+    let _ = first.close().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections.max(1))
+        .acquire_timeout(options.connect_timeout)
+        .connect_lazy_with(connect);
+    Ok(Pool::Postgres(pool))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unsupported(url: &str) -> Option<String> {
+        match Location::parse(url) {
+            Err(StoreError::UnsupportedUrl { scheme }) => scheme,
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("{url} was accepted"),
+        }
+    }
+
+    #[test]
+    fn urls_choose_the_backend() {
+        assert!(matches!(
+            Location::parse("sqlite://data/f.db"),
+            Ok(Location::Sqlite(p)) if p == Path::new("data/f.db")
+        ));
+        assert!(matches!(
+            Location::parse("sqlite:///tmp/f.db"),
+            Ok(Location::Sqlite(p)) if p == Path::new("/tmp/f.db")
+        ));
+        assert!(matches!(
+            Location::parse("postgresql://u@db.internal:6543/flywheel"),
+            Ok(Location::Postgres(pg)) if postgres_target(&pg) == "db.internal:6543/flywheel"
+        ));
+        assert!(matches!(
+            Location::parse("sqlite://"),
+            Err(StoreError::InvalidUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn unsupported_urls_name_the_scheme_but_nothing_else() {
+        assert_eq!(unsupported("mysql://u:hunter2@h/db"), Some("mysql".into()));
+        assert_eq!(unsupported("sqlite:data.db"), Some("sqlite".into()));
+        assert_eq!(unsupported("hunter2"), None);
+        assert_eq!(unsupported("p@ss:word://x"), None);
+        let message = StoreError::UnsupportedUrl {
+            scheme: Some("mysql".into()),
+        }
+        .to_string();
+        assert!(message.contains("sqlite://") && message.contains("postgres://"));
+    }
+}
