@@ -69,13 +69,15 @@ pub async fn migrate(config: &Config) -> Result<Vec<String>, Failure> {
         .await
         .context("cannot connect to the store")?;
     let applied = store.migrate().await.context("migration failed")?;
-    Ok(applied.into_iter().map(|m| m.to_string()).collect())
+    Ok(applied
+        .into_iter()
+        .map(|m| format!("{:04} {}", m.version, m.description))
+        .collect())
 }
 
 /// Loads and validates the configuration from `path` (if any) and the process environment.
 pub fn load_config(path: Option<&Path>) -> Result<Config, Failure> {
-    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
-    flywheel_config::load(path, &env).map_err(Failure::Config)
+    Config::load(path, &flywheel_config::Environment::from_process()).map_err(Failure::Config)
 }
 
 /// Sets up logging to stderr. `FLYWHEEL_LOG` takes `tracing` filter directives
@@ -94,7 +96,7 @@ pub fn init_logging(quiet: bool) {
 #[derive(Debug)]
 pub enum Failure {
     /// The configuration is invalid: every problem is listed. Exit code 2.
-    Config(flywheel_config::ConfigErrors),
+    Config(flywheel_config::ConfigError),
     /// The command was used wrongly (a bad query, an unknown team). Exit code 2.
     Usage(String),
     /// Anything else. Exit code 1.

@@ -34,7 +34,9 @@ pub enum AskError {
         error: QueryError,
     },
     /// Nothing to look for.
-    #[error("ask needs something to look for: words, \"a phrase\" or a filter such as theme:billing")]
+    #[error(
+        "ask needs something to look for: words, \"a phrase\" or a filter such as theme:billing"
+    )]
     Empty,
     /// The store failed.
     #[error(transparent)]
@@ -69,21 +71,22 @@ pub async fn ask(
         .context("search failed")?;
     let mut relaxed = false;
     let mut ranked_query = query.clone();
-    if result.total == 0 && query.natural_language {
-        if let Some(looser) = query.relaxed() {
-            let effective = match team_filter {
-                Some(filter) => filter.clone().and(&looser),
-                None => looser.clone(),
-            };
-            result = app
-                .store
-                .search(&effective, &options)
-                .await
-                .context("search failed")?;
-            relaxed = result.total > 0;
-            if relaxed {
-                ranked_query = looser;
-            }
+    if result.total == 0
+        && query.natural_language
+        && let Some(looser) = query.relaxed()
+    {
+        let effective = match team_filter {
+            Some(filter) => filter.clone().and(&looser),
+            None => looser.clone(),
+        };
+        result = app
+            .store
+            .search(&effective, &options)
+            .await
+            .context("search failed")?;
+        relaxed = result.total > 0;
+        if relaxed {
+            ranked_query = looser;
         }
     }
     let mut notes = Vec::new();

@@ -43,7 +43,9 @@ pub enum Command {
     #[command(after_help = ASK_EXAMPLES)]
     Ask(AskArgs),
     /// Apply the store's migrations (they are also applied on start).
-    #[command(after_help = "Example:\n  FLYWHEEL_STORE_URL=postgres://flywheel@db/flywheel flywheel migrate")]
+    #[command(
+        after_help = "Example:\n  FLYWHEEL_STORE_URL=postgres://flywheel@db/flywheel flywheel migrate"
+    )]
     Migrate,
     /// Inspect the configuration.
     #[command(subcommand)]

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app::{App, Failure};
 use crate::cli::ImportArgs;
-use crate::ingest::ingest;
+use crate::ingest::{IngestReport, ingest};
 
 /// Rejected rows listed one by one before the rest are only counted.
 const LISTED_REJECTIONS: usize = 20;
@@ -49,7 +49,10 @@ pub async fn run(app: &App, args: &ImportArgs) -> Result<(), Failure> {
         eprintln!("rejected {line}");
     }
     if rejected.len() > LISTED_REJECTIONS {
-        eprintln!("… and {} more rejected rows", rejected.len() - LISTED_REJECTIONS);
+        eprintln!(
+            "… and {} more rejected rows",
+            rejected.len() - LISTED_REJECTIONS
+        );
     }
     if !parsed.ignored_columns.is_empty() {
         eprintln!("ignored columns: {}", parsed.ignored_columns.join(", "));
@@ -75,16 +78,36 @@ pub async fn run(app: &App, args: &ImportArgs) -> Result<(), Failure> {
     let report = ingest(app, good, |n| bar.set_position(n as u64)).await?;
     bar.finish_and_clear();
 
-    println!(
-        "Imported {path} ({}, {}): {total_rows} rows",
-        parsed.recognised, format
+    print!(
+        "{}",
+        summary(
+            &path,
+            &parsed.recognised.to_string(),
+            format,
+            total_rows,
+            rejected.len(),
+            &report
+        )
     );
-    println!("  inserted  {:>7}", report.inserted);
-    println!("  updated   {:>7}", report.updated);
-    println!("  unchanged {:>7}", report.unchanged);
-    println!("  rejected  {:>7}", rejected.len());
-    if report.redactions.total() > 0 {
-        println!("Redacted before storing: {}", report.redactions);
-    }
     Ok(())
+}
+
+/// The lines printed after an import.
+pub fn summary(
+    path: &str,
+    recognised: &str,
+    format: Format,
+    rows: usize,
+    rejected: usize,
+    report: &IngestReport,
+) -> String {
+    let mut out = format!("Imported {path} ({recognised}, {format}): {rows} rows\n");
+    out.push_str(&format!("  inserted  {:>7}\n", report.inserted));
+    out.push_str(&format!("  updated   {:>7}\n", report.updated));
+    out.push_str(&format!("  unchanged {:>7}\n", report.unchanged));
+    out.push_str(&format!("  rejected  {:>7}\n", rejected));
+    if report.redactions.total() > 0 {
+        out.push_str(&format!("Redacted before storing: {}\n", report.redactions));
+    }
+    out
 }

@@ -1,1 +1,11 @@
-//! placeholder
+//! The Flywheel service: the command line, the application that wires configuration, store and
+//! clock together, and the ways insights come in and answers go out.
+
+pub mod adapters;
+pub mod app;
+pub mod ask;
+pub mod cli;
+pub mod clock;
+pub mod demo;
+pub mod import;
+pub mod ingest;

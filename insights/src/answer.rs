@@ -321,7 +321,10 @@ mod tests {
         let json = serde_json::to_value(&a).unwrap();
         assert_eq!(json["trend"].as_array().unwrap().len(), TREND_WEEKS);
         assert_eq!(json["trend"][7]["week_start"], "2026-02-23");
-        assert_eq!(json["results"][0]["insight"]["id"], 5);
+        assert_eq!(
+            json["results"][0]["id"], 5,
+            "the insight is flattened into its result"
+        );
         assert_eq!(json["results"][0]["reasons"][0]["reason"], "matched");
         let none = answer(
             "refund",

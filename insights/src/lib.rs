@@ -13,6 +13,7 @@ pub mod import;
 pub mod index;
 pub mod message;
 pub mod model;
+pub mod present;
 pub mod query;
 pub mod rank;
 pub mod redact;

@@ -395,7 +395,11 @@ mod tests {
                     .line()
                     .quote("charged twice <!channel>"),
             )
-            .context(Text::plain("id ").code("12").link("source", "https://x.test/1"))
+            .context(
+                Text::plain("id ")
+                    .code("12")
+                    .link("source", "https://x.test/1"),
+            )
             .divider();
         let plain = m.to_plain();
         assert!(plain.contains("Weekly digest"));

@@ -201,10 +201,17 @@ pub fn nearest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
     };
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&input, &c.to_lowercase()), c))
-        .filter(|(d, c)| *d <= allowed || (input.len() >= 3 && c.to_lowercase().starts_with(&input)))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|c| {
+            let lower = c.to_lowercase();
+            let distance = strsim::damerau_levenshtein(&input, &lower);
+            // On equal distance, a word the input begins ("stag" → "stage") beats one it
+            // merely resembles ("tag").
+            let completes = input.len() >= 3 && lower.starts_with(&input);
+            (distance, !completes, c)
+        })
+        .filter(|(d, incomplete, _)| *d <= allowed || !*incomplete)
+        .min_by_key(|(d, incomplete, _)| (*d, *incomplete))
+        .map(|(_, _, c)| c)
 }
 
 /// How much it hurts, from 1 (mild) to 5 (severe). Unknown severity is 3.
@@ -350,6 +357,16 @@ pub fn key_matches(stored: &str, wanted: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nearest_prefers_the_word_being_typed_on_a_tie() {
+        assert_eq!(super::nearest("stag", ["tag", "stage"]), Some("stage"));
+        assert_eq!(
+            super::nearest("bilin", ["billing", "onboarding"]),
+            Some("billing")
+        );
+        assert_eq!(super::nearest("zzzzzz", ["billing"]), None);
+    }
+
     use super::*;
 
     #[test]

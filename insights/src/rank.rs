@@ -50,7 +50,8 @@ pub const SNIPPET_CHARS: usize = 200;
 /// An insight in a ranking.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ranked {
-    /// The insight.
+    /// The insight (its fields appear at the top level in JSON).
+    #[serde(flatten)]
     pub insight: Insight,
     /// Higher ranks first. Only comparable within one ranking.
     pub score: f64,

@@ -250,7 +250,12 @@ mod tests {
         let r = q.relaxed().expect("two words relax");
         assert_eq!(r.clauses.len(), 3);
         assert_eq!(r.clauses.last().unwrap().alternatives.len(), 2);
-        assert!(Query::everything().with(false, term("one")).relaxed().is_none());
+        assert!(
+            Query::everything()
+                .with(false, term("one"))
+                .relaxed()
+                .is_none()
+        );
     }
 
     #[test]

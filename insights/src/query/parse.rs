@@ -290,10 +290,17 @@ impl FilterName {
         let allowed = if length <= 4 { 1 } else { 2 };
         FILTER_NAMES
             .iter()
-            .map(|(n, _)| (strsim::damerau_levenshtein(name, n), *n))
-            .filter(|(d, _)| *d <= allowed)
-            .min_by_key(|(d, _)| *d)
-            .map(|(_, n)| n)
+            .map(|(n, _)| {
+                (
+                    strsim::damerau_levenshtein(name, n),
+                    !n.starts_with(name),
+                    *n,
+                )
+            })
+            .filter(|(d, _, _)| *d <= allowed)
+            // On a tie, the filter the input begins (`stag` → `stage`) beats a mere look-alike.
+            .min_by_key(|(d, incomplete, _)| (*d, *incomplete))
+            .map(|(_, _, n)| n)
     }
 
     fn name(self) -> &'static str {

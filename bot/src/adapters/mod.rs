@@ -1,0 +1,3 @@
+//! Where messages are rendered and delivered: one adapter per platform.
+
+pub mod console;

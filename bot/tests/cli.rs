@@ -1,0 +1,308 @@
+//! The `flywheel` binary as its users run it: real processes, real files, real exit codes, a real
+//! SQLite store in a temporary directory and, when `FLYWHEEL_TEST_POSTGRES_URL` is set, a real
+//! PostgreSQL schema.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use sqlx::Connection;
+
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/data/cfpb-complaints-sample.csv"
+);
+
+/// A scratch directory with a configuration pointing at a store inside it.
+struct Scratch {
+    dir: tempfile::TempDir,
+    store_url: String,
+}
+
+impl Scratch {
+    fn sqlite() -> Scratch {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store_url = format!("sqlite://{}", dir.path().join("flywheel.db").display());
+        Scratch { dir, store_url }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, contents).expect("a scratch file is written");
+        path
+    }
+
+    /// Runs `flywheel ARGS` against this store, with no other configuration.
+    fn run(&self, args: &[&str]) -> Run {
+        run_with(
+            args,
+            &[("FLYWHEEL_STORE_URL", &self.store_url)],
+            self.dir.path(),
+        )
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn run_with(args: &[&str], env: &[(&str, &str)], data_dir: &Path) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flywheel"));
+    command.args(args);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("FLYWHEEL_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("FLYWHEEL_DATA_DIR", data_dir);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("flywheel runs");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// The count printed on a summary line such as `  unchanged    2067`.
+fn summary_count(out: &str, label: &str) -> usize {
+    out.lines()
+        .find_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next() == Some(label)).then(|| words.next()?.parse().ok())?
+        })
+        .unwrap_or_else(|| panic!("no {label:?} line in:\n{out}"))
+}
+
+fn json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {run:?}"))
+}
+
+fn import_twice_reports_everything_unchanged(scratch: &Scratch) {
+    let first = scratch.run(&["import", SAMPLE]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(first.stdout.contains("CFPB complaints"), "{first:?}");
+    assert_eq!(summary_count(&first.stdout, "inserted"), 2067, "{first:?}");
+    assert_eq!(summary_count(&first.stdout, "rejected"), 0, "{first:?}");
+
+    let second = scratch.run(&["import", SAMPLE]);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(summary_count(&second.stdout, "inserted"), 0, "{second:?}");
+    assert_eq!(summary_count(&second.stdout, "updated"), 0, "{second:?}");
+    assert_eq!(
+        summary_count(&second.stdout, "unchanged"),
+        2067,
+        "{second:?}"
+    );
+
+    let asked = scratch.run(&["ask", "identity theft", "--json", "--limit", "3"]);
+    assert_eq!(asked.code, 0, "{asked:?}");
+    let answer = json(&asked);
+    assert!(answer["total"].as_u64().unwrap() > 50, "{asked:?}");
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{asked:?}");
+    for result in results {
+        assert!(result["id"].as_i64().is_some(), "{result}");
+        assert_eq!(result["source"], "cfpb", "{result}");
+        assert!(result["source_ref"].as_str().is_some(), "{result}");
+        assert!(result["title"].as_str().is_some(), "{result}");
+        assert!(result["score"].as_f64().is_some(), "{result}");
+    }
+    let scores: Vec<f64> = results
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+}
+
+#[test]
+fn importing_the_sample_twice_on_sqlite_changes_nothing() {
+    import_twice_reports_everything_unchanged(&Scratch::sqlite());
+}
+
+#[test]
+fn importing_the_sample_twice_on_postgres_changes_nothing() {
+    let Ok(admin_url) = std::env::var("FLYWHEEL_TEST_POSTGRES_URL") else {
+        eprintln!("skipping: FLYWHEEL_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let schema = format!("flywheel_cli_{}", std::process::id());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let admin = |sql: String| {
+        runtime.block_on(async {
+            let mut connection = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("FLYWHEEL_TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut connection)
+                .await
+                .expect("schema statement");
+        })
+    };
+    admin(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    admin(format!("CREATE SCHEMA {schema}"));
+    let separator = if admin_url.contains('?') { '&' } else { '?' };
+    let mut scratch = Scratch::sqlite();
+    scratch.store_url = format!("{admin_url}{separator}options=-c%20search_path%3D{schema}");
+    import_twice_reports_everything_unchanged(&scratch);
+    admin(format!("DROP SCHEMA {schema} CASCADE"));
+}
+
+#[test]
+fn bad_rows_are_reported_by_number_and_the_rest_imported() {
+    let scratch = Scratch::sqlite();
+    let file = scratch.write(
+        "feedback.csv",
+        "id,title,body,date\n\
+         a1,Refund late,My refund took six weeks,2026-01-05\n\
+         a2,,,2026-01-06\n\
+         a3,Login loop,Cannot log in after reset,not a date\n\
+         a4,Invoice wrong,Charged twice on the invoice,2026-01-07\n",
+    );
+    let file = file.to_str().unwrap();
+
+    let strict = scratch.run(&["import", file, "--strict"]);
+    assert_eq!(strict.code, 1, "{strict:?}");
+    assert!(strict.stderr.contains("row 2"), "{strict:?}");
+    assert!(strict.stderr.contains("row 3"), "{strict:?}");
+    assert!(strict.stderr.contains("nothing was written"), "{strict:?}");
+    let after_strict = scratch.run(&["ask", "refund OR invoice", "--json"]);
+    assert_eq!(json(&after_strict)["total"], 0, "{after_strict:?}");
+
+    let lenient = scratch.run(&["import", file]);
+    assert_eq!(lenient.code, 0, "{lenient:?}");
+    assert!(lenient.stderr.contains("rejected row 2"), "{lenient:?}");
+    assert!(lenient.stderr.contains("rejected row 3"), "{lenient:?}");
+    assert_eq!(summary_count(&lenient.stdout, "inserted"), 2, "{lenient:?}");
+    assert_eq!(summary_count(&lenient.stdout, "rejected"), 2, "{lenient:?}");
+    let after = scratch.run(&["ask", "refund OR invoice", "--json"]);
+    assert_eq!(json(&after)["total"], 2, "{after:?}");
+}
+
+#[test]
+fn a_file_that_is_not_what_it_claims_writes_nothing() {
+    let scratch = Scratch::sqlite();
+    let file = scratch.write("export.csv", "{\"title\": \"x\", \"body\": \"y\"}\n");
+    let run = scratch.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("not CSV"), "{run:?}");
+    let forced = scratch.run(&["import", file.to_str().unwrap(), "--format", "json"]);
+    assert_ne!(forced.code, 0, "{forced:?}");
+    let bad_format = scratch.run(&["import", file.to_str().unwrap(), "--format", "xlsx"]);
+    assert_eq!(bad_format.code, 2, "{bad_format:?}");
+    assert!(bad_format.stderr.contains("--format"), "{bad_format:?}");
+    let asked = scratch.run(&["ask", "x OR y", "--json"]);
+    assert_eq!(json(&asked)["total"], 0, "{asked:?}");
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let scratch = Scratch::sqlite();
+    let run = scratch.run(&["import", "no-such-file.csv"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("cannot read no-such-file.csv"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_bad_query_exits_2_with_the_position_and_a_suggestion() {
+    let scratch = Scratch::sqlite();
+    let run = scratch.run(&["ask", "refund stag:usage"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("stage"), "{run:?}");
+    assert!(run.stderr.contains('^'), "{run:?}");
+    let unknown_team = scratch.run(&["ask", "refund", "--team", "nobody"]);
+    assert_eq!(unknown_team.code, 2, "{unknown_team:?}");
+}
+
+#[test]
+fn an_invalid_config_lists_every_problem_and_exits_2() {
+    let scratch = Scratch::sqlite();
+    let config = scratch.write(
+        "flywheel.toml",
+        "[[teams]]\nname = \"growth\"\nchannels = [\"console:growth\"]\n\
+         timezone = \"Europe/Berln\"\nschedule = \"0 25 * * MON\"\ncolour = \"red\"\n",
+    );
+    let run = scratch.run(&["--config", config.to_str().unwrap(), "config", "check"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("teams[0].timezone: \"Europe/Berln\" is not a timezone"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("teams[0].schedule"), "{run:?}");
+    assert!(run.stderr.contains("teams[0].colour"), "{run:?}");
+}
+
+#[test]
+fn config_check_masks_secrets() {
+    let scratch = Scratch::sqlite();
+    let run = run_with(
+        &["config", "check"],
+        &[("SLACK_BOT_TOKEN", "xoxb-very-secret-token")],
+        scratch.dir.path(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("very-secret"), "{run:?}");
+    assert!(!run.stderr.contains("very-secret"), "{run:?}");
+    assert!(run.stdout.contains("SLACK_BOT_TOKEN"), "{run:?}");
+}
+
+#[test]
+fn the_demo_imports_asks_and_says_what_to_try_next() {
+    let scratch = Scratch::sqlite();
+    let run = scratch.run(&["demo"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(summary_count(&run.stdout, "unchanged"), 0, "{run:?}");
+    let again = &run.stdout[run.stdout.find("changes nothing").expect("a second import")..];
+    assert_eq!(summary_count(again, "unchanged"), 2067, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("match “what are customers saying about identity theft"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("why: matched \"identity\""), "{run:?}");
+    assert!(run.stdout.contains("Try next"), "{run:?}");
+    assert!(scratch.path("demo/flywheel.db").exists());
+}
+
+#[test]
+fn every_command_has_help_with_examples() {
+    let scratch = Scratch::sqlite();
+    for command in [
+        &["--help"][..],
+        &["demo", "--help"],
+        &["import", "--help"],
+        &["ask", "--help"],
+        &["migrate", "--help"],
+        &["config", "check", "--help"],
+    ] {
+        let run = scratch.run(command);
+        assert_eq!(run.code, 0, "{command:?}: {run:?}");
+        assert!(run.stdout.contains("Example"), "{command:?}: {run:?}");
+    }
+}
