@@ -9,6 +9,8 @@
 
 pub mod address;
 pub mod answer;
+pub mod command;
+pub mod digest;
 pub mod import;
 pub mod index;
 pub mod message;

@@ -1,3 +1,139 @@
-//! Where messages are rendered and delivered: one adapter per platform.
+//! Where messages go out: one adapter per chat platform, behind the one trait the core needs.
+//!
+//! An adapter renders the neutral [`Message`] in its platform's markup, keeps inside the
+//! platform's limits, and classifies failures as transient (retry later, perhaps after
+//! `Retry-After`) or permanent (unknown channel, bot not in channel, revoked token: stop).
+//! Each digest delivery carries a [`Marker`]; after a crash between sending and recording, the
+//! delivery worker asks [`Adapter::find_sent`] before sending again, so nothing is posted twice.
 
 pub mod console;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use flywheel_insights::address::{ChannelAddress, Platform};
+use flywheel_insights::message::Message;
+use futures::future::BoxFuture;
+
+/// Identifies one delivery on the platform, so it can be found again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Marker {
+    /// The delivery's id in the store.
+    pub delivery_id: i64,
+}
+
+impl Marker {
+    /// The marker as a platform-safe string, `flywheel-delivery-42`: Slack message metadata,
+    /// a Discord nonce (at most 25 characters), a line in a console log.
+    pub fn key(&self) -> String {
+        format!("flywheel-delivery-{}", self.delivery_id)
+    }
+}
+
+/// A message the platform accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The platform's id for the message (Slack `ts`, Discord message id, console line).
+    pub message_ref: String,
+}
+
+/// Why sending failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Worth trying again: rate limited, a timeout, a 5xx, a dropped connection.
+    #[error("{reason}")]
+    Transient {
+        /// What happened, for the log and the delivery row. Never a secret.
+        reason: String,
+        /// How long the platform asked us to wait (`Retry-After`).
+        retry_after: Option<Duration>,
+    },
+    /// Will never work as things stand: unknown channel, not in channel, revoked token.
+    #[error("{reason}")]
+    Permanent {
+        /// What happened and what to do about it.
+        reason: String,
+    },
+}
+
+impl SendError {
+    /// A transient failure with no requested wait.
+    pub fn transient(reason: impl Into<String>) -> SendError {
+        SendError::Transient {
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A permanent failure.
+    pub fn permanent(reason: impl Into<String>) -> SendError {
+        SendError::Permanent {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What the core needs from a chat platform.
+pub trait Adapter: Send + Sync + 'static {
+    /// The platform this adapter speaks to.
+    fn platform(&self) -> Platform;
+
+    /// Posts `message` to `channel`, marked with `marker` when it is a delivery.
+    fn send<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        message: &'a Message,
+        marker: Option<&'a Marker>,
+    ) -> BoxFuture<'a, Result<Sent, SendError>>;
+
+    /// Posts `message` in the thread under the message `thread` of `channel`.
+    fn reply<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        thread: &'a str,
+        message: &'a Message,
+    ) -> BoxFuture<'a, Result<Sent, SendError>>;
+
+    /// Whether a message marked `marker` was already posted to `channel`, and if so which.
+    fn find_sent<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        marker: &'a Marker,
+    ) -> BoxFuture<'a, Result<Option<Sent>, SendError>>;
+}
+
+/// The adapters of a running service, one per platform.
+#[derive(Clone, Default)]
+pub struct Adapters {
+    by_platform: HashMap<Platform, Arc<dyn Adapter>>,
+}
+
+impl fmt::Debug for Adapters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut platforms: Vec<_> = self.by_platform.keys().collect();
+        platforms.sort();
+        f.debug_struct("Adapters")
+            .field("platforms", &platforms)
+            .finish()
+    }
+}
+
+impl Adapters {
+    /// No adapters.
+    pub fn new() -> Adapters {
+        Adapters::default()
+    }
+
+    /// Adds (or replaces) the adapter for its platform.
+    pub fn with(mut self, adapter: Arc<dyn Adapter>) -> Adapters {
+        self.by_platform.insert(adapter.platform(), adapter);
+        self
+    }
+
+    /// The adapter for `platform`, if one is running.
+    pub fn get(&self, platform: Platform) -> Option<&Arc<dyn Adapter>> {
+        self.by_platform.get(&platform)
+    }
+}
