@@ -81,9 +81,8 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Failure> {
 }
 
 /// Sets up logging to stderr. `FLYWHEEL_LOG` takes `tracing` filter directives
-/// (`info`, `flywheel=debug,sqlx=warn`); the default is quiet for one-shot commands.
-pub fn init_logging(quiet: bool) {
-    let default = if quiet { "error" } else { "warn" };
+/// (`info`, `flywheel=debug,sqlx=warn`); `default` applies when it is unset.
+pub fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLYWHEEL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()

@@ -14,7 +14,9 @@ Examples:
   flywheel import complaints.csv
   flywheel ask \"what are customers saying about refunds?\"
   flywheel ask 'theme:billing severity:>=4 since:30d' --json
-  flywheel --config flywheel.toml config check";
+  flywheel --config flywheel.toml config check
+  flywheel digest preview --team growth
+  flywheel serve";
 
 /// Flywheel: customer insight in the chat where teams decide.
 #[derive(Debug, Parser)]
@@ -50,6 +52,50 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Preview or send a team's digest.
+    #[command(subcommand)]
+    Digest(DigestCommand),
+    /// Run the service: scheduler, delivery workers and the HTTP listener.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+}
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  flywheel --config flywheel.toml serve
+  flywheel serve --listen 0.0.0.0:3000
+
+Stops cleanly on Ctrl-C or SIGTERM. GET /healthz answers while it runs.";
+
+/// Arguments of `flywheel serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (default: [server] listen, 127.0.0.1:3000).
+    #[arg(long, value_name = "IP:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// `flywheel digest ...`
+#[derive(Debug, Subcommand)]
+pub enum DigestCommand {
+    /// Show the digest a team would get, sending nothing.
+    #[command(after_help = "Examples:\n  flywheel digest preview --team growth\n  flywheel digest preview --team growth --at 2026-03-02T09:00:00Z")]
+    Preview(DigestArgs),
+    /// Compose and deliver this period's digest now (once: a second call reports it was sent).
+    #[command(after_help = "Example:\n  flywheel digest send --team growth")]
+    Send(DigestArgs),
+}
+
+/// Arguments of `flywheel digest preview|send`.
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// The team.
+    #[arg(long, value_name = "NAME")]
+    pub team: String,
+    /// The moment to compose for (RFC 3339, e.g. 2026-03-02T09:00:00Z, or a date): the
+    /// digest of the period whose scheduled time is the latest at or before it. Default: now.
+    #[arg(long, value_name = "DATETIME")]
+    pub at: Option<String>,
 }
 
 const IMPORT_EXAMPLES: &str = "\
@@ -121,7 +167,11 @@ pub enum ConfigCommand {
 /// invalid configuration or usage.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    crate::app::init_logging(matches!(cli.command, Command::Demo));
+    crate::app::init_logging(match cli.command {
+        Command::Demo => "error",
+        Command::Serve(_) => "info,sqlx=warn",
+        _ => "warn",
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -167,6 +217,26 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Ask(args) => {
             let app = App::start(cli.config.as_deref()).await?;
             crate::ask::run(&app, &args).await
+        }
+        Command::Digest(DigestCommand::Preview(args)) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            crate::digests::run_preview(&app, &args).await
+        }
+        Command::Digest(DigestCommand::Send(args)) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            crate::digests::run_send(&app, &args).await
+        }
+        Command::Serve(args) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            let address = args.listen.unwrap_or(app.config.server.listen);
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+            let adapters = crate::adapters::for_config(&app.config);
+            let bound = listener.local_addr().unwrap_or(address);
+            eprintln!("flywheel serving on http://{bound} (Ctrl-C to stop)");
+            crate::serve::run(app, adapters, listener, crate::serve::signal()).await?;
+            Ok(())
         }
     }
 }

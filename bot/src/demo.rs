@@ -1,7 +1,8 @@
 //! `flywheel demo`: Flywheel at work on 2,067 real complaints from the CFPB Consumer Complaint
 //! Database, with nothing to set up. It writes a small configuration and a fresh SQLite store in
 //! `<data dir>/demo`, imports the sample (embedded in the binary) twice to show that re-imports
-//! change nothing, asks a few questions the way people do, and says what to try next.
+//! change nothing, asks a few questions the way people do, previews the weekly digest a team
+//! would have received when the complaints peaked, and says what to try next.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -164,12 +165,35 @@ pub async fn run_in(dir: &Path) -> Result<String, Failure> {
         out.push('\n');
     }
 
+    // The week the complaints peaked, as the team would have seen it on Monday morning.
+    let team = app
+        .config
+        .team("credit-reports")
+        .context("the demo team is configured")?;
+    let monday = chrono::DateTime::parse_from_rfc3339("2023-07-24T09:00:00-04:00")
+        .context("a valid instant")?
+        .with_timezone(&chrono::Utc);
+    let period = crate::digests::period_at(team, monday).context("the schedule fires")?;
+    let then = App {
+        clock: Arc::new(ManualClock::new(monday)),
+        ..app.clone()
+    };
+    let composed = crate::digests::compose(&then, team, &period).await?;
+    out.push_str(&format!(
+        "$ flywheel digest preview --team credit-reports --at {}\n\
+         # The weekly digest the team's channel got that Monday: what is new, what is moving.\n\n",
+        monday.format("%Y-%m-%dT%H:%M:%SZ")
+    ));
+    out.push_str(&crate::adapters::console::render(&composed.message));
+    out.push('\n');
+
     app.store.close().await;
     let config = config_path.display();
     out.push_str(&format!(
         "Done in {:.1?}. Try next:\n\
          \x20 flywheel --config {config} ask \"why was my dispute rejected?\"\n\
          \x20 flywheel --config {config} ask 'theme:ignored-disputes since:30d' --json\n\
+         \x20 flywheel --config {config} digest preview --team credit-reports --at 2023-07-31\n\
          \x20 flywheel --config {config} config check\n\
          \x20 flywheel import your-export.csv --map 'Ticket ID=source_ref' --map 'Text=body'\n\
          \x20 FLYWHEEL_STORE_URL=postgres://postgres@127.0.0.1/flywheel flywheel import FILE\n\

@@ -8,6 +8,9 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use sqlx::Connection;
 
+#[path = "cli/digests.rs"]
+mod digests;
+
 const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/data/cfpb-complaints-sample.csv"
@@ -305,4 +308,94 @@ fn every_command_has_help_with_examples() {
         assert_eq!(run.code, 0, "{command:?}: {run:?}");
         assert!(run.stdout.contains("Example"), "{command:?}: {run:?}");
     }
+}
+
+/// Waits for `condition`, checking every few milliseconds, for at most `limit`.
+fn wait_for(what: &str, limit: std::time::Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// How many digest entries each console log in `dir` holds.
+fn entries_per_channel(dir: &Path) -> Vec<usize> {
+    let Ok(files) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    files
+        .filter_map(Result::ok)
+        .map(|f| {
+            std::fs::read_to_string(f.path())
+                .unwrap_or_default()
+                .matches("=== flywheel-delivery-")
+                .count()
+        })
+        .collect()
+}
+
+#[test]
+fn a_service_killed_mid_delivery_resumes_and_every_channel_gets_exactly_one_digest() {
+    const CHANNELS: usize = 300;
+    let scratch = Scratch::sqlite();
+    let console = scratch.path("console");
+    let channels: Vec<String> = (0..CHANNELS).map(|n| format!("\"console:c{n:03}\"")).collect();
+    let config = scratch.write(
+        "flywheel.toml",
+        &format!(
+            "[console]\ndir = \"{}\"\n[[teams]]\nname = \"everyone\"\nchannels = [{}]\nschedule = \"@hourly\"\n",
+            console.display(),
+            channels.join(", ")
+        ),
+    );
+    let serve = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_flywheel"));
+        for (name, _) in std::env::vars() {
+            if name.starts_with("FLYWHEEL_") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .args(["--config", config.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
+            .env("FLYWHEEL_STORE_URL", &scratch.store_url)
+            .env("FLYWHEEL_DATA_DIR", scratch.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("flywheel serve starts")
+    };
+
+    let mut first = serve();
+    wait_for("the first deliveries", std::time::Duration::from_secs(60), || {
+        entries_per_channel(&console).len() >= 10
+    });
+    first.kill().expect("SIGKILL");
+    first.wait().unwrap();
+    let at_kill = entries_per_channel(&console);
+    assert!(
+        at_kill.len() < CHANNELS,
+        "the service finished before it was killed; nothing was tested"
+    );
+
+    let mut second = serve();
+    wait_for("every channel", std::time::Duration::from_secs(120), || {
+        let counts = entries_per_channel(&console);
+        counts.len() == CHANNELS && counts.iter().all(|&c| c >= 1)
+    });
+    // Stop cleanly (SIGTERM) before counting, so nothing more can be written.
+    let terminated = Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(terminated.success());
+    let status = second.wait().unwrap();
+    assert!(status.success(), "serve exits cleanly on SIGTERM: {status:?}");
+    let counts = entries_per_channel(&console);
+    assert_eq!(counts.len(), CHANNELS);
+    assert!(
+        counts.iter().all(|&c| c == 1),
+        "duplicates: {:?}",
+        counts.iter().filter(|&&c| c != 1).collect::<Vec<_>>()
+    );
 }

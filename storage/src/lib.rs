@@ -13,12 +13,21 @@
 //! - [`Store::search`] turns a [`flywheel_insights::query::Query`] into SQL with full-text search
 //!   (FTS5 or `tsvector`), visibility and date filters, and returns capped candidates with exact
 //!   counts and breakdowns — see [`search`].
+//! - [`Store::create_digest`] writes a team's digest for a period exactly once, with its outbox
+//!   of one delivery per channel — see [`digests`]; workers lease, send and settle deliveries
+//!   with [`Store::claim_deliveries`] and friends — see [`deliveries`].
+//! - Flags, "useful" votes, comments, chat threads and platform event deduplication, all
+//!   idempotent — see [`engagement`]; the append-only audit log — see [`audit`].
 //!
 //! Both backends share their SQL text wherever the engines agree; `db` is the small layer that
 //! runs one statement on whichever pool is open, so a feature module writes each query once.
 //! Portable encodings (instants as milliseconds, dates as `YYYY-MM-DD` text) are in `values`.
 
+pub mod audit;
 mod db;
+pub mod deliveries;
+pub mod digests;
+pub mod engagement;
 mod error;
 pub mod insights;
 mod migrate;
@@ -27,6 +36,10 @@ pub mod store;
 mod values;
 mod visibility;
 
+pub use audit::{AuditEvent, NewAuditEvent};
+pub use deliveries::{ClaimedDelivery, DeliveryRecord, DeliveryStatus};
+pub use digests::{DigestCreated, DigestRecord, DigestStatus, NewDigest};
+pub use engagement::{CommentRow, EngagementRow, FlagOutcome, NewComment, OpenFlagRow};
 pub use error::StoreError;
 pub use insights::UpsertOutcome;
 pub use store::{AppliedMigration, Backend, Store, StoreOptions};

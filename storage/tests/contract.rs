@@ -24,7 +24,11 @@ use flywheel_insights::model::{
 };
 use flywheel_insights::query::{Atom, Clause, Comparison, DateBound, Filter, Query, Term, Test};
 use flywheel_insights::search::{Count, DateRange, Scope, SearchOptions, SearchResult};
-use flywheel_storage::{AppliedMigration, Backend, Store, StoreError, StoreOptions, UpsertOutcome};
+use flywheel_storage::{
+    AppliedMigration, Backend, ClaimedDelivery, DeliveryRecord, DeliveryStatus, DigestCreated,
+    DigestRecord, DigestStatus, EngagementRow, FlagOutcome, NewAuditEvent, NewComment, NewDigest,
+    OpenFlagRow, Store, StoreError, StoreOptions, UpsertOutcome,
+};
 use sqlx::Connection;
 
 // ---------------------------------------------------------------------------------------------
@@ -198,6 +202,18 @@ contract_tests!(
     breakdowns_days_and_accounts,
     hostile_text_round_trips_byte_for_byte,
     invalid_insights_are_refused_before_writing,
+    digests_are_created_once_per_team_and_period,
+    a_digest_and_its_outbox_are_written_together_or_not_at_all,
+    claims_lease_due_deliveries_and_expired_leases_come_back_in_doubt,
+    retries_wait_until_due_and_failures_are_final,
+    concurrent_workers_send_each_delivery_exactly_once,
+    flags_are_raised_once_per_person_and_resolved_together,
+    votes_count_once_per_person,
+    comments_are_deduplicated_by_platform_ref_and_threads_find_their_insight,
+    platform_events_are_handled_once,
+    engagement_counts_recent_activity_within_the_scope,
+    the_audit_log_keeps_append_order_and_cannot_be_changed,
+    hostile_text_round_trips_in_digests_chat_and_audit,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -418,10 +434,16 @@ async fn migrating_twice_is_a_no_op(db: TestDb) {
     let first = db.store.migrate().await.expect("first migration");
     assert_eq!(
         first,
-        vec![AppliedMigration {
-            version: 1,
-            description: "insights".into()
-        }]
+        vec![
+            AppliedMigration {
+                version: 1,
+                description: "insights".into()
+            },
+            AppliedMigration {
+                version: 2,
+                description: "digests".into()
+            }
+        ]
     );
     assert_eq!(db.store.migrate().await.expect("second migration"), vec![]);
     assert_eq!(db.store.backend(), db.backend);
@@ -1246,6 +1268,1108 @@ async fn invalid_insights_are_refused_before_writing(db: TestDb) {
         }
     }
     assert_eq!(store.count(&Scope::Everything).await.unwrap(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Digests and the delivery outbox
+
+const WEEK: i64 = 7 * 86_400_000;
+const LEASE: Duration = Duration::from_secs(60);
+
+/// A composed digest of `team` for the week starting `week` weeks after T1, written at that
+/// week's end.
+fn new_digest(team: &str, week: i64, channels: &[&str]) -> NewDigest {
+    let start = T1 + week * WEEK;
+    NewDigest {
+        team: team.into(),
+        period_start: at(start),
+        period_end: at(start + WEEK),
+        message: serde_json::json!({"title": format!("Digest of {team}, week {week}"), "items": [1, 2]}),
+        summary: serde_json::json!({"insights": [1, 2], "week": week}),
+        channels: strings(channels),
+        now: at(start + WEEK),
+    }
+}
+
+async fn create(store: &Store, digest: &NewDigest) -> DigestCreated {
+    store
+        .create_digest(digest)
+        .await
+        .unwrap_or_else(|e| panic!("creating a digest failed: {e}"))
+}
+
+async fn claim(store: &Store, owner: &str, now: i64, limit: usize) -> Vec<ClaimedDelivery> {
+    store
+        .claim_deliveries(owner, at(now), LEASE, limit)
+        .await
+        .unwrap_or_else(|e| panic!("claiming failed: {e}"))
+}
+
+async fn delivery(store: &Store, digest_id: i64, id: i64) -> DeliveryRecord {
+    store
+        .deliveries(digest_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.id == id)
+        .expect("the delivery exists")
+}
+
+async fn digests_are_created_once_per_team_and_period(db: TestDb) {
+    let store = db.open().await;
+    let others = [db.second_store().await, db.second_store().await];
+    let digest = new_digest(
+        "payments",
+        0,
+        &["slack:C1", "discord:9", "slack:C1", "slack:C2"],
+    );
+
+    // Six schedulers on three replicas race for the same period.
+    let racers: Vec<_> = (0..6)
+        .map(|n| {
+            let store = if n % 3 == 0 {
+                store.clone()
+            } else {
+                others[n % 3 - 1].clone()
+            };
+            let digest = digest.clone();
+            tokio::spawn(async move { store.create_digest(&digest).await })
+        })
+        .collect();
+    let mut created = Vec::new();
+    let mut existing = Vec::new();
+    for racer in racers {
+        match racer.await.unwrap().expect("no racer fails") {
+            DigestCreated::Created {
+                digest_id,
+                deliveries,
+            } => created.push((digest_id, deliveries)),
+            DigestCreated::AlreadyExists { digest_id, status } => {
+                assert_eq!(status, DigestStatus::Composed);
+                existing.push(digest_id);
+            }
+        }
+    }
+    assert_eq!(created.len(), 1, "exactly one racer creates the digest");
+    let (digest_id, deliveries) = created.pop().unwrap();
+    assert_eq!(existing, vec![digest_id; 5]);
+    assert_eq!(deliveries.len(), 3, "a repeated channel is queued once");
+
+    let stored = store.deliveries(digest_id).await.unwrap();
+    assert_eq!(
+        stored
+            .iter()
+            .map(|d| d.channel.as_str())
+            .collect::<Vec<_>>(),
+        ["discord:9", "slack:C1", "slack:C2"]
+    );
+    for d in &stored {
+        assert!(deliveries.contains(&d.id));
+        assert_eq!(d.status, DeliveryStatus::Pending);
+        assert_eq!((d.attempts, d.in_doubt), (0, false));
+        assert_eq!(d.next_attempt_at, digest.now);
+        assert_eq!(
+            (d.team.as_str(), d.period_start),
+            ("payments", digest.period_start)
+        );
+    }
+    assert_eq!(store.pending_deliveries().await.unwrap(), 3);
+
+    let record = store.digest(digest_id).await.unwrap().expect("the digest");
+    assert_eq!(
+        record,
+        DigestRecord {
+            id: digest_id,
+            team: "payments".into(),
+            period_start: digest.period_start,
+            period_end: digest.period_end,
+            status: DigestStatus::Composed,
+            message: Some(digest.message.clone()),
+            summary: digest.summary.clone(),
+            skip_reason: None,
+            created_at: digest.now,
+        }
+    );
+    assert_eq!(
+        store
+            .digest_for("payments", digest.period_start)
+            .await
+            .unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store
+            .digest_for("growth", digest.period_start)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.digest(digest_id + 1000).await.unwrap(), None);
+
+    // A period with a digest cannot be skipped; another team's same period is its own.
+    assert!(
+        !store
+            .skip_period(
+                "payments",
+                digest.period_start,
+                digest.period_end,
+                "late",
+                at(T2)
+            )
+            .await
+            .unwrap()
+    );
+    let growth = create(&store, &new_digest("growth", 0, &["slack:G"])).await;
+    assert!(matches!(growth, DigestCreated::Created { .. }));
+
+    // A skipped period stays skipped: composing it later is refused politely.
+    let next = new_digest("payments", 1, &["slack:C1"]);
+    assert!(
+        store
+            .skip_period(
+                "payments",
+                next.period_start,
+                next.period_end,
+                "service was down",
+                next.now
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        create(&store, &next).await,
+        DigestCreated::AlreadyExists {
+            digest_id: store
+                .digest_for("payments", next.period_start)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            status: DigestStatus::Skipped
+        }
+    );
+    let latest = store.latest_digest("payments").await.unwrap().unwrap();
+    assert_eq!(latest.period_start, next.period_start);
+    assert_eq!(latest.status, DigestStatus::Skipped);
+    assert_eq!(
+        (latest.message, latest.summary),
+        (None, serde_json::Value::Null)
+    );
+    assert_eq!(latest.skip_reason.as_deref(), Some("service was down"));
+    assert_eq!(store.latest_digest("nobody").await.unwrap(), None);
+    assert_eq!(store.pending_deliveries().await.unwrap(), 4);
+    for other in others {
+        other.close().await;
+    }
+}
+
+async fn a_digest_and_its_outbox_are_written_together_or_not_at_all(db: TestDb) {
+    let store = db.open().await;
+    // The second channel breaks a rule of the schema after the digest row is written.
+    let bad = new_digest("payments", 0, &["slack:C1", ""]);
+    let err = store.create_digest(&bad).await.unwrap_err();
+    assert!(matches!(err, StoreError::Constraint { .. }), "{err}");
+    assert_eq!(
+        store
+            .digest_for("payments", bad.period_start)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.pending_deliveries().await.unwrap(), 0);
+
+    // A period that does not end after it starts is refused too.
+    let mut backwards = new_digest("payments", 0, &["slack:C1"]);
+    backwards.period_end = backwards.period_start;
+    let err = store.create_digest(&backwards).await.unwrap_err();
+    assert!(matches!(err, StoreError::Constraint { .. }), "{err}");
+    assert!(
+        store
+            .skip_period("payments", bad.period_end, bad.period_start, "x", at(T1))
+            .await
+            .is_err()
+    );
+
+    // The period is still free.
+    let good = create(&store, &new_digest("payments", 0, &["slack:C1"])).await;
+    let DigestCreated::Created { deliveries, .. } = good else {
+        panic!("expected a new digest, got {good:?}");
+    };
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(store.pending_deliveries().await.unwrap(), 1);
+
+    // A digest without channels is still the period's digest.
+    let quiet = create(&store, &new_digest("quiet", 0, &[])).await;
+    assert!(
+        matches!(quiet, DigestCreated::Created { ref deliveries, .. } if deliveries.is_empty())
+    );
+}
+
+async fn claims_lease_due_deliveries_and_expired_leases_come_back_in_doubt(db: TestDb) {
+    let store = db.open().await;
+    let digest = new_digest("payments", 0, &["slack:C1", "slack:C2"]);
+    let now = millis_of(digest.now);
+    let digest_id = create(&store, &digest).await.digest_id();
+
+    assert!(
+        claim(&store, "w1", now - 1, 10).await.is_empty(),
+        "not due yet"
+    );
+    assert!(
+        store
+            .claim_deliveries("w1", at(now), LEASE, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let first = claim(&store, "w1", now, 10).await;
+    assert_eq!(first.len(), 2);
+    for (c, channel) in first.iter().zip(["slack:C1", "slack:C2"]) {
+        assert_eq!(c.channel, channel);
+        assert_eq!((c.digest_id, c.team.as_str()), (digest_id, "payments"));
+        assert_eq!(c.period_start, digest.period_start);
+        assert_eq!(c.message, digest.message);
+        assert_eq!((c.attempts, c.in_doubt), (1, false));
+    }
+    let leased = delivery(&store, digest_id, first[0].id).await;
+    assert_eq!(leased.status, DeliveryStatus::Sending);
+    assert_eq!(leased.lease_owner.as_deref(), Some("w1"));
+    assert_eq!(leased.lease_until, Some(at(now + 60_000)));
+
+    // Leased rows are nobody else's until the lease runs out.
+    assert!(claim(&store, "w2", now + 59_999, 10).await.is_empty());
+    assert_eq!(store.pending_deliveries().await.unwrap(), 2);
+
+    // w1 died: its rows come back in doubt, one claim at a time here.
+    let taken = claim(&store, "w2", now + 60_000, 1).await;
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].id, first[0].id);
+    assert_eq!((taken[0].attempts, taken[0].in_doubt), (2, true));
+    let rest = claim(&store, "w2", now + 60_000, 10).await;
+    assert_eq!(rest.iter().map(|c| c.id).collect::<Vec<_>>(), [first[1].id]);
+    assert!(rest[0].in_doubt);
+
+    // w1 comes back to life: every lease it held is lost.
+    let id = first[0].id;
+    assert!(
+        !store
+            .delivery_sent(id, "w1", "ts-1", at(now + 60_001))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delivery_retry(id, "w1", at(now), "late")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delivery_failed(id, "w1", "late", at(now))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        delivery(&store, digest_id, id).await.status,
+        DeliveryStatus::Sending
+    );
+
+    // The new holder settles; settling twice is refused.
+    assert!(
+        store
+            .delivery_sent(id, "w2", "ts-1", at(now + 61_000))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delivery_sent(id, "w2", "ts-2", at(now + 62_000))
+            .await
+            .unwrap()
+    );
+    let sent = delivery(&store, digest_id, id).await;
+    assert_eq!(sent.status, DeliveryStatus::Sent);
+    assert_eq!(sent.platform_message_ref.as_deref(), Some("ts-1"));
+    assert_eq!(sent.sent_at, Some(at(now + 61_000)));
+    assert_eq!(
+        (sent.lease_until, sent.attempts, sent.in_doubt),
+        (None, 2, true)
+    );
+    assert_eq!(store.pending_deliveries().await.unwrap(), 1);
+
+    // A lease that ran out but was not taken over still records the send.
+    assert!(
+        store
+            .delivery_sent(first[1].id, "w2", "ts-3", at(now + 500_000))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.pending_deliveries().await.unwrap(), 0);
+    assert!(claim(&store, "w3", now + 10 * WEEK, 10).await.is_empty());
+
+    let summary = store.delivery_summary(10).await.unwrap();
+    assert_eq!(summary.len(), 2);
+    assert!(summary.iter().all(|d| d.status == DeliveryStatus::Sent));
+}
+
+async fn retries_wait_until_due_and_failures_are_final(db: TestDb) {
+    let store = db.open().await;
+    let digest = new_digest("payments", 0, &["slack:C1"]);
+    let now = millis_of(digest.now);
+    let digest_id = create(&store, &digest).await.digest_id();
+    let id = claim(&store, "w1", now, 10).await[0].id;
+
+    assert!(
+        store
+            .delivery_retry(id, "w1", at(now + 30_000), "429: retry after 30 s")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delivery_retry(id, "w1", at(now), "again")
+            .await
+            .unwrap()
+    );
+    let waiting = delivery(&store, digest_id, id).await;
+    assert_eq!(waiting.status, DeliveryStatus::Pending);
+    assert_eq!(waiting.next_attempt_at, at(now + 30_000));
+    assert_eq!(waiting.last_error.as_deref(), Some("429: retry after 30 s"));
+    assert_eq!(waiting.lease_until, None);
+    assert_eq!(store.pending_deliveries().await.unwrap(), 1);
+
+    assert!(claim(&store, "w2", now + 29_999, 10).await.is_empty());
+    let again = claim(&store, "w2", now + 30_000, 10).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].id, again[0].attempts, again[0].in_doubt),
+        (id, 2, false)
+    );
+
+    assert!(
+        !store
+            .delivery_failed(id, "w1", "not mine", at(now))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .delivery_failed(id, "w2", "channel_not_found", at(now + 31_000))
+            .await
+            .unwrap()
+    );
+    let failed = delivery(&store, digest_id, id).await;
+    assert_eq!(failed.status, DeliveryStatus::Failed);
+    assert_eq!(failed.last_error.as_deref(), Some("channel_not_found"));
+    assert_eq!(failed.failed_at, Some(at(now + 31_000)));
+    assert_eq!(store.pending_deliveries().await.unwrap(), 0);
+
+    // Failed is final: never claimed again, never settled again.
+    assert!(claim(&store, "w3", now + 10 * WEEK, 10).await.is_empty());
+    assert!(!store.delivery_sent(id, "w2", "ts", at(now)).await.unwrap());
+    assert!(!store.delivery_retry(id, "w2", at(now), "x").await.unwrap());
+}
+
+async fn concurrent_workers_send_each_delivery_exactly_once(db: TestDb) {
+    let store = db.open().await;
+    let channels: Vec<String> = (0..20).map(|n| format!("slack:C{n:02}")).collect();
+    let channels: Vec<&str> = channels.iter().map(String::as_str).collect();
+    let mut digest_ids = Vec::new();
+    for team in 0..10 {
+        let digest = new_digest(&format!("team-{team}"), 0, &channels);
+        digest_ids.push(create(&store, &digest).await.digest_id());
+    }
+    assert_eq!(store.pending_deliveries().await.unwrap(), 200);
+    let now = T1 + 2 * WEEK;
+
+    // Three replicas, each with its own pool, claim and send until nothing is left.
+    let mut workers = Vec::new();
+    for n in 0..3 {
+        let store = if n == 0 {
+            store.clone()
+        } else {
+            db.second_store().await
+        };
+        workers.push(tokio::spawn(async move {
+            let owner = format!("worker-{n}");
+            let mut claimed = Vec::new();
+            loop {
+                let batch = store
+                    .claim_deliveries(&owner, at(now), Duration::from_secs(600), 7)
+                    .await
+                    .expect("claiming succeeds");
+                if batch.is_empty() {
+                    break;
+                }
+                for c in batch {
+                    assert!(!c.in_doubt);
+                    let sent = store
+                        .delivery_sent(c.id, &owner, &format!("ts-{}", c.id), at(now))
+                        .await
+                        .expect("recording succeeds");
+                    assert!(sent, "{owner} lost the lease of delivery {}", c.id);
+                    claimed.push((c.id, owner.clone()));
+                }
+            }
+            if n != 0 {
+                store.close().await;
+            }
+            claimed
+        }));
+    }
+    let mut claimed = Vec::new();
+    for worker in workers {
+        claimed.extend(worker.await.unwrap());
+    }
+    let distinct: BTreeSet<i64> = claimed.iter().map(|(id, _)| *id).collect();
+    assert_eq!(claimed.len(), 200, "every delivery is claimed exactly once");
+    assert_eq!(distinct.len(), 200);
+    assert_eq!(store.pending_deliveries().await.unwrap(), 0);
+    for digest_id in digest_ids {
+        for d in store.deliveries(digest_id).await.unwrap() {
+            assert_eq!(d.status, DeliveryStatus::Sent);
+            assert_eq!(d.attempts, 1, "delivery {} was claimed twice", d.id);
+            let owner = &claimed.iter().find(|(id, _)| *id == d.id).unwrap().1;
+            assert_eq!(d.lease_owner.as_ref(), Some(owner));
+            assert_eq!(d.platform_message_ref, Some(format!("ts-{}", d.id)));
+        }
+    }
+}
+
+fn millis_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engagement and audit
+
+/// Three plain insights; the third is visible to the payments team only.
+async fn three_insights(store: &Store) -> [i64; 3] {
+    let mut private = insight("e3", "2026-03-03", "three");
+    private.data.visibility = Visibility::Teams(strings(&["payments"]));
+    let ids = upsert(
+        store,
+        &[
+            insight("e1", "2026-03-01", "one"),
+            insight("e2", "2026-03-02", "two"),
+            private,
+        ],
+        T1,
+    )
+    .await;
+    [ids[0].id(), ids[1].id(), ids[2].id()]
+}
+
+fn comment(insight_id: i64, channel: &str, platform_ref: &str, text: &str, now: i64) -> NewComment {
+    NewComment {
+        insight_id,
+        author: "U1".into(),
+        channel: channel.into(),
+        thread_ref: Some("1700000000.000100".into()),
+        platform_ref: platform_ref.into(),
+        text: text.into(),
+        now: at(now),
+    }
+}
+
+async fn flags_are_raised_once_per_person_and_resolved_together(db: TestDb) {
+    let store = db.open().await;
+    let [i1, i2, _] = three_insights(&store).await;
+    let flag = |insight: i64,
+                team: &'static str,
+                who: &'static str,
+                note: Option<&'static str>,
+                now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .flag(insight, team, who, note, at(now))
+                .await
+                .unwrap_or_else(|e| panic!("flagging failed: {e}"))
+        }
+    };
+
+    let first = flag(i1, "payments", "U1", Some("pricing"), T1).await;
+    assert!(first.new);
+    let again = flag(i1, "payments", "U1", Some("pricing page"), T1 + 10).await;
+    assert_eq!(
+        again,
+        FlagOutcome {
+            flag_id: first.flag_id,
+            new: false
+        }
+    );
+    // No note keeps the one written before.
+    assert!(!flag(i1, "payments", "U1", None, T1 + 20).await.new);
+    assert!(flag(i1, "payments", "U2", None, T2).await.new);
+    assert!(flag(i2, "payments", "U1", Some("later"), T2 + 5).await.new);
+    assert!(flag(i1, "growth", "U1", None, T1).await.new);
+
+    let open = store.open_flags("payments").await.unwrap();
+    assert_eq!(
+        open,
+        vec![
+            OpenFlagRow {
+                insight_id: i1,
+                title: "Title of e1".into(),
+                flags: 2,
+                latest_note: Some("pricing page".into()),
+                first_flagged_at: at(T1),
+                last_flagged_at: at(T2),
+            },
+            OpenFlagRow {
+                insight_id: i2,
+                title: "Title of e2".into(),
+                flags: 1,
+                latest_note: Some("later".into()),
+                first_flagged_at: at(T2 + 5),
+                last_flagged_at: at(T2 + 5),
+            },
+        ]
+    );
+    assert!(store.open_flags("nobody").await.unwrap().is_empty());
+
+    // Resolving closes the team's flags on those insights only.
+    assert_eq!(
+        store
+            .resolve_flags("payments", &[], Some(7), at(T3))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .resolve_flags("payments", &[i1, 9999], Some(7), at(T3))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .resolve_flags("payments", &[i1], None, at(T3))
+            .await
+            .unwrap(),
+        0
+    );
+    let open = store.open_flags("payments").await.unwrap();
+    assert_eq!(open.iter().map(|f| f.insight_id).collect::<Vec<_>>(), [i2]);
+    assert_eq!(store.open_flags("growth").await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .resolve_flags("growth", &[i1], None, at(T3))
+            .await
+            .unwrap(),
+        1
+    );
+
+    // After a decision, flagging again raises a new flag.
+    let reopened = flag(i1, "payments", "U1", None, T3).await;
+    assert!(reopened.new && reopened.flag_id != first.flag_id);
+    assert_eq!(
+        store.open_flags("payments").await.unwrap()[0].latest_note,
+        Some("later".into())
+    );
+
+    // Racing double clicks from two replicas raise one flag.
+    let other = db.second_store().await;
+    let racers: Vec<_> = (0..4)
+        .map(|n| {
+            let store = if n % 2 == 0 {
+                store.clone()
+            } else {
+                other.clone()
+            };
+            tokio::spawn(async move { store.flag(i2, "growth", "U9", None, at(T3)).await })
+        })
+        .collect();
+    let mut new = 0;
+    for racer in racers {
+        new += usize::from(racer.await.unwrap().expect("no racer fails").new);
+    }
+    assert_eq!(new, 1);
+    other.close().await;
+
+    let err = store
+        .flag(424242, "payments", "U1", None, at(T1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Constraint { .. }), "{err}");
+}
+
+async fn votes_count_once_per_person(db: TestDb) {
+    let store = db.open().await;
+    let [i1, i2, _] = three_insights(&store).await;
+    assert!(store.vote_useful(i1, "U1", at(T1)).await.unwrap());
+    assert!(!store.vote_useful(i1, "U1", at(T2)).await.unwrap());
+    assert!(store.vote_useful(i1, "U2", at(T2)).await.unwrap());
+    assert!(store.vote_useful(i2, "U1", at(T2)).await.unwrap());
+    let engagement = store
+        .engagement_since(&Scope::Everything, at(T1), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        engagement,
+        vec![
+            EngagementRow {
+                insight_id: i1,
+                title: "Title of e1".into(),
+                comments: 0,
+                useful: 2
+            },
+            EngagementRow {
+                insight_id: i2,
+                title: "Title of e2".into(),
+                comments: 0,
+                useful: 1
+            },
+        ]
+    );
+    let err = store.vote_useful(424242, "U1", at(T1)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Constraint { .. }), "{err}");
+}
+
+async fn comments_are_deduplicated_by_platform_ref_and_threads_find_their_insight(db: TestDb) {
+    let store = db.open().await;
+    let [i1, i2, _] = three_insights(&store).await;
+    let first = comment(i1, "slack:C1", "1700000000.000200", "We saw this too", T2);
+    assert!(store.add_comment(&first).await.unwrap());
+    // The platform delivers the same message again, even with other text: ignored.
+    let redelivered = comment(i1, "slack:C1", "1700000000.000200", "edited", T3);
+    assert!(!store.add_comment(&redelivered).await.unwrap());
+    // The same `ts` in another channel is another message.
+    let mut elsewhere = comment(i1, "slack:C2", "1700000000.000200", "Elsewhere", T1);
+    elsewhere.thread_ref = None;
+    assert!(store.add_comment(&elsewhere).await.unwrap());
+
+    let stored = store.comments(i1).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(
+        (
+            stored[0].text.as_str(),
+            stored[0].channel.as_str(),
+            stored[0].thread_ref.as_deref()
+        ),
+        ("Elsewhere", "slack:C2", None)
+    );
+    assert_eq!(
+        (
+            stored[1].text.as_str(),
+            stored[1].created_at,
+            stored[1].author.as_str()
+        ),
+        ("We saw this too", at(T2), "U1")
+    );
+    assert_eq!(stored[1].thread_ref.as_deref(), Some("1700000000.000100"));
+    assert_eq!(stored[1].platform_ref, "1700000000.000200");
+    assert!(store.comments(i2).await.unwrap().is_empty());
+    let err = store
+        .add_comment(&comment(424242, "slack:C1", "x", "x", T1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Constraint { .. }), "{err}");
+
+    // Threads.
+    assert_eq!(store.thread_insight("slack:C1", "t1").await.unwrap(), None);
+    store.link_thread("slack:C1", "t1", i1, None).await.unwrap();
+    assert_eq!(
+        store.thread_insight("slack:C1", "t1").await.unwrap(),
+        Some(i1)
+    );
+    assert_eq!(store.thread_insight("slack:C2", "t1").await.unwrap(), None);
+    let digest_id = create(&store, &new_digest("payments", 0, &["slack:C1"]))
+        .await
+        .digest_id();
+    store
+        .link_thread("slack:C1", "t1", i2, Some(digest_id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.thread_insight("slack:C1", "t1").await.unwrap(),
+        Some(i2)
+    );
+}
+
+async fn platform_events_are_handled_once(db: TestDb) {
+    let store = db.open().await;
+    assert!(store.first_delivery_of("slack:Ev1", at(T1)).await.unwrap());
+    assert!(
+        !store
+            .first_delivery_of("slack:Ev1", at(T1 + 1))
+            .await
+            .unwrap()
+    );
+    assert!(store.first_delivery_of("slack:Ev2", at(T2)).await.unwrap());
+
+    // A retried event reaching several replicas at once is handled by one.
+    let other = db.second_store().await;
+    let racers: Vec<_> = (0..6)
+        .map(|n| {
+            let store = if n % 2 == 0 {
+                store.clone()
+            } else {
+                other.clone()
+            };
+            tokio::spawn(async move { store.first_delivery_of("slack:Ev3", at(T2)).await })
+        })
+        .collect();
+    let mut first = 0;
+    for racer in racers {
+        first += usize::from(racer.await.unwrap().expect("no racer fails"));
+    }
+    assert_eq!(first, 1);
+    other.close().await;
+
+    assert_eq!(store.forget_events_before(at(T2)).await.unwrap(), 1);
+    assert!(store.first_delivery_of("slack:Ev1", at(T3)).await.unwrap());
+    assert!(!store.first_delivery_of("slack:Ev2", at(T3)).await.unwrap());
+}
+
+async fn engagement_counts_recent_activity_within_the_scope(db: TestDb) {
+    let store = db.open().await;
+    let [i1, i2, i3] = three_insights(&store).await;
+    // Before the window: not counted.
+    assert!(
+        store
+            .add_comment(&comment(i2, "slack:C1", "old", "old", T1))
+            .await
+            .unwrap()
+    );
+    for (n, (insight, now)) in [(i1, T2), (i1, T3), (i3, T2), (i3, T2), (i3, T3)]
+        .into_iter()
+        .enumerate()
+    {
+        let c = comment(insight, "slack:C1", &format!("ts-{n}"), "text", now);
+        assert!(store.add_comment(&c).await.unwrap());
+    }
+    assert!(store.vote_useful(i1, "U1", at(T2)).await.unwrap());
+    assert!(store.vote_useful(i2, "U1", at(T3)).await.unwrap());
+    assert!(store.vote_useful(i2, "U2", at(T1)).await.unwrap());
+
+    let row = |insight_id: i64, comments: u64, useful: u64| EngagementRow {
+        insight_id,
+        title: format!(
+            "Title of e{}",
+            [i1, i2, i3].iter().position(|i| *i == insight_id).unwrap() + 1
+        ),
+        comments,
+        useful,
+    };
+    // i1 and i3 tie on activity; more comments first.
+    assert_eq!(
+        store
+            .engagement_since(&Scope::Everything, at(T2), 10)
+            .await
+            .unwrap(),
+        vec![row(i3, 3, 0), row(i1, 2, 1), row(i2, 0, 1)]
+    );
+    assert_eq!(
+        store
+            .engagement_since(&Scope::Team("growth".into()), at(T2), 10)
+            .await
+            .unwrap(),
+        vec![row(i1, 2, 1), row(i2, 0, 1)]
+    );
+    assert_eq!(
+        store
+            .engagement_since(&Scope::Team("payments".into()), at(T2), 1)
+            .await
+            .unwrap(),
+        vec![row(i3, 3, 0)]
+    );
+    assert_eq!(
+        store
+            .engagement_since(&Scope::Everything, at(T1), 10)
+            .await
+            .unwrap(),
+        vec![row(i3, 3, 0), row(i1, 2, 1), row(i2, 1, 2)]
+    );
+    assert!(
+        store
+            .engagement_since(&Scope::Everything, at(T3 + 1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn audit_event(at_ms: i64, action: &str, details: serde_json::Value) -> NewAuditEvent {
+    NewAuditEvent {
+        at: at(at_ms),
+        actor: "U1".into(),
+        channel: Some("slack:C1".into()),
+        action: action.into(),
+        subject: Some("insight:1".into()),
+        details,
+    }
+}
+
+async fn the_audit_log_keeps_append_order_and_cannot_be_changed(db: TestDb) {
+    let store = db.open().await;
+    // Clocks of several replicas disagree: append order, not time, is the log's order.
+    let events = [
+        audit_event(T3, "insight.added", serde_json::json!({"source": "chat"})),
+        audit_event(
+            T1,
+            "insight.flagged",
+            serde_json::json!({"team": "payments"}),
+        ),
+        NewAuditEvent {
+            channel: None,
+            subject: None,
+            ..audit_event(T2, "permission.refused", serde_json::json!(null))
+        },
+    ];
+    let mut ids = Vec::new();
+    for event in &events {
+        ids.push(store.audit(event).await.unwrap());
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+
+    let all = store.audit_events(None, 100).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
+    for (stored, event) in all.iter().zip(&events) {
+        assert_eq!(
+            (
+                &stored.at,
+                &stored.actor,
+                &stored.channel,
+                &stored.action,
+                &stored.subject,
+                &stored.details
+            ),
+            (
+                &event.at,
+                &event.actor,
+                &event.channel,
+                &event.action,
+                &event.subject,
+                &event.details
+            )
+        );
+    }
+    let since = store.audit_events(Some(at(T2)), 100).await.unwrap();
+    assert_eq!(
+        since.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [ids[0], ids[2]]
+    );
+    let latest = store.audit_events(None, 2).await.unwrap();
+    assert_eq!(
+        latest.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [ids[1], ids[2]]
+    );
+
+    // The table refuses changes, whoever connects to it.
+    let refused = match db.backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            [
+                sqlx::query("UPDATE audit_events SET actor = 'someone else'")
+                    .execute(&mut conn)
+                    .await
+                    .is_err(),
+                sqlx::query("DELETE FROM audit_events")
+                    .execute(&mut conn)
+                    .await
+                    .is_err(),
+            ]
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            [
+                sqlx::query("UPDATE audit_events SET actor = 'someone else'")
+                    .execute(&mut conn)
+                    .await
+                    .is_err(),
+                sqlx::query("DELETE FROM audit_events")
+                    .execute(&mut conn)
+                    .await
+                    .is_err(),
+            ]
+        }
+    };
+    assert_eq!(refused, [true, true]);
+    assert_eq!(store.audit_events(None, 100).await.unwrap(), all);
+}
+
+async fn hostile_text_round_trips_in_digests_chat_and_audit(db: TestDb) {
+    let store = db.open().await;
+    let [i1, _, _] = three_insights(&store).await;
+    let hostile = "Robert'); DROP TABLE digests; -- \"quoted\" `tick` 50% off_ \\backslash\\ $1 ? \
+                   :name @x ' '' \n\t\r naïve café — 日本語 עברית 🎉👩‍👩‍👧 \u{200b}zw \u{feff}bom";
+    let with_nul = serde_json::json!({"text": format!("{hostile} \u{0} nul inside JSON"), "n": [1.5, -0, null]});
+
+    // Digests and deliveries.
+    let mut digest = new_digest(hostile, 0, &[hostile, "slack:C1"]);
+    digest.message = with_nul.clone();
+    digest.summary = serde_json::json!({hostile: hostile});
+    let digest_id = create(&store, &digest).await.digest_id();
+    let stored = store
+        .digest_for(hostile, digest.period_start)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.team.as_str(), &stored.message, &stored.summary),
+        (hostile, &Some(with_nul.clone()), &digest.summary)
+    );
+    let claimed = claim(&store, hostile, millis_of(digest.now), 10).await;
+    assert_eq!(claimed.len(), 2);
+    let mine = claimed
+        .iter()
+        .find(|c| c.channel == hostile)
+        .expect("the hostile channel");
+    assert_eq!((mine.team.as_str(), &mine.message), (hostile, &with_nul));
+    assert!(
+        store
+            .delivery_retry(mine.id, hostile, digest.now, hostile)
+            .await
+            .unwrap()
+    );
+    let record = delivery(&store, digest_id, mine.id).await;
+    assert_eq!(
+        (record.lease_owner.as_deref(), record.last_error.as_deref()),
+        (Some(hostile), Some(hostile))
+    );
+    let again = claim(&store, hostile, millis_of(digest.now), 10).await;
+    assert!(
+        store
+            .delivery_sent(again[0].id, hostile, hostile, digest.now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        delivery(&store, digest_id, mine.id)
+            .await
+            .platform_message_ref
+            .as_deref(),
+        Some(hostile)
+    );
+    assert!(
+        store
+            .skip_period(hostile, at(T3 + WEEK), at(T3 + 2 * WEEK), hostile, at(T3))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .latest_digest(hostile)
+            .await
+            .unwrap()
+            .unwrap()
+            .skip_reason
+            .as_deref(),
+        Some(hostile)
+    );
+
+    // Chat.
+    assert!(
+        store
+            .flag(i1, hostile, hostile, Some(hostile), at(T1))
+            .await
+            .unwrap()
+            .new
+    );
+    let open = store.open_flags(hostile).await.unwrap();
+    assert_eq!(open[0].latest_note.as_deref(), Some(hostile));
+    assert!(store.vote_useful(i1, hostile, at(T1)).await.unwrap());
+    let mut c = comment(i1, hostile, hostile, hostile, T1);
+    c.author = hostile.into();
+    c.thread_ref = Some(hostile.into());
+    assert!(store.add_comment(&c).await.unwrap());
+    let stored = &store.comments(i1).await.unwrap()[0];
+    assert_eq!(
+        [
+            &stored.author,
+            &stored.channel,
+            &stored.platform_ref,
+            &stored.text
+        ],
+        [hostile; 4]
+    );
+    assert_eq!(stored.thread_ref.as_deref(), Some(hostile));
+    store
+        .link_thread(hostile, hostile, i1, Some(digest_id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.thread_insight(hostile, hostile).await.unwrap(),
+        Some(i1)
+    );
+    assert!(store.first_delivery_of(hostile, at(T1)).await.unwrap());
+    assert!(!store.first_delivery_of(hostile, at(T1)).await.unwrap());
+
+    // Audit.
+    let event = NewAuditEvent {
+        actor: hostile.into(),
+        channel: Some(hostile.into()),
+        action: hostile.into(),
+        subject: Some(hostile.into()),
+        ..audit_event(T1, "x", with_nul.clone())
+    };
+    store.audit(&event).await.unwrap();
+    let stored = &store.audit_events(None, 10).await.unwrap()[0];
+    assert_eq!(
+        (&stored.actor, &stored.action, &stored.details),
+        (&event.actor, &event.action, &with_nul)
+    );
+    assert_eq!(
+        (stored.channel.as_deref(), stored.subject.as_deref()),
+        (Some(hostile), Some(hostile))
+    );
+
+    // NUL outside JSON cannot be stored by PostgreSQL: refused on both, nothing written.
+    let nul = "nul \0 inside";
+    let refusals = [
+        store
+            .create_digest(&new_digest(nul, 5, &["slack:C1"]))
+            .await
+            .err(),
+        store
+            .create_digest(&new_digest("payments", 5, &[nul]))
+            .await
+            .err(),
+        store
+            .skip_period("payments", at(T1), at(T2), nul, at(T1))
+            .await
+            .err(),
+        store.claim_deliveries(nul, at(T1), LEASE, 1).await.err(),
+        store.delivery_failed(1, "w", nul, at(T1)).await.err(),
+        store
+            .flag(i1, "payments", "U1", Some(nul), at(T1))
+            .await
+            .err(),
+        store.vote_useful(i1, nul, at(T1)).await.err(),
+        store
+            .add_comment(&comment(i1, "slack:C1", "nul", nul, T1))
+            .await
+            .err(),
+        store.link_thread("slack:C1", nul, i1, None).await.err(),
+        store.first_delivery_of(nul, at(T1)).await.err(),
+        store
+            .audit(&NewAuditEvent {
+                actor: nul.into(),
+                ..audit_event(T1, "x", serde_json::json!({}))
+            })
+            .await
+            .err(),
+    ];
+    for (n, refusal) in refusals.into_iter().enumerate() {
+        let err = refusal.unwrap_or_else(|| panic!("write {n} with NUL was accepted"));
+        assert!(
+            matches!(err, StoreError::Constraint { .. }),
+            "write {n}: {err}"
+        );
+        assert!(err.to_string().contains("NUL"), "write {n}: {err}");
+    }
+    assert_eq!(
+        store
+            .digest_for("payments", at(T1 + 5 * WEEK))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.audit_events(None, 10).await.unwrap().len(), 1);
+    assert_eq!(store.open_flags("payments").await.unwrap(), vec![]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -137,3 +137,9 @@ impl Adapters {
         self.by_platform.get(&platform)
     }
 }
+
+/// The adapters the configuration enables: the console always, each chat platform when its
+/// secrets are set.
+pub fn for_config(config: &flywheel_config::Config) -> Adapters {
+    Adapters::new().with(Arc::new(console::ConsoleAdapter::new(config.console.dir.clone())))
+}

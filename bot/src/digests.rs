@@ -1,0 +1,314 @@
+//! A team's digest for one period: gather what the store knows (insights observed in the
+//! period within the team's filter and visibility, theme counts now and before, open flags,
+//! engagement), compose it with the pure [`flywheel_insights::digest::compose`], and write it
+//! with one delivery per channel in one transaction (the outbox). The unique key
+//! `(team, period start)` makes this exactly-once however many replicas try.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Days, Utc};
+use flywheel_config::Team;
+use flywheel_insights::digest::{
+    self, Digest, DigestInput, DueReview, Engagement, OpenFlag, Period,
+};
+use flywheel_insights::message::Message;
+use flywheel_insights::search::{DateRange, Scope, SearchOptions};
+use flywheel_storage::digests::{DigestCreated, NewDigest};
+
+use std::sync::Arc;
+
+use flywheel_storage::deliveries::DeliveryStatus;
+
+use crate::app::{App, Failure};
+use crate::cli::DigestArgs;
+use crate::clock::ManualClock;
+use crate::delivery::Worker;
+
+/// How many insights of a period are read for ranking; counts always cover every one.
+const CANDIDATES: usize = 1000;
+/// How far back the running themes of a quiet week look.
+const RUNNING_DAYS: u64 = 56;
+
+/// The period whose digest is due at `at`: from the fire before the latest fire at or before
+/// `at`, to that fire. `None` when the schedule has never fired.
+pub fn period_at(team: &Team, at: DateTime<Utc>) -> Option<Period> {
+    let end = team.schedule.latest_at_or_before(team.timezone, at)?;
+    let start = team
+        .schedule
+        .previous_before(team.timezone, end)
+        .unwrap_or(end - chrono::Duration::days(7));
+    Some(Period {
+        start,
+        end,
+        timezone: team.timezone,
+    })
+}
+
+/// A composed digest and its message.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    /// The figures and items.
+    pub digest: Digest,
+    /// What is posted.
+    pub message: Message,
+}
+
+/// Composes `team`'s digest for `period` from the store, writing nothing.
+pub async fn compose(app: &App, team: &Team, period: &Period) -> anyhow::Result<Composed> {
+    let today = app.today();
+    let scope = Scope::Team(team.name.clone());
+    let options = |observed: DateRange, candidates: usize| SearchOptions {
+        scope: scope.clone(),
+        today,
+        observed: Some(observed),
+        candidates,
+        breakdown: 500,
+    };
+    let current = app
+        .store
+        .search(&team.filter, &options(period.observed(), CANDIDATES))
+        .await
+        .context("cannot read the period's insights")?;
+    let previous = app
+        .store
+        .search(&team.filter, &options(period.previous().observed(), 0))
+        .await
+        .context("cannot read the previous period's insights")?;
+    let until = period.observed().until;
+    let running = app
+        .store
+        .search(
+            &team.filter,
+            &options(
+                DateRange {
+                    from: until.checked_sub_days(Days::new(RUNNING_DAYS)).unwrap_or(until),
+                    until,
+                },
+                0,
+            ),
+        )
+        .await
+        .context("cannot read the running themes")?;
+    let flags = app
+        .store
+        .open_flags(&team.name)
+        .await
+        .context("cannot read open flags")?
+        .into_iter()
+        .map(|f| OpenFlag {
+            insight_id: f.insight_id,
+            title: f.title,
+            flags: u32::try_from(f.flags).unwrap_or(u32::MAX),
+            latest_note: f.latest_note,
+            first_flagged_at: f.first_flagged_at,
+        })
+        .collect();
+    let engagement = app
+        .store
+        .engagement_since(&scope, period.start, 5)
+        .await
+        .context("cannot read comments and votes")?
+        .into_iter()
+        .map(|e| Engagement {
+            insight_id: e.insight_id,
+            title: e.title,
+            comments: u32::try_from(e.comments).unwrap_or(u32::MAX),
+            useful: u32::try_from(e.useful).unwrap_or(u32::MAX),
+        })
+        .collect();
+    let reviews_due: Vec<DueReview> = Vec::new();
+    let input = DigestInput {
+        team: team.name.clone(),
+        period: period.clone(),
+        today,
+        current_total: current.total,
+        current_accounts: current.accounts,
+        current_themes: current.themes,
+        current: current.candidates,
+        previous_themes: previous.themes,
+        running_themes: running.themes,
+        flags,
+        reviews_due,
+        engagement,
+        size: team.digest_size,
+    };
+    let digest = digest::compose(&input);
+    let message = digest::message(&digest);
+    Ok(Composed { digest, message })
+}
+
+/// What [`create`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// The digest was composed and queued for every channel.
+    Queued {
+        /// The digest's id.
+        digest_id: i64,
+        /// How many deliveries were queued.
+        deliveries: usize,
+    },
+    /// This period's digest already exists (sent, being sent or skipped).
+    AlreadyExists {
+        /// The existing digest's id.
+        digest_id: i64,
+    },
+}
+
+/// Composes `team`'s digest for `period` and writes it with its deliveries, once.
+pub async fn create(app: &App, team: &Team, period: &Period) -> anyhow::Result<Created> {
+    if let Some(existing) = app
+        .store
+        .digest_for(&team.name, period.start)
+        .await
+        .context("cannot read digests")?
+    {
+        return Ok(Created::AlreadyExists {
+            digest_id: existing.id,
+        });
+    }
+    let composed = compose(app, team, period).await?;
+    let new = NewDigest {
+        team: team.name.clone(),
+        period_start: period.start,
+        period_end: period.end,
+        message: serde_json::to_value(&composed.message).context("cannot encode the digest")?,
+        summary: serde_json::to_value(&composed.digest).context("cannot encode the digest")?,
+        channels: team.channels.iter().map(ToString::to_string).collect(),
+        now: app.clock.now(),
+    };
+    Ok(
+        match app
+            .store
+            .create_digest(&new)
+            .await
+            .context("cannot write the digest")?
+        {
+            DigestCreated::Created {
+                digest_id,
+                deliveries,
+            } => Created::Queued {
+                digest_id,
+                deliveries: deliveries.len(),
+            },
+            DigestCreated::AlreadyExists { digest_id, .. } => {
+                Created::AlreadyExists { digest_id }
+            }
+        },
+    )
+}
+
+/// Reads `--at`: an RFC 3339 instant, or a date meaning the end of that day in the team's
+/// timezone.
+fn parse_at(team: &Team, at: &str) -> Result<DateTime<Utc>, Failure> {
+    if let Ok(instant) = DateTime::parse_from_rfc3339(at.trim()) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(at.trim(), "%Y-%m-%d").map_err(|_| {
+        Failure::Usage(format!(
+            "--at {at:?} is neither a date (2026-03-02) nor an instant (2026-03-02T09:00:00Z)"
+        ))
+    })?;
+    let end = day
+        .succ_opt()
+        .and_then(|next| next.and_hms_opt(0, 0, 0))
+        .and_then(|midnight| midnight.and_local_timezone(team.timezone).earliest())
+        .ok_or_else(|| Failure::Usage(format!("--at {at:?} is out of range")))?;
+    Ok(end.with_timezone(&Utc) - chrono::Duration::seconds(1))
+}
+
+fn team<'a>(app: &'a App, name: &str) -> Result<&'a Team, Failure> {
+    app.config.team(name).ok_or_else(|| {
+        let names: Vec<&str> = app.config.teams.iter().map(|t| t.name.as_str()).collect();
+        Failure::Usage(format!(
+            "no team is called {name:?}; the teams are: {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// Runs `flywheel digest preview`.
+pub async fn run_preview(app: &App, args: &DigestArgs) -> Result<(), Failure> {
+    let team = team(app, &args.team)?;
+    let at = match &args.at {
+        Some(at) => parse_at(team, at)?,
+        None => app.clock.now(),
+    };
+    let app = App {
+        clock: Arc::new(ManualClock::new(at)),
+        ..app.clone()
+    };
+    let period = period_at(team, at).ok_or_else(|| {
+        Failure::Usage(format!("team {}'s schedule has not fired by {at}", team.name))
+    })?;
+    let composed = compose(&app, team, &period).await?;
+    print!("{}", crate::adapters::console::render(&composed.message));
+    eprintln!(
+        "preview of {}'s digest for {} (scheduled {}); nothing was sent",
+        team.name,
+        period.label(),
+        period.end.with_timezone(&team.timezone).format("%Y-%m-%d %H:%M %Z")
+    );
+    Ok(())
+}
+
+/// Runs `flywheel digest send`.
+pub async fn run_send(app: &App, args: &DigestArgs) -> Result<(), Failure> {
+    let team = team(app, &args.team)?;
+    if args.at.is_some() {
+        return Err(Failure::Usage(
+            "--at is for previews: `digest send` sends the current period's digest".into(),
+        ));
+    }
+    let now = app.clock.now();
+    let period = period_at(team, now).ok_or_else(|| {
+        Failure::Usage(format!("team {}'s schedule has not fired yet", team.name))
+    })?;
+    let digest_id = match create(app, team, &period).await? {
+        Created::Queued {
+            digest_id,
+            deliveries,
+        } => {
+            println!(
+                "composed {}'s digest for {} and queued it to {deliveries} channel(s)",
+                team.name,
+                period.label()
+            );
+            digest_id
+        }
+        Created::AlreadyExists { digest_id } => {
+            println!(
+                "{}'s digest for {} already exists (digest {digest_id})",
+                team.name,
+                period.label()
+            );
+            digest_id
+        }
+    };
+    let worker = Worker::new(
+        app.clone(),
+        crate::adapters::for_config(&app.config),
+        format!("cli-{}", std::process::id()),
+    );
+    worker.drain().await?;
+    let mut failed = 0;
+    for delivery in app
+        .store
+        .deliveries(digest_id)
+        .await
+        .context("cannot read deliveries")?
+    {
+        let detail = match &delivery.last_error {
+            Some(error) if delivery.status != DeliveryStatus::Sent => format!(": {error}"),
+            _ => String::new(),
+        };
+        if delivery.status == DeliveryStatus::Failed {
+            failed += 1;
+        }
+        println!("  {:<32} {}{detail}", delivery.channel, delivery.status.name());
+    }
+    if failed > 0 {
+        return Err(Failure::Other(anyhow::anyhow!(
+            "{failed} delivery(ies) failed"
+        )));
+    }
+    Ok(())
+}

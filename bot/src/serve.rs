@@ -1,0 +1,175 @@
+//! `flywheel serve`: the long-running service. The scheduler loop queues due digests, delivery
+//! workers send them, and an HTTP listener answers `GET /healthz` (and the chat platforms'
+//! endpoints). Everything stops cleanly when the shutdown future completes (SIGINT or SIGTERM
+//! in the binary; a channel in tests).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::adapters::Adapters;
+use crate::app::App;
+use crate::delivery::Worker;
+
+/// How often the scheduler looks at the teams' schedules.
+const SCHEDULER_EVERY: Duration = Duration::from_secs(30);
+/// How long an idle delivery worker waits before looking again (it is woken sooner when the
+/// scheduler queues something).
+const WORKER_IDLE: Duration = Duration::from_secs(5);
+/// Delivery workers per process.
+const WORKERS: usize = 2;
+
+/// The state every HTTP handler can read.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// The application.
+    pub app: App,
+    /// The adapters.
+    pub adapters: Adapters,
+}
+
+/// The HTTP routes of the service.
+pub fn router(shared: Shared) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(shared)
+}
+
+async fn healthz(State(shared): State<Shared>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+    match shared.app.store.pending_deliveries().await {
+        Ok(pending) => (
+            axum::http::StatusCode::OK,
+            Json(serde_json::json!({
+                "status": "ok",
+                "store": shared.app.store.backend().to_string(),
+                "pending_deliveries": pending,
+            })),
+        ),
+        Err(e) => {
+            tracing::error!("health check: the store does not answer: {e}");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable", "reason": "the store does not answer"})),
+            )
+        }
+    }
+}
+
+/// Runs the service on `listener` until `shutdown` completes.
+pub async fn run(
+    app: App,
+    adapters: Adapters,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let wake = Arc::new(Notify::new());
+    let mut tasks = tokio::task::JoinSet::new();
+
+    tasks.spawn(scheduler_loop(app.clone(), wake.clone(), stop_rx.clone()));
+    for n in 0..WORKERS {
+        let owner = format!("{}-{}-{n}", std::process::id(), fastrand::u32(..));
+        let worker = Worker::new(app.clone(), adapters.clone(), owner);
+        tasks.spawn(worker_loop(worker, wake.clone(), stop_rx.clone()));
+    }
+
+    let address = listener.local_addr().context("the listener has no address")?;
+    tracing::info!("listening on http://{address}");
+    let mut http_stop = stop_rx.clone();
+    let server = axum::serve(listener, router(Shared { app, adapters }))
+        .with_graceful_shutdown(async move {
+            let _ = http_stop.wait_for(|stop| *stop).await;
+        });
+    let server = tokio::spawn(async move { server.await });
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    server
+        .await
+        .context("the HTTP server panicked")?
+        .context("the HTTP server failed")?;
+    while let Some(result) = tasks.join_next().await {
+        result.context("a background task panicked")?;
+    }
+    Ok(())
+}
+
+async fn scheduler_loop(app: App, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(SCHEDULER_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        match crate::scheduler::tick(&app).await {
+            Ok(outcomes) => {
+                for (team, outcome) in outcomes {
+                    if !matches!(
+                        outcome,
+                        crate::scheduler::TeamTick::NotYet | crate::scheduler::TeamTick::Done { .. }
+                    ) {
+                        tracing::info!(team, "{outcome}");
+                    }
+                }
+                wake.notify_waiters();
+            }
+            Err(e) => tracing::error!("scheduler: {e:#}"),
+        }
+    }
+}
+
+async fn worker_loop(worker: Worker, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let busy = match worker.step().await {
+            Ok(outcome) => outcome.claimed > 0,
+            Err(e) => {
+                tracing::error!("delivery: {e:#}");
+                false
+            }
+        };
+        if !busy {
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(WORKER_IDLE) => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(e) => {
+                    tracing::error!("cannot listen for SIGTERM: {e}");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

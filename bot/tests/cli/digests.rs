@@ -1,0 +1,471 @@
+//! Digests end to end in-process: the scheduler stepped with an injected clock, delivery
+//! workers stepped by hand, adapters that write real files or fail on demand, SQLite and (when
+//! `FLYWHEEL_TEST_POSTGRES_URL` is set) PostgreSQL.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use flywheel::adapters::console::ConsoleAdapter;
+use flywheel::adapters::{Adapter, Adapters, Marker, SendError, Sent};
+use flywheel::app::App;
+use flywheel::clock::ManualClock;
+use flywheel::delivery::Worker;
+use flywheel::scheduler::{TeamTick, tick};
+use flywheel_config::{Config, Environment};
+use flywheel_insights::address::{ChannelAddress, Platform};
+use flywheel_insights::message::Message;
+use flywheel_storage::deliveries::DeliveryStatus;
+use futures::future::BoxFuture;
+
+fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .with_timezone(&Utc)
+}
+
+/// An app on a fresh store with `teams` (TOML `[[teams]]` tables) and its clock.
+async fn app_with(dir: &Path, store_url: Option<&str>, teams: &str, at: &str) -> (App, ManualClock) {
+    let url = store_url
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("sqlite://{}", dir.join("flywheel.db").display()));
+    let text = format!(
+        "[store]\nurl = \"{url}\"\n[console]\ndir = \"{}\"\n{teams}",
+        dir.join("console").display()
+    );
+    let config = Config::parse(&text, &Environment::empty()).expect("a valid config");
+    let clock = ManualClock::new(utc(at));
+    let app = App::open(config, Arc::new(clock.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
+    (app, clock)
+}
+
+fn queued(outcomes: &[(String, TeamTick)]) -> usize {
+    outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, TeamTick::Queued { .. }))
+        .count()
+}
+
+/// Ticks every `step` from `from` to `until` and returns the local times at which a digest
+/// was queued, per team.
+async fn tick_through(
+    app: &App,
+    clock: &ManualClock,
+    from: &str,
+    until: &str,
+    step: chrono::Duration,
+) -> HashMap<String, Vec<DateTime<Utc>>> {
+    let mut queued_at: HashMap<String, Vec<DateTime<Utc>>> = HashMap::new();
+    clock.set(utc(from));
+    while clock.now_utc() <= utc(until) {
+        for (team, outcome) in tick(app).await.expect("tick") {
+            if let TeamTick::Queued { .. } = outcome {
+                queued_at.entry(team).or_default().push(clock.now_utc());
+            }
+        }
+        clock.advance(step);
+    }
+    queued_at
+}
+
+trait NowUtc {
+    fn now_utc(&self) -> DateTime<Utc>;
+}
+
+impl NowUtc for ManualClock {
+    fn now_utc(&self) -> DateTime<Utc> {
+        flywheel::clock::Clock::now(self)
+    }
+}
+
+#[tokio::test]
+async fn weekly_digests_stay_at_nine_local_across_daylight_saving_in_two_timezones() {
+    let dir = tempfile::tempdir().unwrap();
+    let teams = r#"
+[[teams]]
+name = "berlin"
+channels = ["console:berlin"]
+schedule = "0 9 * * MON"
+timezone = "Europe/Berlin"
+
+[[teams]]
+name = "new-york"
+channels = ["console:new-york"]
+schedule = "0 9 * * MON"
+timezone = "America/New_York"
+"#;
+    let (app, clock) = app_with(dir.path(), None, teams, "2026-03-01T00:00:00Z").await;
+    // New York moves its clocks on 8 March 2026, Berlin on 29 March.
+    let queued = tick_through(
+        &app,
+        &clock,
+        "2026-03-01T00:00:00Z",
+        "2026-04-07T00:00:00Z",
+        chrono::Duration::minutes(30),
+    )
+    .await;
+    let local = |team: &str, tz: chrono_tz::Tz| -> Vec<String> {
+        queued[team]
+            .iter()
+            .map(|t| t.with_timezone(&tz).format("%a %d %b %H:%M").to_string())
+            .collect()
+    };
+    // 1 March is a Sunday: Monday 23 February's digest is past the grace window and skipped.
+    // Every later Monday is sent at 09:00 local.
+    assert_eq!(
+        local("berlin", chrono_tz::Europe::Berlin),
+        ["Mon 02 Mar 09:00", "Mon 09 Mar 09:00", "Mon 16 Mar 09:00", "Mon 23 Mar 09:00", "Mon 30 Mar 09:00", "Mon 06 Apr 09:00"]
+    );
+    assert_eq!(
+        local("new-york", chrono_tz::America::New_York),
+        ["Mon 02 Mar 09:00", "Mon 09 Mar 09:00", "Mon 16 Mar 09:00", "Mon 23 Mar 09:00", "Mon 30 Mar 09:00", "Mon 06 Apr 09:00"]
+    );
+    // UTC shows the shift: 08:00Z before Berlin's change, 07:00Z after.
+    assert_eq!(queued["berlin"][3], utc("2026-03-23T08:00:00Z"));
+    assert_eq!(queued["berlin"][4], utc("2026-03-30T07:00:00Z"));
+}
+
+#[tokio::test]
+async fn skipped_and_doubled_local_hours_give_exactly_one_digest_each_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let teams = r#"
+[[teams]]
+name = "gap"
+channels = ["console:gap"]
+schedule = "30 2 * * *"
+timezone = "America/New_York"
+
+[[teams]]
+name = "overlap"
+channels = ["console:overlap"]
+schedule = "30 1 * * *"
+timezone = "America/New_York"
+"#;
+    let (app, clock) = app_with(dir.path(), None, teams, "2026-03-07T00:00:00Z").await;
+    // 8 March 2026: 02:00–03:00 does not exist in New York.
+    let spring = tick_through(
+        &app,
+        &clock,
+        "2026-03-07T12:00:00Z",
+        "2026-03-09T12:00:00Z",
+        chrono::Duration::minutes(15),
+    )
+    .await;
+    let days = |times: &[DateTime<Utc>]| -> Vec<String> {
+        times
+            .iter()
+            .map(|t| t.with_timezone(&chrono_tz::America::New_York).format("%d %H:%M").to_string())
+            .collect()
+    };
+    // The first tick catches up on 7 March's digest (within the grace window).
+    assert_eq!(days(&spring["gap"]), ["07 07:00", "08 03:00", "09 02:30"]);
+    // 1 November 2026: 01:00–02:00 happens twice.
+    let autumn = tick_through(
+        &app,
+        &clock,
+        "2026-10-31T12:00:00Z",
+        "2026-11-02T12:00:00Z",
+        chrono::Duration::minutes(15),
+    )
+    .await;
+    assert_eq!(days(&autumn["overlap"]), ["31 08:00", "01 01:30", "02 01:30"]);
+}
+
+#[tokio::test]
+async fn after_an_outage_one_digest_is_sent_and_older_periods_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let teams = r#"
+[[teams]]
+name = "growth"
+channels = ["console:growth"]
+schedule = "0 9 * * MON"
+timezone = "UTC"
+"#;
+    let (app, clock) = app_with(dir.path(), None, teams, "2026-01-05T09:10:00Z").await;
+    let first = tick(&app).await.unwrap();
+    assert_eq!(queued(&first), 1, "{first:?}");
+    // A second tick in the same period does nothing.
+    assert!(matches!(tick(&app).await.unwrap()[0].1, TeamTick::Done { .. }));
+
+    // Down for three weeks; back two hours after the fourth Monday's fire time.
+    clock.set(utc("2026-01-26T11:00:00Z"));
+    let back = tick(&app).await.unwrap();
+    match &back[0].1 {
+        TeamTick::Queued { skipped, period_start, .. } => {
+            assert_eq!(*skipped, 2, "the periods ending 12 and 19 January");
+            assert_eq!(*period_start, utc("2026-01-19T09:00:00Z"));
+        }
+        other => panic!("expected a queued digest, got {other:?}"),
+    }
+
+    // Back 30 hours after a fire time: past the 24 h grace, nothing is sent for it.
+    clock.set(utc("2026-02-03T15:00:00Z"));
+    let late = tick(&app).await.unwrap();
+    assert!(matches!(late[0].1, TeamTick::Missed { .. }), "{late:?}");
+    assert!(matches!(tick(&app).await.unwrap()[0].1, TeamTick::Done { .. }));
+
+    let worker = Worker::new(app.clone(), flywheel::adapters::for_config(&app.config), "w");
+    let drained = worker.drain().await.unwrap();
+    assert_eq!(drained.sent, 2, "{drained:?}");
+    let log = std::fs::read_to_string(dir.path().join("console/growth.log")).unwrap();
+    assert_eq!(log.matches("=== flywheel-delivery-").count(), 2, "{log}");
+}
+
+#[tokio::test]
+async fn an_empty_week_gets_a_quiet_week_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let teams = r#"
+[[teams]]
+name = "growth"
+channels = ["console:growth"]
+schedule = "0 9 * * MON"
+timezone = "UTC"
+"#;
+    let (app, _clock) = app_with(dir.path(), None, teams, "2026-01-05T09:10:00Z").await;
+    assert_eq!(queued(&tick(&app).await.unwrap()), 1);
+    let worker = Worker::new(app.clone(), flywheel::adapters::for_config(&app.config), "w");
+    assert_eq!(worker.drain().await.unwrap().sent, 1);
+    let log = std::fs::read_to_string(dir.path().join("console/growth.log")).unwrap();
+    assert!(log.to_lowercase().contains("quiet"), "{log}");
+}
+
+/// An adapter whose channels fail as told, recording what it sent.
+#[derive(Default)]
+struct Scripted {
+    failures: Mutex<HashMap<String, Vec<SendError>>>,
+    sent: Mutex<Vec<(String, Option<String>)>>,
+}
+
+impl Scripted {
+    fn fail(&self, channel: &str, errors: Vec<SendError>) {
+        self.failures.lock().unwrap().insert(channel.to_string(), errors);
+    }
+
+    fn sent_to(&self, channel: &str) -> usize {
+        self.sent.lock().unwrap().iter().filter(|(c, _)| c == channel).count()
+    }
+}
+
+impl Adapter for Scripted {
+    fn platform(&self) -> Platform {
+        Platform::Console
+    }
+
+    fn send<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        _message: &'a Message,
+        marker: Option<&'a Marker>,
+    ) -> BoxFuture<'a, Result<Sent, SendError>> {
+        Box::pin(async move {
+            if let Some(errors) = self.failures.lock().unwrap().get_mut(&channel.to_string())
+                && !errors.is_empty()
+            {
+                return Err(errors.remove(0));
+            }
+            self.sent
+                .lock()
+                .unwrap()
+                .push((channel.to_string(), marker.map(Marker::key)));
+            Ok(Sent {
+                message_ref: format!("{channel}#{}", self.sent.lock().unwrap().len()),
+            })
+        })
+    }
+
+    fn reply<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        _thread: &'a str,
+        message: &'a Message,
+    ) -> BoxFuture<'a, Result<Sent, SendError>> {
+        self.send(channel, message, None)
+    }
+
+    fn find_sent<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        marker: &'a Marker,
+    ) -> BoxFuture<'a, Result<Option<Sent>, SendError>> {
+        Box::pin(async move {
+            let key = marker.key();
+            Ok(self
+                .sent
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(c, m)| *c == channel.to_string() && m.as_deref() == Some(key.as_str()))
+                .then(|| Sent {
+                    message_ref: format!("{channel}:{key}"),
+                }))
+        })
+    }
+}
+
+#[tokio::test]
+async fn transient_failures_retry_after_the_wait_and_permanent_ones_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let teams = r#"
+[[teams]]
+name = "growth"
+channels = ["console:ok", "console:limited", "console:gone", "console:flaky"]
+schedule = "0 9 * * MON"
+timezone = "UTC"
+"#;
+    let (app, clock) = app_with(dir.path(), None, teams, "2026-01-05T09:10:00Z").await;
+    let scripted = Arc::new(Scripted::default());
+    scripted.fail(
+        "console:limited",
+        vec![SendError::Transient {
+            reason: "rate limited".into(),
+            retry_after: Some(Duration::from_secs(900)),
+        }],
+    );
+    scripted.fail(
+        "console:gone",
+        vec![SendError::permanent("channel_not_found: the channel does not exist")],
+    );
+    scripted.fail(
+        "console:flaky",
+        (0..20).map(|_| SendError::transient("503 from the platform")).collect(),
+    );
+    let adapters = Adapters::new().with(scripted.clone());
+    let worker = Worker::new(app.clone(), adapters, "w");
+    assert_eq!(queued(&tick(&app).await.unwrap()), 1);
+
+    let first = worker.step().await.unwrap();
+    assert_eq!((first.sent, first.retried, first.failed), (1, 2, 1), "{first:?}");
+    // Ten minutes later the rate-limited delivery is not due yet (it asked for 15).
+    clock.advance(chrono::Duration::minutes(10));
+    let early = worker.step().await.unwrap();
+    assert_eq!(early.sent, 0, "{early:?}");
+    assert_eq!(scripted.sent_to("console:limited"), 0);
+    clock.advance(chrono::Duration::minutes(6));
+    worker.step().await.unwrap();
+    assert_eq!(scripted.sent_to("console:limited"), 1);
+    assert_eq!(scripted.sent_to("console:gone"), 0);
+
+    // The flaky channel is given up after a bounded number of attempts, never retried forever.
+    for _ in 0..40 {
+        clock.advance(chrono::Duration::hours(2));
+        worker.step().await.unwrap();
+    }
+    let digest = app.store.latest_digest("growth").await.unwrap().unwrap();
+    let statuses: HashMap<String, (DeliveryStatus, Option<String>)> = app
+        .store
+        .deliveries(digest.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.channel.clone(), (d.status, d.last_error.clone())))
+        .collect();
+    assert_eq!(statuses["console:ok"].0, DeliveryStatus::Sent);
+    assert_eq!(statuses["console:limited"].0, DeliveryStatus::Sent);
+    assert_eq!(statuses["console:gone"].0, DeliveryStatus::Failed);
+    assert!(statuses["console:gone"].1.as_deref().unwrap().contains("channel_not_found"));
+    assert_eq!(statuses["console:flaky"].0, DeliveryStatus::Failed);
+    assert!(statuses["console:flaky"].1.as_deref().unwrap().contains("gave up after"));
+    assert_eq!(scripted.sent_to("console:flaky"), 0);
+}
+
+#[tokio::test]
+async fn a_delivery_in_doubt_is_looked_up_before_it_is_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let teams = r#"
+[[teams]]
+name = "growth"
+channels = ["console:a", "console:b"]
+schedule = "0 9 * * MON"
+timezone = "UTC"
+"#;
+    let (app, clock) = app_with(dir.path(), None, teams, "2026-01-05T09:10:00Z").await;
+    assert_eq!(queued(&tick(&app).await.unwrap()), 1);
+    let scripted = Arc::new(Scripted::default());
+    // A worker claims both, sends to `a`, and dies before recording anything.
+    let claimed = app
+        .store
+        .claim_deliveries("dead", clock.now_utc(), flywheel::delivery::LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let a = claimed.iter().find(|d| d.channel == "console:a").unwrap();
+    scripted
+        .send(
+            &"console:a".parse().unwrap(),
+            &Message::text("digest"),
+            Some(&Marker { delivery_id: a.id }),
+        )
+        .await
+        .unwrap();
+
+    let worker = Worker::new(app.clone(), Adapters::new().with(scripted.clone()), "w");
+    assert_eq!(worker.step().await.unwrap().claimed, 0, "leases still held");
+    clock.advance(chrono::Duration::from_std(flywheel::delivery::LEASE).unwrap() + chrono::Duration::seconds(1));
+    let after = worker.step().await.unwrap();
+    assert_eq!((after.found, after.sent), (1, 1), "{after:?}");
+    assert_eq!(scripted.sent_to("console:a"), 1, "not posted twice");
+    assert_eq!(scripted.sent_to("console:b"), 1);
+}
+
+#[tokio::test]
+async fn racing_schedulers_and_workers_on_postgres_deliver_once_per_channel() {
+    let Ok(admin_url) = std::env::var("FLYWHEEL_TEST_POSTGRES_URL") else {
+        eprintln!("skipping: FLYWHEEL_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let schema = format!("flywheel_race_{}", std::process::id());
+    let admin = |sql: String| {
+        let url = admin_url.clone();
+        async move {
+            use sqlx::Connection as _;
+            let mut connection = sqlx::PgConnection::connect(&url)
+                .await
+                .expect("FLYWHEEL_TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut connection)
+                .await
+                .expect("schema statement");
+        }
+    };
+    admin(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+    admin(format!("CREATE SCHEMA {schema}")).await;
+    let separator = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{separator}options=-c%20search_path%3D{schema}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let channels: Vec<String> = (0..200).map(|n| format!("\"console:c{n:03}\"")).collect();
+    let teams = format!(
+        "[[teams]]\nname = \"growth\"\nchannels = [{}]\nschedule = \"0 9 * * MON\"\ntimezone = \"UTC\"\n",
+        channels.join(", ")
+    );
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(app_with(dir.path(), Some(&url), &teams, "2026-01-05T09:10:00Z").await.0);
+    }
+    let ticks = futures::future::join_all(replicas.iter().map(tick)).await;
+    let queued_total: usize = ticks.iter().map(|t| queued(t.as_ref().unwrap())).sum();
+    assert_eq!(queued_total, 1, "one digest however many schedulers race");
+
+    let console = Arc::new(ConsoleAdapter::new(Some(dir.path().join("console"))));
+    let workers: Vec<Worker> = replicas
+        .iter()
+        .enumerate()
+        .map(|(n, app)| Worker::new(app.clone(), Adapters::new().with(console.clone()), format!("w{n}")))
+        .collect();
+    let outcomes = futures::future::join_all(workers.iter().map(Worker::drain)).await;
+    let sent: usize = outcomes.iter().map(|o| o.as_ref().unwrap().sent).sum();
+    assert_eq!(sent, 200);
+    for n in 0..200 {
+        let log = std::fs::read_to_string(dir.path().join(format!("console/c{n:03}.log"))).unwrap();
+        assert_eq!(log.matches("=== flywheel-delivery-").count(), 1, "c{n:03}: {log}");
+    }
+    for app in &replicas {
+        app.store.close().await;
+    }
+    admin(format!("DROP SCHEMA {schema} CASCADE")).await;
+}
+
