@@ -55,6 +55,9 @@ pub enum Command {
     /// Preview or send a team's digest.
     #[command(subcommand)]
     Digest(DigestCommand),
+    /// Talk to the bot through the console: one chat command per line from standard input.
+    #[command(after_help = CHAT_EXAMPLES)]
+    Chat(ChatArgs),
     /// Run the service: scheduler, delivery workers and the HTTP listener.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
@@ -66,6 +69,28 @@ Examples:
   flywheel serve --listen 0.0.0.0:3000
 
 Stops cleanly on Ctrl-C or SIGTERM. GET /healthz answers while it runs.";
+
+const CHAT_EXAMPLES: &str = "\
+Examples:
+  flywheel chat
+  printf '/insights ask refunds\\n/insights flag 12 pricing page\\n' | flywheel chat
+  flywheel chat --user console:alice --channel console:growth
+
+Every command works here as in Slack and Discord: /insights help lists them. Lines starting
+with # and blank lines are ignored; the conversation ends at end of input (Ctrl-D).";
+
+/// Arguments of `flywheel chat`.
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// Who is talking, as platform:id (default: console:$USER). Managers are configured per
+    /// team in the same form.
+    #[arg(long, value_name = "PLATFORM:ID")]
+    pub user: Option<String>,
+    /// The channel the conversation happens in; it decides the team (default: the first
+    /// console channel of a team).
+    #[arg(long, value_name = "console:NAME")]
+    pub channel: Option<String>,
+}
 
 /// Arguments of `flywheel serve`.
 #[derive(Debug, Args)]
@@ -79,7 +104,9 @@ pub struct ServeArgs {
 #[derive(Debug, Subcommand)]
 pub enum DigestCommand {
     /// Show the digest a team would get, sending nothing.
-    #[command(after_help = "Examples:\n  flywheel digest preview --team growth\n  flywheel digest preview --team growth --at 2026-03-02T09:00:00Z")]
+    #[command(
+        after_help = "Examples:\n  flywheel digest preview --team growth\n  flywheel digest preview --team growth --at 2026-03-02T09:00:00Z"
+    )]
     Preview(DigestArgs),
     /// Compose and deliver this period's digest now (once: a second call reports it was sent).
     #[command(after_help = "Example:\n  flywheel digest send --team growth")]
@@ -225,6 +252,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Digest(DigestCommand::Send(args)) => {
             let app = App::start(cli.config.as_deref()).await?;
             crate::digests::run_send(&app, &args).await
+        }
+        Command::Chat(args) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            crate::chat::console::run(&app, &args).await
         }
         Command::Serve(args) => {
             let app = App::start(cli.config.as_deref()).await?;

@@ -80,7 +80,9 @@ pub async fn compose(app: &App, team: &Team, period: &Period) -> anyhow::Result<
             &team.filter,
             &options(
                 DateRange {
-                    from: until.checked_sub_days(Days::new(RUNNING_DAYS)).unwrap_or(until),
+                    from: until
+                        .checked_sub_days(Days::new(RUNNING_DAYS))
+                        .unwrap_or(until),
                     until,
                 },
                 0,
@@ -115,7 +117,20 @@ pub async fn compose(app: &App, team: &Team, period: &Period) -> anyhow::Result<
             useful: u32::try_from(e.useful).unwrap_or(u32::MAX),
         })
         .collect();
-    let reviews_due: Vec<DueReview> = Vec::new();
+    let team_today = period.end.with_timezone(&team.timezone).date_naive();
+    let reviews_due: Vec<DueReview> = app
+        .store
+        .due_reviews(&team.name, team_today)
+        .await
+        .context("cannot read reviews due")?
+        .into_iter()
+        .map(|d| DueReview {
+            decision_id: d.id,
+            title: d.title,
+            review_on: d.review_on.unwrap_or(team_today),
+            owner: d.owner,
+        })
+        .collect();
     let input = DigestInput {
         team: team.name.clone(),
         period: period.clone(),
@@ -189,9 +204,7 @@ pub async fn create(app: &App, team: &Team, period: &Period) -> anyhow::Result<C
                 digest_id,
                 deliveries: deliveries.len(),
             },
-            DigestCreated::AlreadyExists { digest_id, .. } => {
-                Created::AlreadyExists { digest_id }
-            }
+            DigestCreated::AlreadyExists { digest_id, .. } => Created::AlreadyExists { digest_id },
         },
     )
 }
@@ -237,7 +250,10 @@ pub async fn run_preview(app: &App, args: &DigestArgs) -> Result<(), Failure> {
         ..app.clone()
     };
     let period = period_at(team, at).ok_or_else(|| {
-        Failure::Usage(format!("team {}'s schedule has not fired by {at}", team.name))
+        Failure::Usage(format!(
+            "team {}'s schedule has not fired by {at}",
+            team.name
+        ))
     })?;
     let composed = compose(&app, team, &period).await?;
     print!("{}", crate::adapters::console::render(&composed.message));
@@ -245,7 +261,10 @@ pub async fn run_preview(app: &App, args: &DigestArgs) -> Result<(), Failure> {
         "preview of {}'s digest for {} (scheduled {}); nothing was sent",
         team.name,
         period.label(),
-        period.end.with_timezone(&team.timezone).format("%Y-%m-%d %H:%M %Z")
+        period
+            .end
+            .with_timezone(&team.timezone)
+            .format("%Y-%m-%d %H:%M %Z")
     );
     Ok(())
 }
@@ -303,7 +322,11 @@ pub async fn run_send(app: &App, args: &DigestArgs) -> Result<(), Failure> {
         if delivery.status == DeliveryStatus::Failed {
             failed += 1;
         }
-        println!("  {:<32} {}{detail}", delivery.channel, delivery.status.name());
+        println!(
+            "  {:<32} {}{detail}",
+            delivery.channel,
+            delivery.status.name()
+        );
     }
     if failed > 0 {
         return Err(Failure::Other(anyhow::anyhow!(

@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod app;
 pub mod ask;
+pub mod chat;
 pub mod cli;
 pub mod clock;
 pub mod delivery;
@@ -11,5 +12,6 @@ pub mod demo;
 pub mod digests;
 pub mod import;
 pub mod ingest;
+pub mod reviews;
 pub mod scheduler;
 pub mod serve;

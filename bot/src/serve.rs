@@ -37,12 +37,22 @@ pub struct Shared {
 
 /// The HTTP routes of the service.
 pub fn router(shared: Shared) -> Router {
+    let config = &shared.app.config;
+    let verifier = config
+        .secrets
+        .slack_signing_secret
+        .clone()
+        .map(crate::adapters::slack::verify::SlackVerifier::new);
+    let slack = crate::adapters::slack::http::routes(verifier, config.slack.max_body_bytes);
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(slack)
         .with_state(shared)
 }
 
-async fn healthz(State(shared): State<Shared>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+async fn healthz(
+    State(shared): State<Shared>,
+) -> (axum::http::StatusCode, Json<serde_json::Value>) {
     match shared.app.store.pending_deliveries().await {
         Ok(pending) => (
             axum::http::StatusCode::OK,
@@ -56,7 +66,9 @@ async fn healthz(State(shared): State<Shared>) -> (axum::http::StatusCode, Json<
             tracing::error!("health check: the store does not answer: {e}");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "unavailable", "reason": "the store does not answer"})),
+                Json(
+                    serde_json::json!({"status": "unavailable", "reason": "the store does not answer"}),
+                ),
             )
         }
     }
@@ -73,20 +85,28 @@ pub async fn run(
     let wake = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
 
-    tasks.spawn(scheduler_loop(app.clone(), wake.clone(), stop_rx.clone()));
+    tasks.spawn(scheduler_loop(
+        app.clone(),
+        adapters.clone(),
+        wake.clone(),
+        stop_rx.clone(),
+    ));
     for n in 0..WORKERS {
         let owner = format!("{}-{}-{n}", std::process::id(), fastrand::u32(..));
         let worker = Worker::new(app.clone(), adapters.clone(), owner);
         tasks.spawn(worker_loop(worker, wake.clone(), stop_rx.clone()));
     }
 
-    let address = listener.local_addr().context("the listener has no address")?;
+    let address = listener
+        .local_addr()
+        .context("the listener has no address")?;
     tracing::info!("listening on http://{address}");
     let mut http_stop = stop_rx.clone();
-    let server = axum::serve(listener, router(Shared { app, adapters }))
-        .with_graceful_shutdown(async move {
+    let server = axum::serve(listener, router(Shared { app, adapters })).with_graceful_shutdown(
+        async move {
             let _ = http_stop.wait_for(|stop| *stop).await;
-        });
+        },
+    );
     let server = tokio::spawn(async move { server.await });
 
     shutdown.await;
@@ -102,7 +122,12 @@ pub async fn run(
     Ok(())
 }
 
-async fn scheduler_loop(app: App, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+async fn scheduler_loop(
+    app: App,
+    adapters: Adapters,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut every = tokio::time::interval(SCHEDULER_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -115,7 +140,8 @@ async fn scheduler_loop(app: App, wake: Arc<Notify>, mut stop: watch::Receiver<b
                 for (team, outcome) in outcomes {
                     if !matches!(
                         outcome,
-                        crate::scheduler::TeamTick::NotYet | crate::scheduler::TeamTick::Done { .. }
+                        crate::scheduler::TeamTick::NotYet
+                            | crate::scheduler::TeamTick::Done { .. }
                     ) {
                         tracing::info!(team, "{outcome}");
                     }
@@ -123,6 +149,11 @@ async fn scheduler_loop(app: App, wake: Arc<Notify>, mut stop: watch::Receiver<b
                 wake.notify_waiters();
             }
             Err(e) => tracing::error!("scheduler: {e:#}"),
+        }
+        match crate::reviews::remind(&app, &adapters).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("{n} review reminder(s) posted"),
+            Err(e) => tracing::error!("review reminders: {e:#}"),
         }
     }
 }

@@ -314,7 +314,10 @@ fn every_command_has_help_with_examples() {
 fn wait_for(what: &str, limit: std::time::Duration, mut condition: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + limit;
     while !condition() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
@@ -340,7 +343,9 @@ fn a_service_killed_mid_delivery_resumes_and_every_channel_gets_exactly_one_dige
     const CHANNELS: usize = 300;
     let scratch = Scratch::sqlite();
     let console = scratch.path("console");
-    let channels: Vec<String> = (0..CHANNELS).map(|n| format!("\"console:c{n:03}\"")).collect();
+    let channels: Vec<String> = (0..CHANNELS)
+        .map(|n| format!("\"console:c{n:03}\""))
+        .collect();
     let config = scratch.write(
         "flywheel.toml",
         &format!(
@@ -357,7 +362,13 @@ fn a_service_killed_mid_delivery_resumes_and_every_channel_gets_exactly_one_dige
             }
         }
         command
-            .args(["--config", config.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+            ])
             .env("FLYWHEEL_STORE_URL", &scratch.store_url)
             .env("FLYWHEEL_DATA_DIR", scratch.dir.path())
             .stdout(std::process::Stdio::null())
@@ -367,9 +378,11 @@ fn a_service_killed_mid_delivery_resumes_and_every_channel_gets_exactly_one_dige
     };
 
     let mut first = serve();
-    wait_for("the first deliveries", std::time::Duration::from_secs(60), || {
-        entries_per_channel(&console).len() >= 10
-    });
+    wait_for(
+        "the first deliveries",
+        std::time::Duration::from_secs(60),
+        || entries_per_channel(&console).len() >= 10,
+    );
     first.kill().expect("SIGKILL");
     first.wait().unwrap();
     let at_kill = entries_per_channel(&console);
@@ -390,7 +403,10 @@ fn a_service_killed_mid_delivery_resumes_and_every_channel_gets_exactly_one_dige
         .expect("kill runs");
     assert!(terminated.success());
     let status = second.wait().unwrap();
-    assert!(status.success(), "serve exits cleanly on SIGTERM: {status:?}");
+    assert!(
+        status.success(),
+        "serve exits cleanly on SIGTERM: {status:?}"
+    );
     let counts = entries_per_channel(&console);
     assert_eq!(counts.len(), CHANNELS);
     assert!(
@@ -398,4 +414,103 @@ fn a_service_killed_mid_delivery_resumes_and_every_channel_gets_exactly_one_dige
         "duplicates: {:?}",
         counts.iter().filter(|&&c| c != 1).collect::<Vec<_>>()
     );
+}
+
+/// A scratch store with the CFPB sample imported and two teams with managers.
+fn chat_scratch() -> (Scratch, PathBuf) {
+    let scratch = Scratch::sqlite();
+    let config = scratch.write(
+        "flywheel.toml",
+        r#"
+[[teams]]
+name = "growth"
+channels = ["console:growth"]
+managers = ["console:maria"]
+timezone = "Europe/Berlin"
+
+[[teams]]
+name = "support"
+channels = ["console:support"]
+managers = ["console:sam"]
+timezone = "America/New_York"
+"#,
+    );
+    let imported = scratch.run(&["--config", config.to_str().unwrap(), "import", SAMPLE]);
+    assert_eq!(imported.code, 0, "{imported:?}");
+    (scratch, config)
+}
+
+/// Runs `flywheel chat` with `lines` on standard input.
+fn chat(scratch: &Scratch, config: &Path, user: &str, channel: &str, lines: &str) -> Run {
+    use std::io::Write as _;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flywheel"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("FLYWHEEL_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "chat",
+            "--user",
+            user,
+            "--channel",
+            channel,
+        ])
+        .env("FLYWHEEL_STORE_URL", &scratch.store_url)
+        .env("FLYWHEEL_DATA_DIR", scratch.dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("flywheel chat starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn chat_commands_answer_and_bad_ones_get_the_right_usage() {
+    let (scratch, config) = chat_scratch();
+    let run = chat(
+        &scratch,
+        &config,
+        "console:ana",
+        "console:growth",
+        "/insights ask identity theft\n\
+         /insights show 5\n\
+         /insights flg 5\n\
+         /insights show 999999\n\
+         /insights ask severity:>=9\n\
+         /insights add Checkout button hidden on mobile, email me at jo@example.com theme:checkout severity:4\n\
+         /insights ask checkout\n\
+         /insights help\n",
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let out = &run.stdout;
+    assert!(out.contains("match “identity theft”"), "{out}");
+    assert!(out.contains("#5 "), "{out}");
+    assert!(out.contains("did you mean `flag`"), "{out}");
+    assert!(out.contains("Usage: /insights flag ID"), "{out}");
+    assert!(out.contains("There is no insight #999999"), "{out}");
+    assert!(out.contains("not 1 to 5"), "{out}");
+    assert!(out.contains("Saved as #2068"), "{out}");
+    assert!(out.contains("Personal data was redacted"), "{out}");
+    let stored = &out[out.find("> /insights ask checkout").unwrap()..];
+    assert!(!stored.contains("jo@example"), "{stored}");
+    assert!(stored.contains("email me at [email]"), "{stored}");
+    assert!(out.contains("1 insight matches “checkout”"), "{out}");
+    assert!(!out.to_lowercase().contains("panicked"), "{out}");
+    assert!(!out.contains("Sorry, something went wrong"), "{out}");
 }

@@ -18,6 +18,8 @@
 //!   with [`Store::claim_deliveries`] and friends — see [`deliveries`].
 //! - Flags, "useful" votes, comments, chat threads and platform event deduplication, all
 //!   idempotent — see [`engagement`]; the append-only audit log — see [`audit`].
+//! - [`Store::log_decision`] records a team's decision citing the insights behind it, closing
+//!   their flags; reviews, due lists, reminders claimed once and figures — see [`decisions`].
 //!
 //! Both backends share their SQL text wherever the engines agree; `db` is the small layer that
 //! runs one statement on whichever pool is open, so a feature module writes each query once.
@@ -25,6 +27,7 @@
 
 pub mod audit;
 mod db;
+pub mod decisions;
 pub mod deliveries;
 pub mod digests;
 pub mod engagement;
@@ -37,6 +40,11 @@ mod values;
 mod visibility;
 
 pub use audit::{AuditEvent, NewAuditEvent};
+pub use decisions::{
+    Decision, DecisionError, DecisionEvent, DecisionEventKind, DecisionFilter, DecisionId,
+    DecisionListing, DecisionStats, DecisionStatus, DecisionSummary, Evidence, NewDecision, Review,
+    ReviewOutcome, SentimentCounts, ThemeActivity,
+};
 pub use deliveries::{ClaimedDelivery, DeliveryRecord, DeliveryStatus};
 pub use digests::{DigestCreated, DigestRecord, DigestStatus, NewDigest};
 pub use engagement::{CommentRow, EngagementRow, FlagOutcome, NewComment, OpenFlagRow};

@@ -25,9 +25,11 @@ use flywheel_insights::model::{
 use flywheel_insights::query::{Atom, Clause, Comparison, DateBound, Filter, Query, Term, Test};
 use flywheel_insights::search::{Count, DateRange, Scope, SearchOptions, SearchResult};
 use flywheel_storage::{
-    AppliedMigration, Backend, ClaimedDelivery, DeliveryRecord, DeliveryStatus, DigestCreated,
-    DigestRecord, DigestStatus, EngagementRow, FlagOutcome, NewAuditEvent, NewComment, NewDigest,
-    OpenFlagRow, Store, StoreError, StoreOptions, UpsertOutcome,
+    AppliedMigration, Backend, ClaimedDelivery, DecisionError, DecisionEvent, DecisionEventKind,
+    DecisionFilter, DecisionId, DecisionListing, DecisionStats, DecisionStatus, DecisionSummary,
+    DeliveryRecord, DeliveryStatus, DigestCreated, DigestRecord, DigestStatus, EngagementRow,
+    Evidence, FlagOutcome, NewAuditEvent, NewComment, NewDecision, NewDigest, OpenFlagRow, Review,
+    ReviewOutcome, SentimentCounts, Store, StoreError, StoreOptions, ThemeActivity, UpsertOutcome,
 };
 use sqlx::Connection;
 
@@ -214,6 +216,14 @@ contract_tests!(
     engagement_counts_recent_activity_within_the_scope,
     the_audit_log_keeps_append_order_and_cannot_be_changed,
     hostile_text_round_trips_in_digests_chat_and_audit,
+    decisions_cite_visible_evidence_and_refusals_write_nothing,
+    a_decision_resolves_its_teams_flags_on_its_evidence,
+    decision_lists_filter_by_status_owner_and_text,
+    reviews_are_final_and_due_lists_keep_overdue_decisions,
+    a_review_reminder_is_claimed_exactly_once,
+    insights_on_evidence_themes_are_counted_before_and_since,
+    decision_stats_count_a_known_history,
+    hostile_text_round_trips_in_decisions,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -442,6 +452,10 @@ async fn migrating_twice_is_a_no_op(db: TestDb) {
             AppliedMigration {
                 version: 2,
                 description: "digests".into()
+            },
+            AppliedMigration {
+                version: 3,
+                description: "decisions".into()
             }
         ]
     );
@@ -2370,6 +2384,900 @@ async fn hostile_text_round_trips_in_digests_chat_and_audit(db: TestDb) {
     );
     assert_eq!(store.audit_events(None, 10).await.unwrap().len(), 1);
     assert_eq!(store.open_flags("payments").await.unwrap(), vec![]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+/// 2026-01-01T00:00:00Z, a whole day, for figures counted in days.
+const D0: i64 = 1_767_225_600_000;
+const DAY: i64 = 86_400_000;
+
+fn new_decision(team: &str, title: &str, evidence: &[i64], now: i64) -> NewDecision {
+    NewDecision {
+        team: team.into(),
+        title: title.into(),
+        rationale: None,
+        owner: None,
+        decided_by: "slack:U1".into(),
+        channel: "slack:C1".into(),
+        thread_ref: Some("1700000000.000100".into()),
+        review_on: None,
+        timezone: "Europe/Paris".into(),
+        evidence: evidence.to_vec(),
+        now: at(now),
+    }
+}
+
+async fn log(store: &Store, decision: &NewDecision) -> DecisionId {
+    store
+        .log_decision(decision)
+        .await
+        .unwrap_or_else(|e| panic!("logging {:?} failed: {e}", decision.title))
+}
+
+fn listing(team: Option<&str>, status: DecisionListing, text: Option<&str>) -> DecisionFilter {
+    DecisionFilter {
+        team: team.map(str::to_string),
+        status,
+        text: text.map(str::to_string),
+        limit: 50,
+    }
+}
+
+async fn listed(store: &Store, filter: &DecisionFilter) -> Vec<DecisionId> {
+    store
+        .decisions(filter)
+        .await
+        .unwrap_or_else(|e| panic!("listing {filter:?} failed: {e}"))
+        .into_iter()
+        .map(|d| d.id)
+        .collect()
+}
+
+fn ids_of(decisions: &[DecisionSummary]) -> Vec<DecisionId> {
+    decisions.iter().map(|d| d.id).collect()
+}
+
+async fn decisions_cite_visible_evidence_and_refusals_write_nothing(db: TestDb) {
+    let store = db.open().await;
+    let [i1, i2, private] = three_insights(&store).await;
+
+    // Evidence the team cannot see is as unknown as evidence that does not exist.
+    let err = store
+        .log_decision(&new_decision("growth", "x", &[i1, 9999, private, 9999], T2))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, DecisionError::UnknownEvidence(ids) if ids == &vec![9999, private]),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("unknown evidence #9999, #{private}")
+    );
+    let err = store
+        .log_decision(&new_decision("growth", "x", &[], T2))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DecisionError::NoEvidence), "{err:?}");
+    let mut far = new_decision("growth", "x", &[i1], T2);
+    far.review_on = NaiveDate::from_ymd_opt(10_000, 1, 1);
+    let err = store.log_decision(&far).await.unwrap_err();
+    assert!(
+        matches!(err, DecisionError::Store(StoreError::Constraint { .. })),
+        "{err:?}"
+    );
+    let all = listing(None, DecisionListing::All, None);
+    assert!(listed(&store, &all).await.is_empty());
+    assert!(
+        store
+            .decisions_citing(i1, &Scope::Everything)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Repeated evidence counts once, in the order first given.
+    let mut decision = new_decision(
+        "payments",
+        "Refund twice-charged cards",
+        &[private, i1, private],
+        T2,
+    );
+    decision.rationale = Some("Three complaints this month".into());
+    decision.owner = Some("slack:U2".into());
+    decision.review_on = Some(day("2026-02-01"));
+    let id = log(&store, &decision).await;
+    let stored = store
+        .decision(id, &Scope::Team("payments".into()))
+        .await
+        .unwrap()
+        .expect("the team sees its decision");
+    assert_eq!(
+        stored.summary,
+        DecisionSummary {
+            id,
+            team: "payments".into(),
+            title: "Refund twice-charged cards".into(),
+            owner: Some("slack:U2".into()),
+            decided_by: "slack:U1".into(),
+            channel: "slack:C1".into(),
+            thread_ref: Some("1700000000.000100".into()),
+            status: DecisionStatus::Open,
+            review_on: Some(day("2026-02-01")),
+            timezone: "Europe/Paris".into(),
+            created_at: at(T2),
+            evidence_count: 2,
+            outcome: None,
+        }
+    );
+    assert_eq!(
+        stored.rationale.as_deref(),
+        Some("Three complaints this month")
+    );
+    assert_eq!(
+        stored.evidence,
+        vec![
+            Evidence {
+                insight_id: private,
+                title: Some("Title of e3".into())
+            },
+            Evidence {
+                insight_id: i1,
+                title: Some("Title of e1".into())
+            },
+        ]
+    );
+    assert_eq!(
+        stored.history,
+        vec![DecisionEvent {
+            at: at(T2),
+            actor: "slack:U1".into(),
+            kind: DecisionEventKind::Logged,
+            details: Some(format!("evidence #{private}, #{i1}")),
+        }]
+    );
+    assert_eq!((stored.review, stored.reminded_at), (None, None));
+
+    // A decision is its team's: other teams and channels of no team do not see it.
+    assert!(
+        store
+            .decision(id, &Scope::Team("growth".into()))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.decision(id, &Scope::Public).await.unwrap().is_none());
+    assert!(
+        store
+            .decision(id, &Scope::Everything)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .decision(id + 1, &Scope::Everything)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Evidence the team can no longer see keeps its id but not its title.
+    let mut moved = insight("e3", "2026-03-03", "three");
+    moved.data.visibility = Visibility::Teams(strings(&["growth"]));
+    moved.fingerprint = "e3-v2".into();
+    upsert(&store, &[moved], T3).await;
+    let stored = store
+        .decision(id, &Scope::Team("payments".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.evidence[0],
+        Evidence {
+            insight_id: private,
+            title: None
+        }
+    );
+    assert_eq!(stored.evidence[1].title.as_deref(), Some("Title of e1"));
+    let _ = i2;
+}
+
+async fn a_decision_resolves_its_teams_flags_on_its_evidence(db: TestDb) {
+    let store = db.open().await;
+    let [i1, i2, _] = three_insights(&store).await;
+    for (insight, team, who) in [
+        (i1, "payments", "U1"),
+        (i1, "payments", "U2"),
+        (i2, "payments", "U1"),
+        (i1, "growth", "U1"),
+    ] {
+        store.flag(insight, team, who, None, at(T1)).await.unwrap();
+    }
+
+    // A refused decision closes nothing.
+    let err = store
+        .log_decision(&new_decision("payments", "x", &[i2, 9999], T2))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DecisionError::UnknownEvidence(_)), "{err:?}");
+    assert_eq!(store.open_flags("payments").await.unwrap().len(), 2);
+
+    log(&store, &new_decision("payments", "Fix it", &[i1], T2)).await;
+    let open = store.open_flags("payments").await.unwrap();
+    assert_eq!(open.iter().map(|f| f.insight_id).collect::<Vec<_>>(), [i2]);
+    // Another team's flag on the same insight waits for that team's decision.
+    assert_eq!(store.open_flags("growth").await.unwrap().len(), 1);
+    assert!(
+        store
+            .flag(i1, "payments", "U1", None, at(T3))
+            .await
+            .unwrap()
+            .new
+    );
+}
+
+async fn decision_lists_filter_by_status_owner_and_text(db: TestDb) {
+    let store = db.open().await;
+    let [i1, i2, private] = three_insights(&store).await;
+
+    let mut refund = new_decision("payments", "Refund duplicate charges", &[i1], T1);
+    refund.review_on = Some(day("2026-03-01"));
+    let refund = log(&store, &refund).await;
+    let mut pricing = new_decision("payments", "New pricing page", &[i2], T1 + 1);
+    pricing.rationale = Some("Customers asked for REFUNDS to be explained".into());
+    pricing.owner = Some("slack:U2".into());
+    pricing.review_on = Some(day("2026-04-01"));
+    let pricing = log(&store, &pricing).await;
+    let mut fees = new_decision("payments", "Drop the late fee", &[private, i1], T2);
+    fees.decided_by = "slack:U2".into();
+    fees.review_on = Some(day("2026-03-31"));
+    let fees = log(&store, &fees).await;
+    let mut growth = new_decision("growth", "Refund trials", &[i1], T3);
+    growth.owner = Some("slack:U1".into());
+    let growth = log(&store, &growth).await;
+    store
+        .review_decision(
+            refund,
+            &Scope::Team("payments".into()),
+            ReviewOutcome::Kept,
+            "Worked",
+            "slack:U1",
+            at(T3),
+        )
+        .await
+        .unwrap();
+
+    let team = Some("payments");
+    assert_eq!(
+        listed(&store, &listing(team, DecisionListing::All, None)).await,
+        [fees, pricing, refund]
+    );
+    assert_eq!(
+        listed(&store, &listing(team, DecisionListing::Open, None)).await,
+        [fees, pricing]
+    );
+    let due = DecisionListing::Due { today: today() };
+    assert_eq!(listed(&store, &listing(team, due, None)).await, [fees]);
+    // Mine: named owner, or logged without one.
+    let mine = |user: &str| DecisionListing::Mine { user: user.into() };
+    assert_eq!(
+        listed(&store, &listing(team, mine("slack:U1"), None)).await,
+        [refund]
+    );
+    assert_eq!(
+        listed(&store, &listing(team, mine("slack:U2"), None)).await,
+        [fees, pricing]
+    );
+    assert_eq!(
+        listed(&store, &listing(None, mine("slack:U1"), None)).await,
+        [growth, refund]
+    );
+    // Text: title or rationale, ignoring case; blank text filters nothing.
+    assert_eq!(
+        listed(&store, &listing(team, DecisionListing::All, Some("rEfUnD"))).await,
+        [pricing, refund]
+    );
+    assert_eq!(
+        listed(
+            &store,
+            &listing(None, DecisionListing::Open, Some("refund"))
+        )
+        .await,
+        [growth, pricing]
+    );
+    assert_eq!(
+        listed(&store, &listing(team, DecisionListing::All, Some("%"))).await,
+        Vec::<DecisionId>::new()
+    );
+    assert_eq!(
+        listed(&store, &listing(team, DecisionListing::Open, Some("  "))).await,
+        [fees, pricing]
+    );
+    let mut limited = listing(None, DecisionListing::All, None);
+    limited.limit = 2;
+    assert_eq!(listed(&store, &limited).await, [growth, fees]);
+    assert!(
+        listed(&store, &listing(Some("nobody"), DecisionListing::All, None))
+            .await
+            .is_empty()
+    );
+
+    // An insight shows the decisions citing it, within the scope.
+    let citing = |scope: Scope| {
+        let store = store.clone();
+        async move { ids_of(&store.decisions_citing(i1, &scope).await.unwrap()) }
+    };
+    assert_eq!(citing(Scope::Everything).await, [growth, fees, refund]);
+    assert_eq!(citing(Scope::Team("payments".into())).await, [fees, refund]);
+    assert_eq!(citing(Scope::Public).await, Vec::<DecisionId>::new());
+    let summary = &store
+        .decisions_citing(private, &Scope::Everything)
+        .await
+        .unwrap()[0];
+    assert_eq!((summary.id, summary.evidence_count), (fees, 2));
+}
+
+async fn reviews_are_final_and_due_lists_keep_overdue_decisions(db: TestDb) {
+    let store = db.open().await;
+    let [i1, _, _] = three_insights(&store).await;
+    let mut ids = Vec::new();
+    for (n, review_on) in [
+        Some("2026-03-01"),
+        Some("2026-03-31"),
+        Some("2026-04-01"),
+        None,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut decision = new_decision("payments", &format!("d{n}"), &[i1], T1 + n as i64);
+        decision.review_on = review_on.map(day);
+        ids.push(log(&store, &decision).await);
+    }
+    let mut other = new_decision("growth", "other", &[i1], T1);
+    other.review_on = Some(day("2026-01-01"));
+    let other = log(&store, &other).await;
+    let due = |team: &'static str, today: &'static str| {
+        let store = store.clone();
+        async move { ids_of(&store.due_reviews(team, day(today)).await.unwrap()) }
+    };
+    // Due on the day, overdue after it, until reviewed.
+    assert_eq!(
+        due("payments", "2026-02-28").await,
+        Vec::<DecisionId>::new()
+    );
+    assert_eq!(due("payments", "2026-03-31").await, [ids[0], ids[1]]);
+    assert_eq!(
+        due("payments", "2027-01-01").await,
+        [ids[0], ids[1], ids[2]]
+    );
+    assert_eq!(due("growth", "2026-03-31").await, [other]);
+
+    let payments = Scope::Team("payments".into());
+    let review = |id: DecisionId, scope: Scope| {
+        let store = store.clone();
+        async move {
+            store
+                .review_decision(
+                    id,
+                    &scope,
+                    ReviewOutcome::Changed,
+                    "Cap at 2",
+                    "slack:U3",
+                    at(T3),
+                )
+                .await
+        }
+    };
+    let err = review(ids[0], Scope::Team("growth".into()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DecisionError::NotFound(id) if id == ids[0]),
+        "{err:?}"
+    );
+    let err = review(ids[0], Scope::Public).await.unwrap_err();
+    assert!(matches!(err, DecisionError::NotFound(_)), "{err:?}");
+    let err = review(424242, Scope::Everything).await.unwrap_err();
+    assert!(matches!(err, DecisionError::NotFound(424242)), "{err:?}");
+    review(ids[0], payments.clone()).await.unwrap();
+    let err = review(ids[0], payments.clone()).await.unwrap_err();
+    assert!(
+        matches!(err, DecisionError::AlreadyReviewed(id) if id == ids[0]),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("decision #{} was reviewed already", ids[0])
+    );
+
+    let stored = store.decision(ids[0], &payments).await.unwrap().unwrap();
+    assert_eq!(stored.summary.status, DecisionStatus::Reviewed);
+    assert_eq!(stored.summary.outcome, Some(ReviewOutcome::Changed));
+    assert_eq!(
+        stored.review,
+        Some(Review {
+            outcome: ReviewOutcome::Changed,
+            note: "Cap at 2".into(),
+            reviewed_at: at(T3),
+            reviewed_by: "slack:U3".into(),
+        })
+    );
+    assert_eq!(
+        stored
+            .history
+            .iter()
+            .map(|e| (e.kind, e.actor.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (DecisionEventKind::Logged, "slack:U1"),
+            (DecisionEventKind::Reviewed, "slack:U3")
+        ]
+    );
+    assert_eq!(
+        stored.history[1].details.as_deref(),
+        Some("changed: Cap at 2")
+    );
+    assert_eq!(due("payments", "2027-01-01").await, [ids[1], ids[2]]);
+
+    // Two people reviewing at once, through two replicas: one review counts.
+    let second = db.second_store().await;
+    let racers: Vec<_> = [store.clone(), second.clone()]
+        .into_iter()
+        .map(|store| {
+            let id = ids[1];
+            tokio::spawn(async move {
+                store
+                    .review_decision(
+                        id,
+                        &Scope::Everything,
+                        ReviewOutcome::Reversed,
+                        "No",
+                        "slack:U4",
+                        at(T3),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for racer in racers {
+        outcomes.push(racer.await.unwrap());
+    }
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Err(DecisionError::AlreadyReviewed(_)))),
+        "{outcomes:?}"
+    );
+    second.close().await;
+    let history = store
+        .decision(ids[1], &payments)
+        .await
+        .unwrap()
+        .unwrap()
+        .history;
+    assert_eq!(history.len(), 2);
+}
+
+async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
+    let store = db.open().await;
+    let [i1, _, _] = three_insights(&store).await;
+    let mut expected = BTreeSet::new();
+    for n in 0..6_i64 {
+        let team = if n % 2 == 0 { "payments" } else { "growth" };
+        let mut decision = new_decision(team, &format!("d{n}"), &[i1], T1 + n);
+        decision.review_on = Some(day(if n < 4 { "2026-01-05" } else { "2026-01-08" }));
+        let id = log(&store, &decision).await;
+        // Payments' today is the 8th, growth's the 5th: d5 (growth, due on the 8th) waits.
+        if n != 5 {
+            expected.insert(id);
+        }
+    }
+    let mut reviewed = new_decision("payments", "reviewed", &[i1], T1);
+    reviewed.review_on = Some(day("2026-01-01"));
+    let reviewed = log(&store, &reviewed).await;
+    store
+        .review_decision(
+            reviewed,
+            &Scope::Everything,
+            ReviewOutcome::Kept,
+            "ok",
+            "slack:U1",
+            at(T1),
+        )
+        .await
+        .unwrap();
+    let today_of = |team: &str| {
+        day(if team == "payments" {
+            "2026-01-08"
+        } else {
+            "2026-01-05"
+        })
+    };
+    let to_remind = store.reviews_to_remind(today_of).await.unwrap();
+    assert_eq!(
+        ids_of(&to_remind).into_iter().collect::<BTreeSet<_>>(),
+        expected
+    );
+    assert!(
+        to_remind
+            .windows(2)
+            .all(|w| w[0].review_on <= w[1].review_on)
+    );
+
+    // Three replicas remind at once: each reminder is claimed by exactly one of them.
+    let mut replicas = Vec::new();
+    for n in 0..3 {
+        let store = if n == 0 {
+            store.clone()
+        } else {
+            db.second_store().await
+        };
+        replicas.push(tokio::spawn(async move {
+            let mut claimed = Vec::new();
+            for decision in store
+                .reviews_to_remind(today_of)
+                .await
+                .expect("listing succeeds")
+            {
+                if store
+                    .claim_reminder(decision.id, at(T2))
+                    .await
+                    .expect("claiming succeeds")
+                {
+                    claimed.push(decision.id);
+                }
+            }
+            if n != 0 {
+                store.close().await;
+            }
+            claimed
+        }));
+    }
+    let mut claimed = Vec::new();
+    for replica in replicas {
+        claimed.extend(replica.await.unwrap());
+    }
+    claimed.sort();
+    assert_eq!(claimed, expected.iter().copied().collect::<Vec<_>>());
+    assert!(store.reviews_to_remind(today_of).await.unwrap().is_empty());
+    let first = *expected.first().unwrap();
+    assert!(!store.claim_reminder(first, at(T3)).await.unwrap());
+    assert!(!store.claim_reminder(reviewed, at(T3)).await.unwrap());
+    assert!(!store.claim_reminder(424242, at(T3)).await.unwrap());
+    let stored = store
+        .decision(first, &Scope::Everything)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.reminded_at, Some(at(T2)));
+    let reminded: Vec<_> = stored
+        .history
+        .iter()
+        .filter(|e| e.kind == DecisionEventKind::Reminded)
+        .collect();
+    assert_eq!(reminded.len(), 1);
+    assert_eq!(reminded[0].at, at(T2));
+    // A reminded decision stays due in the digest until it is reviewed.
+    assert!(
+        ids_of(
+            &store
+                .due_reviews("payments", day("2026-01-08"))
+                .await
+                .unwrap()
+        )
+        .contains(&first)
+    );
+}
+
+async fn insights_on_evidence_themes_are_counted_before_and_since(db: TestDb) {
+    let store = db.open().await;
+    let themed = |source_ref: &str, themes: &[&str], sentiment: Sentiment| {
+        let mut i = insight(source_ref, "2026-01-01", "x");
+        i.themes = strings(themes);
+        i.data.sentiment = sentiment;
+        i
+    };
+    upsert(
+        &store,
+        &[
+            themed("b1", &["Refunds"], Sentiment::Negative),
+            themed("b2", &["Refunds", "Billing"], Sentiment::Negative),
+            themed("b3", &["Onboarding"], Sentiment::Negative),
+        ],
+        T1,
+    )
+    .await;
+    let mut private = themed("n4", &["billing"], Sentiment::Negative);
+    private.data.visibility = Visibility::Teams(strings(&["payments"]));
+    upsert(
+        &store,
+        &[
+            themed("n1", &["refunds"], Sentiment::Positive),
+            themed("n2", &["Billing"], Sentiment::Neutral),
+            themed("n3", &["Onboarding"], Sentiment::Negative),
+            private,
+        ],
+        T3,
+    )
+    .await;
+    let themes = strings(&["REFUNDS", "billing", "refunds"]);
+    let activity = store
+        .new_insights_since(&Scope::Team("growth".into()), &themes, at(T2))
+        .await
+        .unwrap();
+    assert_eq!(
+        activity,
+        ThemeActivity {
+            since: SentimentCounts {
+                negative: 0,
+                neutral: 1,
+                positive: 1
+            },
+            before: SentimentCounts {
+                negative: 2,
+                neutral: 0,
+                positive: 0
+            },
+        }
+    );
+    let payments = store
+        .new_insights_since(&Scope::Team("payments".into()), &themes, at(T2))
+        .await
+        .unwrap();
+    assert_eq!((payments.since.negative, payments.since.total()), (1, 3));
+    assert_eq!(
+        store
+            .new_insights_since(&Scope::Everything, &[], at(T2))
+            .await
+            .unwrap(),
+        ThemeActivity::default()
+    );
+    let since_start = store
+        .new_insights_since(&Scope::Public, &themes, at(T1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (since_start.since.total(), since_start.before.total()),
+        (4, 0)
+    );
+}
+
+/// | decision | team     | logged  | earliest evidence | review on  | reviewed         |
+/// |----------|----------|---------|-------------------|------------|------------------|
+/// | a        | payments | D0 + 4d | D0 (observed)     | 2026-01-10 | 01-10 23:00 UTC  |
+/// | b        | payments | D0 + 2d | D0 - 10d (obs.)   | 2026-01-05 | open (overdue)   |
+/// | c        | payments | D0 + 7d | D0 (added)        | 2026-01-09 | 01-12 (late)     |
+/// | g        | growth   | D0 + 1d | D0 (observed)     | 2026-02-01 | open             |
+async fn decision_stats_count_a_known_history(db: TestDb) {
+    let store = db.open().await;
+    let x1 = upsert(&store, &[insight("x1", "2026-01-01", "x")], T1).await[0].id();
+    let x2 = upsert(&store, &[insight("x2", "2025-12-22", "x")], T1).await[0].id();
+    let x3 = upsert(&store, &[insight("x3", "2026-03-01", "x")], D0).await[0].id();
+    store
+        .flag(x1, "payments", "U1", None, at(D0))
+        .await
+        .unwrap();
+    store
+        .flag(x2, "payments", "U1", None, at(D0 + 5 * DAY))
+        .await
+        .unwrap();
+    store
+        .flag(x1, "growth", "U1", None, at(D0 + 5 * DAY))
+        .await
+        .unwrap();
+
+    let logged = |team: &'static str, evidence: Vec<i64>, days: i64, review_on: &'static str| {
+        let store = store.clone();
+        async move {
+            let mut decision = new_decision(team, "d", &evidence, D0 + days * DAY);
+            decision.review_on = Some(day(review_on));
+            log(&store, &decision).await
+        }
+    };
+    let a = logged("payments", vec![x1], 4, "2026-01-10").await;
+    logged("payments", vec![x2, x1], 2, "2026-01-05").await;
+    let c = logged("payments", vec![x3], 7, "2026-01-09").await;
+    logged("growth", vec![x1], 1, "2026-02-01").await;
+    for (id, reviewed_at) in [(a, D0 + 9 * DAY + 23 * 3_600_000), (c, D0 + 11 * DAY)] {
+        store
+            .review_decision(
+                id,
+                &Scope::Everything,
+                ReviewOutcome::Kept,
+                "ok",
+                "slack:U1",
+                at(reviewed_at),
+            )
+            .await
+            .unwrap();
+    }
+    let today = day("2026-01-20");
+    let stats = |team: Option<&'static str>, since: Option<i64>| {
+        let store = store.clone();
+        async move {
+            store
+                .decision_stats(team, since.map(at), today)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        stats(Some("payments"), None).await,
+        DecisionStats {
+            flags_raised: 2,
+            decisions_logged: 3,
+            median_days_evidence_to_decision: Some(7.0),
+            reviews_done: 2,
+            reviews_on_time: 1,
+            reviews_late: 1,
+            reviews_overdue: 1,
+        }
+    );
+    assert_eq!(
+        stats(Some("payments"), Some(D0 + 3 * DAY)).await,
+        DecisionStats {
+            flags_raised: 1,
+            decisions_logged: 2,
+            median_days_evidence_to_decision: Some(5.5),
+            reviews_done: 2,
+            reviews_on_time: 1,
+            reviews_late: 1,
+            reviews_overdue: 1,
+        }
+    );
+    assert_eq!(
+        stats(None, None).await,
+        DecisionStats {
+            flags_raised: 3,
+            decisions_logged: 4,
+            median_days_evidence_to_decision: Some(5.5),
+            reviews_done: 2,
+            reviews_on_time: 1,
+            reviews_late: 1,
+            reviews_overdue: 1,
+        }
+    );
+    assert_eq!(stats(Some("nobody"), None).await, DecisionStats::default());
+}
+
+async fn hostile_text_round_trips_in_decisions(db: TestDb) {
+    let store = db.open().await;
+    let hostile = "Robert'); DROP TABLE decisions; -- \"quoted\" `tick` 50% off_ \\backslash\\ $1 ? \
+                   :name @x ' '' \n\t\r naïve CAFÉ — 日本語 עברית 🎉👩‍👩‍👧 \u{200b}zw \u{feff}bom";
+    let mut visible = insight("h1", "2026-03-01", "h");
+    visible.data.title = hostile.into();
+    visible.data.visibility = Visibility::Teams(strings(&[hostile]));
+    let i1 = upsert(&store, &[visible], T1).await[0].id();
+    let decision = NewDecision {
+        team: hostile.into(),
+        title: hostile.into(),
+        rationale: Some(hostile.into()),
+        owner: Some(hostile.into()),
+        decided_by: hostile.into(),
+        channel: hostile.into(),
+        thread_ref: Some(hostile.into()),
+        review_on: Some(day("2026-03-01")),
+        timezone: hostile.into(),
+        evidence: vec![i1],
+        now: at(T2),
+    };
+    let id = log(&store, &decision).await;
+    let scope = Scope::Team(hostile.into());
+    store
+        .review_decision(
+            id,
+            &scope,
+            ReviewOutcome::Reversed,
+            hostile,
+            hostile,
+            at(T3),
+        )
+        .await
+        .unwrap();
+    let stored = store.decision(id, &scope).await.unwrap().unwrap();
+    let s = &stored.summary;
+    assert_eq!(
+        [&s.team, &s.title, &s.decided_by, &s.channel, &s.timezone],
+        [hostile; 5]
+    );
+    assert_eq!(
+        [
+            s.owner.as_deref(),
+            s.thread_ref.as_deref(),
+            stored.rationale.as_deref()
+        ],
+        [Some(hostile); 3]
+    );
+    assert_eq!(stored.evidence[0].title.as_deref(), Some(hostile));
+    let review = stored.review.unwrap();
+    assert_eq!(
+        [review.note.as_str(), review.reviewed_by.as_str()],
+        [hostile; 2]
+    );
+    assert_eq!(stored.history[0].actor, hostile);
+    // Searching for the text itself, wildcards and all, finds it; its wildcards match nothing else.
+    let mut other = decision.clone();
+    other.title = "50 percent off".into();
+    other.rationale = None;
+    log(&store, &other).await;
+    for needle in [hostile, "50% off_", "café", "\\backslash\\", "日本語"] {
+        assert_eq!(
+            listed(
+                &store,
+                &listing(Some(hostile), DecisionListing::All, Some(needle))
+            )
+            .await,
+            [id],
+            "{needle:?}"
+        );
+    }
+    assert_eq!(
+        listed(
+            &store,
+            &listing(
+                Some(hostile),
+                DecisionListing::Mine {
+                    user: hostile.into()
+                },
+                None
+            )
+        )
+        .await
+        .len(),
+        2
+    );
+
+    // NUL cannot be stored by PostgreSQL: refused on both, nothing written.
+    let nul = "nul \0 inside";
+    let mut with_nul = decision.clone();
+    with_nul.rationale = Some(nul.into());
+    let err = store.log_decision(&with_nul).await.unwrap_err();
+    assert!(
+        matches!(&err, DecisionError::Store(StoreError::Constraint { .. }))
+            && err.to_string().contains("NUL"),
+        "{err}"
+    );
+    let err = store
+        .review_decision(
+            id + 1,
+            &Scope::Everything,
+            ReviewOutcome::Kept,
+            nul,
+            "slack:U1",
+            at(T3),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, DecisionError::Store(StoreError::Constraint { .. })),
+        "{err}"
+    );
+    assert_eq!(
+        listed(&store, &listing(None, DecisionListing::All, None))
+            .await
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .decision(id + 1, &Scope::Everything)
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .status,
+        DecisionStatus::Open
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

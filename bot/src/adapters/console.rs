@@ -61,7 +61,9 @@ impl ConsoleAdapter {
                 let mut out = std::io::stdout().lock();
                 out.write_all(entry.as_bytes())
                     .and_then(|()| out.flush())
-                    .map_err(|e| SendError::transient(format!("cannot write to standard output: {e}")))?;
+                    .map_err(|e| {
+                        SendError::transient(format!("cannot write to standard output: {e}"))
+                    })?;
                 Ok(Sent {
                     message_ref: format!("stdout:{heading}"),
                 })
@@ -243,14 +245,23 @@ mod tests {
             .send(&channel, &Message::text("hello"), Some(&marker))
             .await
             .unwrap();
-        assert!(adapter.find_sent(&channel, &marker).await.unwrap().is_some());
+        assert!(
+            adapter
+                .find_sent(&channel, &marker)
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert_eq!(adapter.find_sent(&channel, &other).await.unwrap(), None);
         let log = std::fs::read_to_string(dir.path().join("growth.log")).unwrap();
         assert!(log.starts_with("=== flywheel-delivery-42 "), "{log}");
         assert!(log.contains("hello"), "{log}");
         let slack: ChannelAddress = "slack:C0123".parse().unwrap();
         let refused = adapter.send(&slack, &Message::text("x"), None).await;
-        assert!(matches!(refused, Err(SendError::Permanent { .. })), "{refused:?}");
+        assert!(
+            matches!(refused, Err(SendError::Permanent { .. })),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! delivery worker asks [`Adapter::find_sent`] before sending again, so nothing is posted twice.
 
 pub mod console;
+pub mod slack;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -141,5 +142,14 @@ impl Adapters {
 /// The adapters the configuration enables: the console always, each chat platform when its
 /// secrets are set.
 pub fn for_config(config: &flywheel_config::Config) -> Adapters {
-    Adapters::new().with(Arc::new(console::ConsoleAdapter::new(config.console.dir.clone())))
+    let mut adapters = Adapters::new().with(Arc::new(console::ConsoleAdapter::new(
+        config.console.dir.clone(),
+    )));
+    if let Some(token) = &config.secrets.slack_bot_token {
+        adapters = adapters.with(Arc::new(slack::SlackAdapter::new(
+            &config.slack,
+            token.clone(),
+        )));
+    }
+    adapters
 }

@@ -27,7 +27,12 @@ fn utc(text: &str) -> DateTime<Utc> {
 }
 
 /// An app on a fresh store with `teams` (TOML `[[teams]]` tables) and its clock.
-async fn app_with(dir: &Path, store_url: Option<&str>, teams: &str, at: &str) -> (App, ManualClock) {
+async fn app_with(
+    dir: &Path,
+    store_url: Option<&str>,
+    teams: &str,
+    at: &str,
+) -> (App, ManualClock) {
     let url = store_url
         .map(str::to_string)
         .unwrap_or_else(|| format!("sqlite://{}", dir.join("flywheel.db").display()));
@@ -118,11 +123,25 @@ timezone = "America/New_York"
     // Every later Monday is sent at 09:00 local.
     assert_eq!(
         local("berlin", chrono_tz::Europe::Berlin),
-        ["Mon 02 Mar 09:00", "Mon 09 Mar 09:00", "Mon 16 Mar 09:00", "Mon 23 Mar 09:00", "Mon 30 Mar 09:00", "Mon 06 Apr 09:00"]
+        [
+            "Mon 02 Mar 09:00",
+            "Mon 09 Mar 09:00",
+            "Mon 16 Mar 09:00",
+            "Mon 23 Mar 09:00",
+            "Mon 30 Mar 09:00",
+            "Mon 06 Apr 09:00"
+        ]
     );
     assert_eq!(
         local("new-york", chrono_tz::America::New_York),
-        ["Mon 02 Mar 09:00", "Mon 09 Mar 09:00", "Mon 16 Mar 09:00", "Mon 23 Mar 09:00", "Mon 30 Mar 09:00", "Mon 06 Apr 09:00"]
+        [
+            "Mon 02 Mar 09:00",
+            "Mon 09 Mar 09:00",
+            "Mon 16 Mar 09:00",
+            "Mon 23 Mar 09:00",
+            "Mon 30 Mar 09:00",
+            "Mon 06 Apr 09:00"
+        ]
     );
     // UTC shows the shift: 08:00Z before Berlin's change, 07:00Z after.
     assert_eq!(queued["berlin"][3], utc("2026-03-23T08:00:00Z"));
@@ -158,7 +177,11 @@ timezone = "America/New_York"
     let days = |times: &[DateTime<Utc>]| -> Vec<String> {
         times
             .iter()
-            .map(|t| t.with_timezone(&chrono_tz::America::New_York).format("%d %H:%M").to_string())
+            .map(|t| {
+                t.with_timezone(&chrono_tz::America::New_York)
+                    .format("%d %H:%M")
+                    .to_string()
+            })
             .collect()
     };
     // The first tick catches up on 7 March's digest (within the grace window).
@@ -172,7 +195,10 @@ timezone = "America/New_York"
         chrono::Duration::minutes(15),
     )
     .await;
-    assert_eq!(days(&autumn["overlap"]), ["31 08:00", "01 01:30", "02 01:30"]);
+    assert_eq!(
+        days(&autumn["overlap"]),
+        ["31 08:00", "01 01:30", "02 01:30"]
+    );
 }
 
 #[tokio::test]
@@ -189,13 +215,20 @@ timezone = "UTC"
     let first = tick(&app).await.unwrap();
     assert_eq!(queued(&first), 1, "{first:?}");
     // A second tick in the same period does nothing.
-    assert!(matches!(tick(&app).await.unwrap()[0].1, TeamTick::Done { .. }));
+    assert!(matches!(
+        tick(&app).await.unwrap()[0].1,
+        TeamTick::Done { .. }
+    ));
 
     // Down for three weeks; back two hours after the fourth Monday's fire time.
     clock.set(utc("2026-01-26T11:00:00Z"));
     let back = tick(&app).await.unwrap();
     match &back[0].1 {
-        TeamTick::Queued { skipped, period_start, .. } => {
+        TeamTick::Queued {
+            skipped,
+            period_start,
+            ..
+        } => {
             assert_eq!(*skipped, 2, "the periods ending 12 and 19 January");
             assert_eq!(*period_start, utc("2026-01-19T09:00:00Z"));
         }
@@ -206,9 +239,16 @@ timezone = "UTC"
     clock.set(utc("2026-02-03T15:00:00Z"));
     let late = tick(&app).await.unwrap();
     assert!(matches!(late[0].1, TeamTick::Missed { .. }), "{late:?}");
-    assert!(matches!(tick(&app).await.unwrap()[0].1, TeamTick::Done { .. }));
+    assert!(matches!(
+        tick(&app).await.unwrap()[0].1,
+        TeamTick::Done { .. }
+    ));
 
-    let worker = Worker::new(app.clone(), flywheel::adapters::for_config(&app.config), "w");
+    let worker = Worker::new(
+        app.clone(),
+        flywheel::adapters::for_config(&app.config),
+        "w",
+    );
     let drained = worker.drain().await.unwrap();
     assert_eq!(drained.sent, 2, "{drained:?}");
     let log = std::fs::read_to_string(dir.path().join("console/growth.log")).unwrap();
@@ -227,7 +267,11 @@ timezone = "UTC"
 "#;
     let (app, _clock) = app_with(dir.path(), None, teams, "2026-01-05T09:10:00Z").await;
     assert_eq!(queued(&tick(&app).await.unwrap()), 1);
-    let worker = Worker::new(app.clone(), flywheel::adapters::for_config(&app.config), "w");
+    let worker = Worker::new(
+        app.clone(),
+        flywheel::adapters::for_config(&app.config),
+        "w",
+    );
     assert_eq!(worker.drain().await.unwrap().sent, 1);
     let log = std::fs::read_to_string(dir.path().join("console/growth.log")).unwrap();
     assert!(log.to_lowercase().contains("quiet"), "{log}");
@@ -242,11 +286,19 @@ struct Scripted {
 
 impl Scripted {
     fn fail(&self, channel: &str, errors: Vec<SendError>) {
-        self.failures.lock().unwrap().insert(channel.to_string(), errors);
+        self.failures
+            .lock()
+            .unwrap()
+            .insert(channel.to_string(), errors);
     }
 
     fn sent_to(&self, channel: &str) -> usize {
-        self.sent.lock().unwrap().iter().filter(|(c, _)| c == channel).count()
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(c, _)| c == channel)
+            .count()
     }
 }
 
@@ -327,18 +379,26 @@ timezone = "UTC"
     );
     scripted.fail(
         "console:gone",
-        vec![SendError::permanent("channel_not_found: the channel does not exist")],
+        vec![SendError::permanent(
+            "channel_not_found: the channel does not exist",
+        )],
     );
     scripted.fail(
         "console:flaky",
-        (0..20).map(|_| SendError::transient("503 from the platform")).collect(),
+        (0..20)
+            .map(|_| SendError::transient("503 from the platform"))
+            .collect(),
     );
     let adapters = Adapters::new().with(scripted.clone());
     let worker = Worker::new(app.clone(), adapters, "w");
     assert_eq!(queued(&tick(&app).await.unwrap()), 1);
 
     let first = worker.step().await.unwrap();
-    assert_eq!((first.sent, first.retried, first.failed), (1, 2, 1), "{first:?}");
+    assert_eq!(
+        (first.sent, first.retried, first.failed),
+        (1, 2, 1),
+        "{first:?}"
+    );
     // Ten minutes later the rate-limited delivery is not due yet (it asked for 15).
     clock.advance(chrono::Duration::minutes(10));
     let early = worker.step().await.unwrap();
@@ -366,9 +426,21 @@ timezone = "UTC"
     assert_eq!(statuses["console:ok"].0, DeliveryStatus::Sent);
     assert_eq!(statuses["console:limited"].0, DeliveryStatus::Sent);
     assert_eq!(statuses["console:gone"].0, DeliveryStatus::Failed);
-    assert!(statuses["console:gone"].1.as_deref().unwrap().contains("channel_not_found"));
+    assert!(
+        statuses["console:gone"]
+            .1
+            .as_deref()
+            .unwrap()
+            .contains("channel_not_found")
+    );
     assert_eq!(statuses["console:flaky"].0, DeliveryStatus::Failed);
-    assert!(statuses["console:flaky"].1.as_deref().unwrap().contains("gave up after"));
+    assert!(
+        statuses["console:flaky"]
+            .1
+            .as_deref()
+            .unwrap()
+            .contains("gave up after")
+    );
     assert_eq!(scripted.sent_to("console:flaky"), 0);
 }
 
@@ -404,7 +476,10 @@ timezone = "UTC"
 
     let worker = Worker::new(app.clone(), Adapters::new().with(scripted.clone()), "w");
     assert_eq!(worker.step().await.unwrap().claimed, 0, "leases still held");
-    clock.advance(chrono::Duration::from_std(flywheel::delivery::LEASE).unwrap() + chrono::Duration::seconds(1));
+    clock.advance(
+        chrono::Duration::from_std(flywheel::delivery::LEASE).unwrap()
+            + chrono::Duration::seconds(1),
+    );
     let after = worker.step().await.unwrap();
     assert_eq!((after.found, after.sent), (1, 1), "{after:?}");
     assert_eq!(scripted.sent_to("console:a"), 1, "not posted twice");
@@ -444,7 +519,11 @@ async fn racing_schedulers_and_workers_on_postgres_deliver_once_per_channel() {
     );
     let mut replicas = Vec::new();
     for _ in 0..3 {
-        replicas.push(app_with(dir.path(), Some(&url), &teams, "2026-01-05T09:10:00Z").await.0);
+        replicas.push(
+            app_with(dir.path(), Some(&url), &teams, "2026-01-05T09:10:00Z")
+                .await
+                .0,
+        );
     }
     let ticks = futures::future::join_all(replicas.iter().map(tick)).await;
     let queued_total: usize = ticks.iter().map(|t| queued(t.as_ref().unwrap())).sum();
@@ -454,18 +533,27 @@ async fn racing_schedulers_and_workers_on_postgres_deliver_once_per_channel() {
     let workers: Vec<Worker> = replicas
         .iter()
         .enumerate()
-        .map(|(n, app)| Worker::new(app.clone(), Adapters::new().with(console.clone()), format!("w{n}")))
+        .map(|(n, app)| {
+            Worker::new(
+                app.clone(),
+                Adapters::new().with(console.clone()),
+                format!("w{n}"),
+            )
+        })
         .collect();
     let outcomes = futures::future::join_all(workers.iter().map(Worker::drain)).await;
     let sent: usize = outcomes.iter().map(|o| o.as_ref().unwrap().sent).sum();
     assert_eq!(sent, 200);
     for n in 0..200 {
         let log = std::fs::read_to_string(dir.path().join(format!("console/c{n:03}.log"))).unwrap();
-        assert_eq!(log.matches("=== flywheel-delivery-").count(), 1, "c{n:03}: {log}");
+        assert_eq!(
+            log.matches("=== flywheel-delivery-").count(),
+            1,
+            "c{n:03}: {log}"
+        );
     }
     for app in &replicas {
         app.store.close().await;
     }
     admin(format!("DROP SCHEMA {schema} CASCADE")).await;
 }
-

@@ -1,0 +1,19 @@
+//! Slack: Block Kit rendering, posting through the Web API, and request verification.
+//!
+//! [`render`] turns the neutral message into blocks inside Slack's limits, with customer text
+//! escaped so it can never mention or link anyone. [`SlackAdapter`] posts them with
+//! slack-morphism's hyper client at the configured API URL (a local emulator works), paced per
+//! channel and per workspace, marking each digest delivery with message metadata so
+//! [`find_sent`](crate::adapters::Adapter::find_sent) can find it again after a crash.
+//! [`verify`] checks the signature Slack puts on the requests it sends us.
+
+mod client;
+mod limiter;
+pub mod http;
+pub mod render;
+pub mod verify;
+
+pub use client::{
+    DELIVERY_EVENT_TYPE, DELIVERY_PAYLOAD_KEY, SlackAdapter, SlackIdentity, SlackOptions,
+};
+pub use limiter::Rate;

@@ -1,0 +1,169 @@
+//! Review reminders, as one step: when a decision's review date arrives (in its team's
+//! timezone), [`remind`] posts a reminder where the decision was logged, in its thread when
+//! there is one, saying how many new insights on the same themes arrived since and whether
+//! their sentiment moved. Each reminder is claimed in the store first, so several replicas
+//! send it once. A reminder that cannot be posted is logged; the decision stays in the team's
+//! digest as due for review until it is reviewed.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context as _;
+use flywheel_insights::address::ChannelAddress;
+use flywheel_insights::message::{Message, Text};
+use flywheel_insights::search::Scope;
+use flywheel_storage::audit::NewAuditEvent;
+use flywheel_storage::decisions::{DecisionSummary, SentimentCounts};
+
+use crate::adapters::Adapters;
+use crate::app::App;
+
+/// Posts every review reminder that is due; returns how many were posted.
+pub async fn remind(app: &App, adapters: &Adapters) -> anyhow::Result<usize> {
+    let now = app.clock.now();
+    let config = app.config.clone();
+    let due = app
+        .store
+        .reviews_to_remind(|team| {
+            config
+                .team(team)
+                .map(|t| now.with_timezone(&t.timezone).date_naive())
+                .unwrap_or_else(|| now.date_naive())
+        })
+        .await
+        .context("cannot read due reviews")?;
+    let mut posted = 0;
+    for decision in due {
+        if !app.store.claim_reminder(decision.id, now).await? {
+            continue;
+        }
+        let message = reminder(app, &decision).await?;
+        let channel: ChannelAddress = match decision.channel.parse() {
+            Ok(channel) => channel,
+            Err(e) => {
+                tracing::error!(decision = decision.id, "reminder not posted: {e}");
+                continue;
+            }
+        };
+        let Some(adapter) = adapters.get(channel.platform) else {
+            tracing::error!(
+                decision = decision.id,
+                "reminder not posted: no {} adapter",
+                channel.platform
+            );
+            continue;
+        };
+        let sent = match &decision.thread_ref {
+            Some(thread) => adapter.reply(&channel, thread, &message).await,
+            None => adapter.send(&channel, &message, None).await,
+        };
+        match sent {
+            Ok(_) => {
+                posted += 1;
+                let event = NewAuditEvent {
+                    at: now,
+                    actor: "scheduler".into(),
+                    channel: Some(decision.channel.clone()),
+                    action: "decision.reminded".into(),
+                    subject: Some(format!("decision:{}", decision.id)),
+                    details: serde_json::Value::Null,
+                };
+                if let Err(e) = app.store.audit(&event).await {
+                    tracing::error!("cannot write the audit log: {e}");
+                }
+            }
+            Err(e) => tracing::error!(decision = decision.id, "reminder not posted: {e}"),
+        }
+    }
+    Ok(posted)
+}
+
+/// The reminder for one decision.
+pub async fn reminder(app: &App, decision: &DecisionSummary) -> anyhow::Result<Message> {
+    let scope = Scope::Team(decision.team.clone());
+    let full = app
+        .store
+        .decision(decision.id, &scope)
+        .await?
+        .context("the decision disappeared")?;
+    let mut themes = BTreeSet::new();
+    for evidence in &full.evidence {
+        if let Some(insight) = app.store.insight(evidence.insight_id, &scope).await? {
+            themes.extend(insight.themes);
+        }
+    }
+    let themes: Vec<String> = themes.into_iter().collect();
+    let activity = app
+        .store
+        .new_insights_since(&scope, &themes, decision.created_at)
+        .await?;
+    let new = total(&activity.since);
+    let mut text = Text::new()
+        .strong(format!("Review due: D{} {}", decision.id, decision.title))
+        .line()
+        .and(format!(
+            "Logged {}{}.",
+            decision.created_at.format("%Y-%m-%d"),
+            decision
+                .review_on
+                .map(|d| format!(", review on {d}"))
+                .unwrap_or_default()
+        ));
+    if themes.is_empty() {
+        text = text.line().and("Its evidence carries no themes to follow.");
+    } else {
+        text = text.line().and(format!(
+            "Since then: {new} new insight(s) on {}. {}",
+            themes.join(", "),
+            sentiment_change(&activity.before, &activity.since)
+        ));
+    }
+    text = text.line().and(format!(
+        "Record the outcome: /decision review {} kept|changed|reversed \"what happened\"",
+        decision.id
+    ));
+    Ok(Message::new().section(text))
+}
+
+fn total(counts: &SentimentCounts) -> u64 {
+    counts.negative + counts.neutral + counts.positive
+}
+
+/// `Negative share fell from 80% to 40%.` or why nothing can be said.
+pub fn sentiment_change(before: &SentimentCounts, since: &SentimentCounts) -> String {
+    let share = |c: &SentimentCounts| c.negative as f64 * 100.0 / total(c).max(1) as f64;
+    if total(since) < 3 || total(before) < 3 {
+        return "Too few insights to tell whether sentiment moved.".into();
+    }
+    let (was, now) = (share(before), share(since));
+    if (now - was).abs() < 10.0 {
+        format!("Sentiment is about the same ({now:.0}% negative, {was:.0}% before).")
+    } else if now < was {
+        format!("Negative share fell from {was:.0}% to {now:.0}%.")
+    } else {
+        format!("Negative share rose from {was:.0}% to {now:.0}%.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(negative: u64, neutral: u64, positive: u64) -> SentimentCounts {
+        SentimentCounts {
+            negative,
+            neutral,
+            positive,
+        }
+    }
+
+    #[test]
+    fn sentiment_moves_only_when_there_is_enough_to_tell() {
+        assert!(sentiment_change(&counts(1, 0, 0), &counts(9, 0, 0)).starts_with("Too few"));
+        assert_eq!(
+            sentiment_change(&counts(8, 2, 0), &counts(2, 2, 1)),
+            "Negative share fell from 80% to 40%."
+        );
+        assert!(sentiment_change(&counts(5, 5, 0), &counts(5, 4, 1)).contains("about the same"));
+        assert!(sentiment_change(&counts(1, 9, 0), &counts(5, 5, 0)).contains("rose"));
+    }
+}
