@@ -514,3 +514,135 @@ fn chat_commands_answer_and_bad_ones_get_the_right_usage() {
     assert!(!out.to_lowercase().contains("panicked"), "{out}");
     assert!(!out.contains("Sorry, something went wrong"), "{out}");
 }
+
+#[test]
+fn decisions_follow_the_permission_matrix_of_role_command_and_team() {
+    let (scratch, config) = chat_scratch();
+    let talk = |user: &str, channel: &str, lines: &str| {
+        let run = chat(&scratch, &config, user, channel, lines);
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout
+    };
+    let refused_log = "Only growth's managers can log decisions";
+
+    // A growth manager in growth's channel may do everything.
+    let maria = talk(
+        "console:maria",
+        "console:growth",
+        "/insights flag 6 disputes keep failing\n\
+         /decision queue\n\
+         /decision log \"Rebuild the dispute flow\" evidence:5,6 review:30d rationale:\"top complaint\"\n\
+         /decision queue\n\
+         /decision show 1\n\
+         /decision list\n\
+         /decision stats\n\
+         /decision log \"Nothing behind it\" evidence:999999\n",
+    );
+    assert!(maria.contains("#6 "), "{maria}");
+    assert!(maria.contains("flagged 1×"), "{maria}");
+    assert!(maria.contains("Decision D1 logged"), "{maria}");
+    assert!(
+        maria.contains("Nothing is waiting for a decision in growth"),
+        "the decision resolved the flag: {maria}"
+    );
+    assert!(maria.contains("D1 Rebuild the dispute flow"), "{maria}");
+    assert!(maria.contains("#5 "), "{maria}");
+    assert!(maria.contains("1 decisions logged"), "{maria}");
+    assert!(
+        maria.contains("No insight #999999 is visible to growth"),
+        "{maria}"
+    );
+
+    // A member of growth may browse and flag, not log, review or see the queue.
+    let ana = talk(
+        "console:ana",
+        "console:growth",
+        "/decision log \"Mine\" evidence:5\n\
+         /decision review 1 kept \"fine\"\n\
+         /decision queue\n\
+         /decision show 1\n\
+         /decision list all\n\
+         /decision stats\n\
+         /insights flag 7\n",
+    );
+    assert!(ana.contains(refused_log), "{ana}");
+    assert!(
+        ana.contains("Only growth's managers can review decisions"),
+        "{ana}"
+    );
+    assert!(
+        ana.contains("Only growth's managers can see the decision queue"),
+        "{ana}"
+    );
+    assert!(
+        ana.contains("/insights flag ID"),
+        "the refusal offers to flag: {ana}"
+    );
+    assert!(ana.contains("D1 Rebuild the dispute flow"), "{ana}");
+    assert!(ana.contains("Flagged #7"), "{ana}");
+
+    // Another team's manager is a member here.
+    let sam_here = talk(
+        "console:sam",
+        "console:growth",
+        "/decision log \"Sam's\" evidence:5\n/decision queue\n",
+    );
+    assert!(sam_here.contains(refused_log), "{sam_here}");
+    assert!(
+        sam_here.contains("Only growth's managers can see the decision queue"),
+        "{sam_here}"
+    );
+
+    // In their own team, growth's decisions are not theirs to see or review.
+    let sam_home = talk(
+        "console:sam",
+        "console:support",
+        "/decision show 1\n\
+         /decision review 1 kept \"x\"\n\
+         /decision log \"Answer disputes within a week\" evidence:5\n\
+         /decision list\n",
+    );
+    assert!(
+        sam_home.contains("There is no decision D1 here"),
+        "{sam_home}"
+    );
+    assert!(
+        sam_home.contains("There is no decision D1 in support"),
+        "{sam_home}"
+    );
+    assert!(sam_home.contains("Decision D2 logged"), "{sam_home}");
+    assert!(!sam_home.contains("Rebuild the dispute flow"), "{sam_home}");
+
+    // Growth's manager is a member in support.
+    let maria_away = talk(
+        "console:maria",
+        "console:support",
+        "/decision log \"x\" evidence:5\n/decision show 2\n/decision show 1\n",
+    );
+    assert!(
+        maria_away.contains("Only support's managers can log decisions"),
+        "{maria_away}"
+    );
+    assert!(
+        maria_away.contains("D2 Answer disputes within a week"),
+        "{maria_away}"
+    );
+    assert!(
+        maria_away.contains("There is no decision D1 here"),
+        "{maria_away}"
+    );
+
+    // Reviews are final.
+    let review = talk(
+        "console:maria",
+        "console:growth",
+        "/decision review 1 kept \"disputes halved\"\n/decision review 1 reversed \"again\"\n/decision show 1\n/insights show 5\n",
+    );
+    assert!(review.contains("D1 reviewed: kept"), "{review}");
+    assert!(review.contains("already been reviewed"), "{review}");
+    assert!(review.contains("Reviewed: kept"), "{review}");
+    assert!(
+        review.contains("Decisions citing it"),
+        "an insight shows its decisions: {review}"
+    );
+}
