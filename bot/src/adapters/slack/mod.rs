@@ -8,8 +8,8 @@
 //! [`verify`] checks the signature Slack puts on the requests it sends us.
 
 mod client;
-mod limiter;
 pub mod http;
+mod limiter;
 pub mod render;
 pub mod verify;
 
