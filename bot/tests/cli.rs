@@ -65,14 +65,20 @@ impl std::fmt::Debug for Run {
     }
 }
 
-fn run_with(args: &[&str], env: &[(&str, &str)], data_dir: &Path) -> Run {
+/// The `flywheel` binary with none of this process's `FLYWHEEL_*` variables.
+fn flywheel() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_flywheel"));
-    command.args(args);
     for (name, _) in std::env::vars() {
         if name.starts_with("FLYWHEEL_") {
             command.env_remove(name);
         }
     }
+    command
+}
+
+fn run_with(args: &[&str], env: &[(&str, &str)], data_dir: &Path) -> Run {
+    let mut command = flywheel();
+    command.args(args);
     command.env("FLYWHEEL_DATA_DIR", data_dir);
     for (name, value) in env {
         command.env(name, value);
@@ -355,13 +361,7 @@ fn a_service_killed_mid_delivery_resumes_and_every_channel_gets_exactly_one_dige
         ),
     );
     let serve = || {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_flywheel"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("FLYWHEEL_") {
-                command.env_remove(name);
-            }
-        }
-        command
+        flywheel()
             .args([
                 "--config",
                 config.to_str().unwrap(),
@@ -443,13 +443,7 @@ timezone = "America/New_York"
 /// Runs `flywheel chat` with `lines` on standard input.
 fn chat(scratch: &Scratch, config: &Path, user: &str, channel: &str, lines: &str) -> Run {
     use std::io::Write as _;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_flywheel"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("FLYWHEEL_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
+    let mut child = flywheel()
         .args([
             "--config",
             config.to_str().unwrap(),

@@ -395,6 +395,25 @@ pub fn is_question_opener(word: &str) -> bool {
     QUESTION_OPENERS.binary_search(&word).is_ok()
 }
 
+/// Up to `context` characters either side of `position` in `chars`, with `…` where cut, and a
+/// caret line under `position`: how a parse error points at the word it is about.
+pub fn point_at(chars: &[char], position: usize, context: usize) -> String {
+    let position = position.min(chars.len());
+    let start = position.saturating_sub(context);
+    let end = (position + context + 1).min(chars.len());
+    let mut line = String::new();
+    let mut caret = position - start;
+    if start > 0 {
+        line.push('…');
+        caret += 1;
+    }
+    line.extend(&chars[start..end]);
+    if end < chars.len() {
+        line.push('…');
+    }
+    format!("{}\n{}^", line.trim_end(), " ".repeat(caret))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -141,20 +141,10 @@ impl QueryError {
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        let position = self.position.min(chars.len());
-        let start = position.saturating_sub(CONTEXT);
-        let end = (position + CONTEXT + 1).min(chars.len());
-        let mut line = String::new();
-        let mut caret = position - start;
-        if start > 0 {
-            line.push('…');
-            caret += 1;
-        }
-        line.extend(&chars[start..end]);
-        if end < chars.len() {
-            line.push('…');
-        }
-        format!("{}\n{}^\n{self}", line.trim_end(), " ".repeat(caret))
+        format!(
+            "{}\n{self}",
+            crate::text::point_at(&chars, self.position, CONTEXT)
+        )
     }
 }
 
