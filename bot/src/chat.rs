@@ -372,6 +372,67 @@ fn title_of(text: &str) -> String {
 }
 
 async fn add(context: &Context<'_>, text: NewInsightText) -> Result<Reply, HandlerError> {
+    let source_ref = format!(
+        "{}/{}/{}",
+        context.channel,
+        context.user.id,
+        context.app.clock.now().timestamp_micros()
+    );
+    save(context, text, "chat", source_ref, None).await
+}
+
+/// Saves a chat message as an insight (Slack's "Save as insight" shortcut): its text as
+/// written, linked to the message at `url`. `message_ref` names the message, so saving it
+/// again updates the same insight instead of adding a second.
+pub async fn save_message(
+    context: &Context<'_>,
+    message_text: &str,
+    message_ref: &str,
+    url: Option<String>,
+) -> Reply {
+    let trimmed = message_text.trim();
+    if trimmed.is_empty() {
+        return finish(refuse(
+            "That message has no text to save (files and attachments are not kept).",
+        ));
+    }
+    let shortened = trimmed.chars().count() > command::MAX_INSIGHT_TEXT_CHARS;
+    let text: String = if shortened {
+        let mut cut: String = trimmed
+            .chars()
+            .take(command::MAX_INSIGHT_TEXT_CHARS - 1)
+            .collect();
+        cut.push('…');
+        cut
+    } else {
+        trimmed.to_string()
+    };
+    let text = NewInsightText {
+        text,
+        ..NewInsightText::default()
+    };
+    let platform = context.channel.platform.to_string();
+    let mut reply = finish(save(context, text, &platform, message_ref.to_string(), url).await);
+    // Only the person who saved it is told; the channel saw the message already.
+    reply.audience = Audience::Asker;
+    if shortened {
+        reply.message = reply.message.section(Text::plain(format!(
+            "The message was longer than {} characters, so the insight keeps its beginning; \
+             the link leads to the whole of it.",
+            command::MAX_INSIGHT_TEXT_CHARS
+        )));
+    }
+    reply
+}
+
+/// Stores one insight typed or saved in chat, redacted, and audits it.
+async fn save(
+    context: &Context<'_>,
+    text: NewInsightText,
+    source: &str,
+    source_ref: String,
+    url: Option<String>,
+) -> Result<Reply, HandlerError> {
     let now = context.app.clock.now();
     // Redacted before anything is derived from it: a title cut mid-address must not keep
     // half an email.
@@ -381,13 +442,8 @@ async fn add(context: &Context<'_>, text: NewInsightText) -> Result<Reply, Handl
         ..text
     };
     let data = InsightData {
-        source: "chat".into(),
-        source_ref: format!(
-            "{}/{}/{}",
-            context.channel,
-            context.user.id,
-            now.timestamp_micros()
-        ),
+        source: source.into(),
+        source_ref,
         title: title_of(&text.text),
         body: text.text.clone(),
         observed_on: now.date_naive(),
@@ -398,20 +454,31 @@ async fn add(context: &Context<'_>, text: NewInsightText) -> Result<Reply, Handl
         sentiment: flywheel_insights::import::signals::estimate_sentiment(&text.text),
         severity: text.severity.unwrap_or(Severity::DEFAULT),
         account: text.account.clone(),
-        url: None,
+        url,
         visibility: Visibility::All,
     };
     let mut report = crate::ingest::ingest(context.app, vec![data], |_| {}).await?;
     report.redactions += redacted.counts;
     let id = report.ids.first().copied().unwrap_or_default();
+    let again = report.inserted == 0;
     context
         .audit(
-            "insight.added",
+            if again {
+                "insight.updated"
+            } else {
+                "insight.added"
+            },
             Some(format!("insight:{id}")),
-            serde_json::json!({"redacted": report.redactions.total()}),
+            serde_json::json!({"source": source, "redacted": report.redactions.total()}),
         )
         .await;
-    let mut reply = Text::plain("Saved as ").strong(format!("#{id}")).and(".");
+    let mut reply = if again {
+        Text::plain("Already saved as ")
+            .strong(format!("#{id}"))
+            .and("; brought up to date.")
+    } else {
+        Text::plain("Saved as ").strong(format!("#{id}")).and(".")
+    };
     if report.redactions.total() > 0 {
         reply = reply.and(format!(
             " Personal data was redacted: {}.",

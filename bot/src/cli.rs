@@ -16,6 +16,7 @@ Examples:
   flywheel ask 'theme:billing severity:>=4 since:30d' --json
   flywheel --config flywheel.toml config check
   flywheel digest preview --team growth
+  flywheel audit export --since 2026-01-01 --format csv > audit.csv
   flywheel serve";
 
 /// Flywheel: customer insight in the chat where teams decide.
@@ -61,6 +62,46 @@ pub enum Command {
     /// Run the service: scheduler, delivery workers and the HTTP listener.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
+    /// Read the audit log of every change: who did what, when and where.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `flywheel audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write the audit log to standard output, oldest first.
+    #[command(after_help = AUDIT_EXAMPLES)]
+    Export(AuditExportArgs),
+}
+
+const AUDIT_EXAMPLES: &str = "\
+Examples:
+  flywheel audit export > audit.json
+  flywheel audit export --since 2026-03-01 --format csv > audit.csv
+  flywheel audit export --since 2026-03-01T09:00:00Z | jq '.[] | select(.action == \"decision.logged\")'
+
+Actions: insight.added, insight.updated, insight.flagged, insight.useful, decision.logged,
+decision.reviewed, decision.reminded, digest.sent, digest.failed, permission.refused.";
+
+/// Arguments of `flywheel audit export`.
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// Only events at or after this date (midnight UTC) or RFC 3339 instant.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// csv (a header row, then one row per event; details as JSON) or json (an array).
+    #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+    pub format: ExportFormat,
+}
+
+/// The formats of `flywheel audit export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values.
+    Csv,
+    /// A JSON array of events.
+    Json,
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -256,6 +297,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Chat(args) => {
             let app = App::start(cli.config.as_deref()).await?;
             crate::chat::console::run(&app, &args).await
+        }
+        Command::Audit(AuditCommand::Export(args)) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            crate::audit::run_export(&app, &args).await
         }
         Command::Serve(args) => {
             let app = App::start(cli.config.as_deref()).await?;

@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use flywheel_insights::address::ChannelAddress;
 use flywheel_insights::message::Message;
+use flywheel_storage::audit::NewAuditEvent;
 use flywheel_storage::deliveries::ClaimedDelivery;
 use futures::StreamExt as _;
 
@@ -170,6 +171,9 @@ impl Worker {
                     .await?
             }
         };
+        if recorded && (outcome.sent + outcome.found + outcome.failed) > 0 {
+            self.audit(&delivery, &outcome).await;
+        }
         if !recorded {
             tracing::warn!(
                 delivery = delivery.id,
@@ -181,6 +185,33 @@ impl Worker {
             };
         }
         Ok(outcome)
+    }
+
+    /// Appends `digest.sent` (or `digest.failed`) to the audit log for a settled delivery; a
+    /// failure to write it is logged, never fatal.
+    async fn audit(&self, delivery: &ClaimedDelivery, outcome: &StepOutcome) {
+        let action = if outcome.failed > 0 {
+            "digest.failed"
+        } else {
+            "digest.sent"
+        };
+        let event = NewAuditEvent {
+            at: self.app.clock.now(),
+            actor: "scheduler".into(),
+            channel: Some(delivery.channel.clone()),
+            action: action.into(),
+            subject: Some(format!("digest:{}", delivery.digest_id)),
+            details: serde_json::json!({
+                "delivery": delivery.id,
+                "team": delivery.team,
+                "period_start": delivery.period_start.to_rfc3339(),
+                "attempts": delivery.attempts,
+                "found_already_sent": outcome.found > 0,
+            }),
+        };
+        if let Err(e) = self.app.store.audit(&event).await {
+            tracing::error!(action, "cannot write the audit log: {e}");
+        }
     }
 
     /// Sends one delivery, or finds it already sent. `Ok((sent, true))` when found.

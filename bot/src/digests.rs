@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Days, Utc};
 use flywheel_config::Team;
 use flywheel_insights::digest::{
-    self, Digest, DigestInput, DueReview, Engagement, OpenFlag, Period,
+    self, DecisionFigures, Digest, DigestInput, DueReview, Engagement, OpenFlag, Period,
 };
 use flywheel_insights::message::Message;
 use flywheel_insights::search::{DateRange, Scope, SearchOptions};
@@ -27,6 +27,8 @@ use crate::delivery::Worker;
 const CANDIDATES: usize = 1000;
 /// How far back the running themes of a quiet week look.
 const RUNNING_DAYS: u64 = 56;
+/// The window of the decision figures in a digest's footer.
+const FIGURES_WINDOW_DAYS: u32 = 90;
 
 /// The period whose digest is due at `at`: from the fire before the latest fire at or before
 /// `at`, to that fire. `None` when the schedule has never fired.
@@ -131,6 +133,23 @@ pub async fn compose(app: &App, team: &Team, period: &Period) -> anyhow::Result<
             owner: d.owner,
         })
         .collect();
+    let stats = app
+        .store
+        .decision_stats(
+            Some(&team.name),
+            Some(period.end - chrono::Duration::days(i64::from(FIGURES_WINDOW_DAYS))),
+            team_today,
+        )
+        .await
+        .context("cannot count decision figures")?;
+    let decisions = Some(DecisionFigures {
+        window_days: FIGURES_WINDOW_DAYS,
+        flagged: stats.flags_raised,
+        logged: stats.decisions_logged,
+        median_days_to_decision: stats.median_days_evidence_to_decision,
+        reviews_done: stats.reviews_done,
+        reviews_on_time: stats.reviews_on_time,
+    });
     let input = DigestInput {
         team: team.name.clone(),
         period: period.clone(),
@@ -144,6 +163,7 @@ pub async fn compose(app: &App, team: &Team, period: &Period) -> anyhow::Result<
         flags,
         reviews_due,
         engagement,
+        decisions,
         size: team.digest_size,
     };
     let digest = digest::compose(&input);

@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod app;
 pub mod ask;
+pub mod audit;
 pub mod chat;
 pub mod cli;
 pub mod clock;

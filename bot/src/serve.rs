@@ -1,6 +1,7 @@
 //! `flywheel serve`: the long-running service. The scheduler loop queues due digests, delivery
 //! workers send them, and an HTTP listener answers `GET /healthz` (and the chat platforms'
-//! endpoints). Everything stops cleanly when the shutdown future completes (SIGINT or SIGTERM
+//! endpoints). With `[slack] transport = "socket"`, a Socket Mode connection to Slack runs
+//! alongside. Everything stops cleanly when the shutdown future completes (SIGINT or SIGTERM
 //! in the binary; a channel in tests).
 
 use std::future::Future;
@@ -11,10 +12,12 @@ use anyhow::Context as _;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use flywheel_config::SlackTransport;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 use crate::adapters::Adapters;
+use crate::adapters::slack::socket::SocketMode;
 use crate::app::App;
 use crate::delivery::Worker;
 
@@ -26,6 +29,10 @@ const WORKER_IDLE: Duration = Duration::from_secs(5);
 /// Delivery workers per process.
 const WORKERS: usize = 2;
 
+/// How long a chat command may run before the platform is told "Working on it…" (Slack waits
+/// three seconds for an answer).
+pub const ANSWER_WITHIN: Duration = Duration::from_millis(2500);
+
 /// The state every HTTP handler can read.
 #[derive(Debug, Clone)]
 pub struct Shared {
@@ -33,6 +40,20 @@ pub struct Shared {
     pub app: App,
     /// The adapters.
     pub adapters: Adapters,
+    /// How long a command may run before it is acknowledged and answered later (zero: always
+    /// acknowledge first).
+    pub answer_within: Duration,
+}
+
+impl Shared {
+    /// The state of a service running `app` with `adapters`.
+    pub fn new(app: App, adapters: Adapters) -> Shared {
+        Shared {
+            app,
+            adapters,
+            answer_within: ANSWER_WITHIN,
+        }
+    }
 }
 
 /// The HTTP routes of the service.
@@ -74,13 +95,20 @@ async fn healthz(
     }
 }
 
-/// Runs the service on `listener` until `shutdown` completes.
+/// Runs the service on `listener` until `shutdown` completes. Fails at once when Slack's
+/// transport is Socket Mode and the app-level token is missing.
 pub async fn run(
     app: App,
     adapters: Adapters,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let socket_mode = match app.config.slack.transport {
+        SlackTransport::Socket => {
+            Some(SocketMode::new(Shared::new(app.clone(), adapters.clone()))?)
+        }
+        SlackTransport::Http => None,
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let wake = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
@@ -96,13 +124,20 @@ pub async fn run(
         let worker = Worker::new(app.clone(), adapters.clone(), owner);
         tasks.spawn(worker_loop(worker, wake.clone(), stop_rx.clone()));
     }
+    if let Some(socket_mode) = socket_mode {
+        // A permanent failure is logged by the loop; the rest of the service keeps running.
+        let stop = stop_rx.clone();
+        tasks.spawn(async move {
+            let _ = socket_mode.run(stop).await;
+        });
+    }
 
     let address = listener
         .local_addr()
         .context("the listener has no address")?;
     tracing::info!("listening on http://{address}");
     let mut http_stop = stop_rx.clone();
-    let server = axum::serve(listener, router(Shared { app, adapters })).with_graceful_shutdown(
+    let server = axum::serve(listener, router(Shared::new(app, adapters))).with_graceful_shutdown(
         async move {
             let _ = http_stop.wait_for(|stop| *stop).await;
         },

@@ -204,6 +204,30 @@ pub struct OpenFlag {
     pub first_flagged_at: DateTime<Utc>,
 }
 
+/// How a team's decisions fare over a recent window, for the digest's footer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DecisionFigures {
+    /// The window's length in days.
+    pub window_days: u32,
+    /// Insights flagged for a decision in the window.
+    pub flagged: u64,
+    /// Decisions logged in the window.
+    pub logged: u64,
+    /// Of those, the median number of days from their first evidence to the decision.
+    pub median_days_to_decision: Option<f64>,
+    /// Reviews done in the window.
+    pub reviews_done: u64,
+    /// Of those, done by the review date.
+    pub reviews_on_time: u64,
+}
+
+impl DecisionFigures {
+    /// Whether there is nothing to tell.
+    pub fn is_empty(&self) -> bool {
+        self.flagged == 0 && self.logged == 0 && self.reviews_done == 0
+    }
+}
+
 /// A logged decision whose review date has come.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DueReview {
@@ -259,6 +283,8 @@ pub struct DigestInput {
     pub reviews_due: Vec<DueReview>,
     /// The most discussed or useful insights since the last digest.
     pub engagement: Vec<Engagement>,
+    /// How the team's decisions fared recently, for the footer.
+    pub decisions: Option<DecisionFigures>,
     /// How many top items to show: 0 means [`DEFAULT_SIZE`], more than [`MAX_ITEMS`] means
     /// [`MAX_ITEMS`].
     pub size: usize,
@@ -280,6 +306,7 @@ impl DigestInput {
             flags: Vec::new(),
             reviews_due: Vec::new(),
             engagement: Vec::new(),
+            decisions: None,
             size: DEFAULT_SIZE,
         }
     }
@@ -458,6 +485,9 @@ pub struct Digest {
     pub reviews_due: Vec<DueReview>,
     /// The most discussed or useful insights, most engaged first.
     pub engagement: Vec<Engagement>,
+    /// How the team's decisions fared recently (none: not counted, or nothing to tell).
+    #[serde(default)]
+    pub decisions: Option<DecisionFigures>,
     /// Nothing was observed in the period.
     pub quiet: bool,
     /// The biggest themes of recent weeks, largest first, for the quiet-week note.
@@ -549,6 +579,7 @@ pub fn compose(input: &DigestInput) -> Digest {
         flags,
         reviews_due,
         engagement,
+        decisions: input.decisions.filter(|f| !f.is_empty()),
         quiet: current.is_empty() && input.current_total == 0,
         running_themes: sorted_counts(&input.running_themes, usize::MAX),
     }
@@ -1384,7 +1415,33 @@ fn footer(digest: &Digest) -> Text {
             .and(".")
     };
     text = text.and(format!(" Dates in {}.", digest.period.timezone.name()));
+    if let Some(figures) = &digest.decisions {
+        text = text.line().and(decision_figures(figures));
+    }
     text
+}
+
+/// `Last 90 days: 4 insights flagged · 2 decisions logged, 6.5 days from first evidence to
+/// decision (median) · 1 of 2 reviews on time.`
+fn decision_figures(f: &DecisionFigures) -> String {
+    let mut parts = vec![
+        format!("{} flagged", plural(f.flagged, "insight", "insights")),
+        plural(f.logged, "decision logged", "decisions logged"),
+    ];
+    if let Some(days) = f.median_days_to_decision {
+        let last = parts.pop().unwrap_or_default();
+        parts.push(format!(
+            "{last}, {days:.1} days from first evidence to decision (median)"
+        ));
+    }
+    if f.reviews_done > 0 {
+        parts.push(format!(
+            "{} of {} on time",
+            thousands(f.reviews_on_time),
+            plural(f.reviews_done, "review", "reviews")
+        ));
+    }
+    format!("Last {} days: {}.", f.window_days, parts.join(" · "))
 }
 
 /// Appends "… and N more" when a list was cut to [`LISTED`].
@@ -2285,6 +2342,53 @@ mod tests {
         assert!(themes.contains("▼ Login 1 (−4, 5 before)"), "{themes}");
         assert!(matches!(m.blocks.last(), Some(Block::Context(_))));
         assert!(plain.ends_with("Dates in Europe/London."), "{plain}");
+    }
+
+    #[test]
+    fn the_footer_tells_how_decisions_fare_when_there_is_something_to_tell() {
+        let figures = DecisionFigures {
+            window_days: 90,
+            flagged: 4,
+            logged: 2,
+            median_days_to_decision: Some(6.5),
+            reviews_done: 2,
+            reviews_on_time: 1,
+        };
+        let mut input = input_of(Vec::new(), Vec::new());
+        input.decisions = Some(figures);
+        let plain = message(&compose(&input)).to_plain();
+        assert!(
+            plain.ends_with(
+                "Dates in Europe/London.\nLast 90 days: 4 insights flagged · 2 decisions logged, \
+                 6.5 days from first evidence to decision (median) · 1 of 2 reviews on time."
+            ),
+            "{plain}"
+        );
+
+        let one = DecisionFigures {
+            flagged: 1,
+            logged: 0,
+            median_days_to_decision: None,
+            reviews_done: 0,
+            reviews_on_time: 0,
+            ..figures
+        };
+        input.decisions = Some(one);
+        let plain = message(&compose(&input)).to_plain();
+        assert!(
+            plain.ends_with("Last 90 days: 1 insight flagged · 0 decisions logged."),
+            "{plain}"
+        );
+
+        // Nothing flagged, logged or reviewed: no line at all.
+        input.decisions = Some(DecisionFigures { flagged: 0, ..one });
+        let digest = compose(&input);
+        assert_eq!(digest.decisions, None);
+        assert!(
+            message(&digest)
+                .to_plain()
+                .ends_with("Dates in Europe/London.")
+        );
     }
 
     #[test]

@@ -92,6 +92,30 @@ impl Store {
         Ok(id)
     }
 
+    /// Up to `limit` events written after the event `after` (from the first with 0) that
+    /// happened at or after `since`, in the order they were written: page through the whole
+    /// log by passing the last id of each page as the next `after`.
+    #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
+    pub async fn audit_page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        const CONTEXT: &str = "exporting the audit log";
+        let backend = self.backend();
+        let sql = Sql::new(
+            "SELECT id, at, actor, channel, action, subject, details FROM audit_events \
+             WHERE id > $1 AND at >= $2 ORDER BY id LIMIT $3",
+        )
+        .bind(after)
+        .bind(since.map_or(i64::MIN, millis))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let mut conn = self.pool.acquire().await.context(backend, CONTEXT)?;
+        let rows: Vec<AuditRow> = conn.db().fetch_all(sql).await.context(backend, CONTEXT)?;
+        rows.into_iter().map(AuditRow::into_event).collect()
+    }
+
     /// The latest `limit` events that happened at or after `since` (all of them without it), in
     /// the order they were written.
     #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
@@ -112,19 +136,21 @@ impl Store {
         .bind(i64::try_from(limit).unwrap_or(i64::MAX));
         let mut conn = self.pool.acquire().await.context(backend, CONTEXT)?;
         let rows: Vec<AuditRow> = conn.db().fetch_all(sql).await.context(backend, CONTEXT)?;
-        rows.into_iter()
-            .map(|row| {
-                let context = format!("audit event {}", row.id);
-                Ok(AuditEvent {
-                    id: row.id,
-                    at: instant(&context, "at", row.at)?,
-                    actor: row.actor,
-                    channel: row.channel,
-                    action: row.action,
-                    subject: row.subject,
-                    details: parse_json(&context, "details", &row.details)?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(AuditRow::into_event).collect()
+    }
+}
+
+impl AuditRow {
+    fn into_event(self) -> Result<AuditEvent, StoreError> {
+        let context = format!("audit event {}", self.id);
+        Ok(AuditEvent {
+            id: self.id,
+            at: instant(&context, "at", self.at)?,
+            actor: self.actor,
+            channel: self.channel,
+            action: self.action,
+            subject: self.subject,
+            details: parse_json(&context, "details", &self.details)?,
+        })
     }
 }

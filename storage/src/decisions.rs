@@ -324,7 +324,8 @@ pub struct DecisionStats {
     pub median_days_evidence_to_decision: Option<f64>,
     /// Reviews done in the window.
     pub reviews_done: u64,
-    /// Of those, done on or before the review date (the UTC date of the review counts).
+    /// Of those, done on or before the review date, a date in the decision's timezone: a
+    /// review at 21:00 in Los Angeles on the day is on time, though it is the next day in UTC.
     pub reviews_on_time: u64,
     /// Of those, done after the review date. Reviews of decisions without a date are neither.
     pub reviews_late: u64,
@@ -481,6 +482,7 @@ struct StatsRow {
     id: i64,
     status: String,
     review_on: Option<String>,
+    timezone: String,
     created_at: i64,
     reviewed_at: Option<i64>,
     first_observed_on: Option<String>,
@@ -1099,7 +1101,7 @@ impl Store {
         // here keeps the arithmetic identical on both backends.
         let mut decisions = SqlBuilder::new();
         decisions.push(
-            "SELECT d.id, d.status, d.review_on, d.created_at, d.reviewed_at, \
+            "SELECT d.id, d.status, d.review_on, d.timezone, d.created_at, d.reviewed_at, \
              MIN(i.observed_on) AS first_observed_on, MIN(i.added_at) AS first_added_at \
              FROM decisions d LEFT JOIN decision_evidence e ON e.decision_id = d.id \
              LEFT JOIN insights i ON i.id = e.insight_id WHERE TRUE",
@@ -1107,7 +1109,8 @@ impl Store {
         if let Some(team) = team {
             decisions.push(" AND d.team = ").push_bind(team);
         }
-        decisions.push(" GROUP BY d.id, d.status, d.review_on, d.created_at, d.reviewed_at");
+        decisions
+            .push(" GROUP BY d.id, d.status, d.review_on, d.timezone, d.created_at, d.reviewed_at");
 
         let mut tx = self.pool.begin_read().await.context(backend, CONTEXT)?;
         let (flags_raised,): (i64,) = tx
@@ -1165,7 +1168,14 @@ impl Store {
             match (status, row.reviewed_at) {
                 (DecisionStatus::Reviewed, Some(reviewed_at)) if reviewed_at >= since => {
                     stats.reviews_done += 1;
-                    let reviewed_on = instant(&context, "reviewed_at", reviewed_at)?.date_naive();
+                    // A timezone that is no longer known falls back to UTC.
+                    let zone = row
+                        .timezone
+                        .parse::<chrono_tz::Tz>()
+                        .unwrap_or(chrono_tz::UTC);
+                    let reviewed_on = instant(&context, "reviewed_at", reviewed_at)?
+                        .with_timezone(&zone)
+                        .date_naive();
                     match review_on {
                         Some(due) if reviewed_on <= due => stats.reviews_on_time += 1,
                         Some(_) => stats.reviews_late += 1,

@@ -466,6 +466,19 @@ impl Store {
         Ok(added == 1)
     }
 
+    /// Forgets one event, so that its next delivery is handled: how a handler that failed
+    /// gives the event back to the platform's retries. Whether it was remembered.
+    #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
+    pub async fn forget_event(&self, event_key: &str) -> Result<bool, StoreError> {
+        const CONTEXT: &str = "forgetting an event";
+        let backend = self.backend();
+        refuse_nul(backend, CONTEXT, [("event_key", event_key)])?;
+        let sql = Sql::new("DELETE FROM seen_events WHERE event_key = $1").bind(event_key);
+        let mut conn = self.pool.acquire().await.context(backend, CONTEXT)?;
+        let forgotten = conn.db().execute(sql).await.context(backend, CONTEXT)?;
+        Ok(forgotten == 1)
+    }
+
     /// Forgets events seen before `before` (platforms stop retrying within minutes), returning
     /// how many were forgotten.
     #[tracing::instrument(skip(self), fields(backend = %self.backend()))]

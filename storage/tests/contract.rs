@@ -223,6 +223,7 @@ contract_tests!(
     a_review_reminder_is_claimed_exactly_once,
     insights_on_evidence_themes_are_counted_before_and_since,
     decision_stats_count_a_known_history,
+    review_punctuality_is_judged_in_the_decisions_timezone,
     hostile_text_round_trips_in_decisions,
 );
 
@@ -2036,6 +2037,12 @@ async fn platform_events_are_handled_once(db: TestDb) {
     assert_eq!(store.forget_events_before(at(T2)).await.unwrap(), 1);
     assert!(store.first_delivery_of("slack:Ev1", at(T3)).await.unwrap());
     assert!(!store.first_delivery_of("slack:Ev2", at(T3)).await.unwrap());
+
+    // A handler that failed gives its event back: the next delivery is handled.
+    assert!(store.forget_event("slack:Ev2").await.unwrap());
+    assert!(!store.forget_event("slack:Ev2").await.unwrap());
+    assert!(store.first_delivery_of("slack:Ev2", at(T3)).await.unwrap());
+    assert!(!store.first_delivery_of("slack:Ev3", at(T3)).await.unwrap());
 }
 
 async fn engagement_counts_recent_activity_within_the_scope(db: TestDb) {
@@ -2170,6 +2177,22 @@ async fn the_audit_log_keeps_append_order_and_cannot_be_changed(db: TestDb) {
     assert_eq!(
         latest.iter().map(|e| e.id).collect::<Vec<_>>(),
         [ids[1], ids[2]]
+    );
+
+    // Paging from the start, as an export does: every event once, in order.
+    let first = store.audit_page(None, 0, 2).await.unwrap();
+    assert_eq!(
+        first.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [ids[0], ids[1]]
+    );
+    assert_eq!(first, all[..2]);
+    let rest = store.audit_page(None, ids[1], 2).await.unwrap();
+    assert_eq!(rest.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[2]]);
+    assert!(store.audit_page(None, ids[2], 2).await.unwrap().is_empty());
+    let since = store.audit_page(Some(at(T2)), 0, 10).await.unwrap();
+    assert_eq!(
+        since.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [ids[0], ids[2]]
     );
 
     // The table refuses changes, whoever connects to it.
@@ -3054,7 +3077,7 @@ async fn insights_on_evidence_themes_are_counted_before_and_since(db: TestDb) {
 
 /// | decision | team     | logged  | earliest evidence | review on  | reviewed         |
 /// |----------|----------|---------|-------------------|------------|------------------|
-/// | a        | payments | D0 + 4d | D0 (observed)     | 2026-01-10 | 01-10 23:00 UTC  |
+/// | a        | payments | D0 + 4d | D0 (observed)     | 2026-01-10 | 01-10 22:00 UTC  |
 /// | b        | payments | D0 + 2d | D0 - 10d (obs.)   | 2026-01-05 | open (overdue)   |
 /// | c        | payments | D0 + 7d | D0 (added)        | 2026-01-09 | 01-12 (late)     |
 /// | g        | growth   | D0 + 1d | D0 (observed)     | 2026-02-01 | open             |
@@ -3088,7 +3111,8 @@ async fn decision_stats_count_a_known_history(db: TestDb) {
     logged("payments", vec![x2, x1], 2, "2026-01-05").await;
     let c = logged("payments", vec![x3], 7, "2026-01-09").await;
     logged("growth", vec![x1], 1, "2026-02-01").await;
-    for (id, reviewed_at) in [(a, D0 + 9 * DAY + 23 * 3_600_000), (c, D0 + 11 * DAY)] {
+    // 22:00 UTC is 23:00 in Paris, the decisions' timezone: still the review date.
+    for (id, reviewed_at) in [(a, D0 + 9 * DAY + 22 * 3_600_000), (c, D0 + 11 * DAY)] {
         store
             .review_decision(
                 id,
@@ -3148,6 +3172,54 @@ async fn decision_stats_count_a_known_history(db: TestDb) {
         }
     );
     assert_eq!(stats(Some("nobody"), None).await, DecisionStats::default());
+}
+
+/// A review is on time when it is done on or before the review date in the decision's own
+/// timezone, whatever the UTC date: the evening in Los Angeles is on time, the early morning
+/// after in Auckland is late.
+async fn review_punctuality_is_judged_in_the_decisions_timezone(db: TestDb) {
+    let store = db.open().await;
+    let x = upsert(&store, &[insight("x", "2026-01-01", "x")], T1).await[0].id();
+    let hour = 3_600_000;
+    // 2026-01-11 05:00 UTC is 21:00 on the 10th in Los Angeles.
+    // 2026-01-10 12:00 UTC is 01:00 on the 11th in Auckland.
+    // 2026-01-10 23:30 UTC is 23:30 on the 10th in UTC, the fallback for an unknown zone.
+    for (zone, reviewed_at, team) in [
+        ("America/Los_Angeles", D0 + 10 * DAY + 5 * hour, "on-time"),
+        ("Pacific/Auckland", D0 + 9 * DAY + 12 * hour, "late"),
+        (
+            "Mars/Olympus_Mons",
+            D0 + 9 * DAY + 23 * hour + hour / 2,
+            "on-time",
+        ),
+    ] {
+        let mut decision = new_decision(team, zone, &[x], D0);
+        decision.timezone = zone.into();
+        decision.review_on = Some(day("2026-01-10"));
+        let id = log(&store, &decision).await;
+        store
+            .review_decision(
+                id,
+                &Scope::Everything,
+                ReviewOutcome::Kept,
+                "ok",
+                "slack:U1",
+                at(reviewed_at),
+            )
+            .await
+            .unwrap();
+    }
+    let today = day("2026-01-20");
+    let on_time = store
+        .decision_stats(Some("on-time"), None, today)
+        .await
+        .unwrap();
+    assert_eq!((on_time.reviews_on_time, on_time.reviews_late), (2, 0));
+    let late = store
+        .decision_stats(Some("late"), None, today)
+        .await
+        .unwrap();
+    assert_eq!((late.reviews_on_time, late.reviews_late), (0, 1));
 }
 
 async fn hostile_text_round_trips_in_decisions(db: TestDb) {

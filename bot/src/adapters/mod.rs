@@ -103,6 +103,16 @@ pub trait Adapter: Send + Sync + 'static {
         channel: &'a ChannelAddress,
         marker: &'a Marker,
     ) -> BoxFuture<'a, Result<Option<Sent>, SendError>>;
+
+    /// A link that opens the message `message_ref` of `channel`, where the platform has one.
+    fn link<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        message_ref: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, SendError>> {
+        let _ = (channel, message_ref);
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// The adapters of a running service, one per platform.

@@ -239,6 +239,26 @@ impl SlackAdapter {
         Ok(None)
     }
 
+    /// The permalink of the message `ts` in the channel with id `channel` (`chat.getPermalink`).
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, SendError> {
+        let channel_id = channel.to_string();
+        let message_ts = ts.to_string();
+        let params = vec![
+            ("channel", Some(&channel_id)),
+            ("message_ts", Some(&message_ts)),
+        ];
+        let session = self.client.open_session(&self.token);
+        let found: Permalink = self
+            .call("chat.getPermalink", Some(channel), async {
+                session
+                    .http_session_api
+                    .http_get("chat.getPermalink", &params, None)
+                    .await
+            })
+            .await?;
+        Ok(found.permalink)
+    }
+
     /// Runs one API call under the timeout and turns its failure into a [`SendError`].
     async fn call<T>(
         &self,
@@ -444,6 +464,11 @@ struct Posted {
 }
 
 #[derive(Deserialize)]
+struct Permalink {
+    permalink: String,
+}
+
+#[derive(Deserialize)]
 struct History {
     #[serde(default)]
     messages: Vec<HistoryMessage>,
@@ -515,6 +540,18 @@ impl Adapter for SlackAdapter {
                 .find_marked(channel, marker)
                 .await?
                 .map(|ts| Sent { message_ref: ts }))
+        }
+        .boxed()
+    }
+
+    fn link<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        message_ref: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, SendError>> {
+        async move {
+            let channel = slack_channel(channel)?;
+            self.permalink(channel, message_ref).await.map(Some)
         }
         .boxed()
     }
