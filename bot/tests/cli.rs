@@ -639,4 +639,69 @@ fn decisions_follow_the_permission_matrix_of_role_command_and_team() {
         review.contains("Decisions citing it"),
         "an insight shows its decisions: {review}"
     );
+
+    // Every change and every refusal is in the audit log, with who and where.
+    let config = config.to_str().unwrap();
+    let json = scratch.run(&["--config", config, "audit", "export"]);
+    assert_eq!(json.code, 0, "{json:?}");
+    let events: Vec<Value> = serde_json::from_str(&json.stdout).expect("a JSON array");
+    let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
+    let find = |action: &str, actor: &str| {
+        events
+            .iter()
+            .find(|e| e["action"] == action && e["actor"] == actor)
+            .unwrap_or_else(|| panic!("no {action} by {actor} in {events:#?}"))
+    };
+    let logged = find("decision.logged", "console:maria");
+    assert_eq!(logged["channel"], "console:growth");
+    assert_eq!(logged["subject"], "decision:1");
+    assert_eq!(
+        find("decision.reviewed", "console:maria")["subject"],
+        "decision:1"
+    );
+    assert_eq!(
+        find("insight.flagged", "console:ana")["subject"],
+        "insight:7"
+    );
+    let refused = find("permission.refused", "console:ana");
+    assert_eq!(refused["channel"], "console:growth");
+    assert!(
+        json.stderr
+            .contains(&format!("{} audit event(s) exported", events.len()))
+    );
+
+    let csv = scratch.run(&["--config", config, "audit", "export", "--format", "csv"]);
+    assert_eq!(csv.code, 0, "{csv:?}");
+    let mut lines = csv.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,at,actor,channel,action,subject,details")
+    );
+    assert_eq!(lines.count(), events.len(), "{}", csv.stdout);
+    assert!(
+        csv.stdout
+            .contains(",console:maria,console:growth,decision.logged,decision:1,")
+    );
+
+    // Nothing happened after tomorrow; a date that is not one is refused.
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let none = scratch.run(&["--config", config, "audit", "export", "--since", &tomorrow]);
+    assert_eq!(none.code, 0, "{none:?}");
+    assert_eq!(none.stdout.trim(), "[]");
+    let bad = scratch.run(&[
+        "--config",
+        config,
+        "audit",
+        "export",
+        "--since",
+        "last week",
+    ]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(
+        bad.stderr.contains("--since \"last week\" is not a date"),
+        "{bad:?}"
+    );
 }

@@ -177,10 +177,19 @@ pub async fn show(context: &Context<'_>, id: DecisionId) -> Result<Reply, Handle
         ));
     };
     let summary = &decision.summary;
+    // Its dates are shown on the calendar it was logged in.
+    let zone = summary
+        .timezone
+        .parse::<chrono_tz::Tz>()
+        .unwrap_or(chrono_tz::UTC);
+    let review_on = match (summary.status, summary.review_on) {
+        (DecisionStatus::Open, Some(day)) => format!(", review on {day} ({})", zone.name()),
+        _ => String::new(),
+    };
     let mut message = Message::new()
         .header(format!("D{} {}", summary.id, summary.title))
         .context(Text::plain(format!(
-            "{} · decided by {} · owner {} · {}",
+            "{} · decided by {} · owner {} · {}{review_on}",
             summary.team,
             summary.decided_by,
             summary.owner.as_deref().unwrap_or("none"),
@@ -210,7 +219,7 @@ pub async fn show(context: &Context<'_>, id: DecisionId) -> Result<Reply, Handle
     for event in &decision.history {
         history = history.line().and(format!(
             "{} {} by {}{}",
-            event.at.format("%Y-%m-%d %H:%M UTC"),
+            event.at.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z"),
             event.kind.name(),
             event.actor,
             event

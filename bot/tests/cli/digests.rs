@@ -557,3 +557,153 @@ async fn racing_schedulers_and_workers_on_postgres_deliver_once_per_channel() {
     }
     admin(format!("DROP SCHEMA {schema} CASCADE")).await;
 }
+
+/// What `user` is told for `text` typed in `channel`.
+async fn say(app: &App, user: &str, channel: &str, text: &str) -> String {
+    let incoming = flywheel::chat::Incoming {
+        user: user.parse().expect("a user address"),
+        channel: channel.parse().expect("a channel address"),
+        text: text.to_string(),
+    };
+    flywheel::chat::handle(app, &incoming)
+        .await
+        .message
+        .to_plain()
+}
+
+/// Auckland is 13 hours ahead of UTC in March, Los Angeles 8 behind: a review date comes in
+/// each team's own night, and a review is on time by the decision's own calendar, whatever the
+/// UTC date says.
+#[tokio::test]
+async fn review_reminders_come_on_the_teams_date_and_punctuality_follows_its_calendar() {
+    let dir = tempfile::tempdir().unwrap();
+    let teams = r#"
+[[teams]]
+name = "auckland"
+channels = ["console:akl"]
+managers = ["console:kiri"]
+timezone = "Pacific/Auckland"
+
+[[teams]]
+name = "la"
+channels = ["console:la"]
+managers = ["console:lee"]
+timezone = "America/Los_Angeles"
+"#;
+    // 22:59 on 1 March in Auckland; 01:59 on 1 March in Los Angeles.
+    let (app, clock) = app_with(dir.path(), None, teams, "2026-03-01T09:59:00Z").await;
+    let adapters = Adapters::new().with(Arc::new(ConsoleAdapter::new(Some(
+        dir.path().join("console"),
+    ))));
+    let added = say(
+        &app,
+        "console:kiri",
+        "console:akl",
+        "/insights add Refunds take three weeks theme:refunds",
+    )
+    .await;
+    assert!(added.contains("Saved as #1"), "{added}");
+    clock.advance(chrono::Duration::minutes(1));
+    for (user, channel) in [
+        ("console:kiri", "console:akl"),
+        ("console:lee", "console:la"),
+    ] {
+        let logged = say(
+            &app,
+            user,
+            channel,
+            "/decision log \"Refund within a week\" evidence:1 review:1d",
+        )
+        .await;
+        assert!(logged.contains("logged"), "{logged}");
+    }
+    let shown = say(&app, "console:kiri", "console:akl", "/decision show 1").await;
+    assert!(
+        shown.contains("2026-03-02"),
+        "due on the 2nd in Auckland: {shown}"
+    );
+    let shown = say(&app, "console:lee", "console:la", "/decision show 2").await;
+    assert!(
+        shown.contains("2026-03-02"),
+        "due on the 2nd in Los Angeles: {shown}"
+    );
+
+    // More customers complain about refunds after the decisions.
+    clock.set(utc("2026-03-01T10:30:00Z"));
+    say(
+        &app,
+        "console:kiri",
+        "console:akl",
+        "/insights add Refund still missing after a month, furious theme:refunds",
+    )
+    .await;
+
+    // 23:59 in Auckland: not yet.
+    clock.set(utc("2026-03-01T10:59:00Z"));
+    assert_eq!(flywheel::reviews::remind(&app, &adapters).await.unwrap(), 0);
+    // Midnight in Auckland (still the 1st in UTC): Auckland's reminder, not Los Angeles'.
+    clock.set(utc("2026-03-01T11:00:00Z"));
+    assert_eq!(flywheel::reviews::remind(&app, &adapters).await.unwrap(), 1);
+    assert_eq!(
+        flywheel::reviews::remind(&app, &adapters).await.unwrap(),
+        0,
+        "reminded once"
+    );
+    let akl = std::fs::read_to_string(dir.path().join("console/akl.log")).unwrap();
+    assert!(akl.contains("Review due: D1 Refund within a week"), "{akl}");
+    assert!(
+        akl.contains("Since then: 1 new insight(s) on refunds."),
+        "{akl}"
+    );
+    assert!(!dir.path().join("console/la.log").exists());
+    // Midnight in Los Angeles.
+    clock.set(utc("2026-03-02T07:59:00Z"));
+    assert_eq!(flywheel::reviews::remind(&app, &adapters).await.unwrap(), 0);
+    clock.set(utc("2026-03-02T08:00:00Z"));
+    assert_eq!(flywheel::reviews::remind(&app, &adapters).await.unwrap(), 1);
+    let la = std::fs::read_to_string(dir.path().join("console/la.log")).unwrap();
+    assert!(la.contains("Review due: D2 Refund within a week"), "{la}");
+
+    // Kiri reviews at 01:00 on the 3rd in Auckland (the 2nd in UTC): late.
+    clock.set(utc("2026-03-02T12:00:00Z"));
+    let reviewed = say(
+        &app,
+        "console:kiri",
+        "console:akl",
+        "/decision review 1 kept \"halved\"",
+    )
+    .await;
+    assert!(reviewed.contains("D1 reviewed: kept"), "{reviewed}");
+    // Lee reviews at 20:30 on the 2nd in Los Angeles (the 3rd in UTC): on time.
+    clock.set(utc("2026-03-03T04:30:00Z"));
+    let reviewed = say(
+        &app,
+        "console:lee",
+        "console:la",
+        "/decision review 2 kept \"halved\"",
+    )
+    .await;
+    assert!(reviewed.contains("D2 reviewed: kept"), "{reviewed}");
+
+    let akl = say(&app, "console:kiri", "console:akl", "/decision stats").await;
+    assert!(akl.contains("1 reviews done, 0 on time, 1 late"), "{akl}");
+    let la = say(&app, "console:lee", "console:la", "/decision stats").await;
+    assert!(la.contains("1 reviews done, 1 on time, 0 late"), "{la}");
+    assert_eq!(flywheel::reviews::remind(&app, &adapters).await.unwrap(), 0);
+
+    // The next digest's footer carries the same figures.
+    clock.set(utc("2026-03-09T20:00:00Z"));
+    let team = app.config.team("auckland").unwrap();
+    let period = flywheel::digests::period_at(team, clock.now_utc()).unwrap();
+    let composed = flywheel::digests::compose(&app, team, &period)
+        .await
+        .unwrap();
+    let plain = composed.message.to_plain();
+    assert!(
+        plain.ends_with(
+            "Last 90 days: 0 insights flagged · 1 decision logged, 0.4 days from first evidence \
+             to decision (median) · 0 of 1 review on time."
+        ),
+        "{plain}"
+    );
+}
