@@ -372,11 +372,20 @@ fn title_of(text: &str) -> String {
 }
 
 async fn add(context: &Context<'_>, text: NewInsightText) -> Result<Reply, HandlerError> {
+    // Named by who said what where: the same words added twice (a retried command, a double
+    // submit) keep one insight; anything else is a new one.
+    let words = text
+        .text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(words.as_bytes());
     let source_ref = format!(
         "{}/{}/{}",
         context.channel,
         context.user.id,
-        context.app.clock.now().timestamp_micros()
+        hex::encode(&digest[..12])
     );
     save(context, text, "chat", source_ref, None).await
 }

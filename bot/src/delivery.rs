@@ -231,10 +231,20 @@ impl Worker {
         let marker = Marker {
             delivery_id: delivery.id,
         };
-        if delivery.in_doubt
-            && let Some(sent) = adapter.find_sent(&channel, &marker).await?
-        {
-            return Ok((sent, true));
+        // A worker that lost its lease mid-send, or an attempt that failed after the platform
+        // may have taken the message (a timeout, a dropped connection), leaves it unknown
+        // whether the message is there: look before posting again.
+        if delivery.in_doubt || delivery.attempts > 1 {
+            match adapter.find_sent(&channel, &marker).await {
+                Ok(Some(sent)) => return Ok((sent, true)),
+                Ok(None) => {}
+                Err(error @ SendError::Transient { .. }) => return Err(error),
+                Err(SendError::Permanent { reason }) => tracing::warn!(
+                    delivery = delivery.id,
+                    channel = %delivery.channel,
+                    "cannot look for an earlier copy, sending: {reason}"
+                ),
+            }
         }
         adapter
             .send(&channel, &message, Some(&marker))

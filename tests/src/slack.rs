@@ -1,12 +1,20 @@
 //! An emulated Slack Web API, so the real Slack adapter can be tested end to end.
 //!
 //! It serves `POST|GET /api/{method}` on `127.0.0.1:0` for `auth.test`, `chat.postMessage`,
-//! `chat.postEphemeral`, `chat.update`, `conversations.history` and `conversations.info`, and
+//! `chat.postEphemeral`, `chat.update`, `chat.getPermalink`, `conversations.history` and
+//! `conversations.info`, and
 //! enforces what Slack enforces: the bearer token, the channel's existence and the bot's
 //! membership, Block Kit's limits (`invalid_blocks`), the message metadata shape, and about one
 //! post a second per channel with a small burst (429 with `Retry-After`). Faults can be queued
 //! per method and channel: a forced 429, a 5xx, a slow answer, a connection dropped before or
 //! after the message was accepted. Every accepted message is recorded for assertions.
+//!
+//! It also plays the other end of Slack's `response_url`s: [`SlackEmulator::response_url`]
+//! names one, and what Flywheel posts there is kept for [`SlackEmulator::wait_for_responses`].
+//!
+//! And Socket Mode ([`socket`]): `apps.connections.open` for the app-level token
+//! ([`APP_TOKEN`]) and the WebSocket it names, over which a test sends envelopes with
+//! [`SlackEmulator::socket_send`] and gets Flywheel's acknowledgements back.
 //!
 //! Time is tokio's: on a paused test clock the emulator's rate limits follow the virtual time,
 //! and [`SlackEmulator::advance_clock`] moves its own clock forward without waiting.
@@ -41,12 +49,20 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+pub mod socket;
+
+pub use socket::SOCKET_CEILING;
+
 /// The bot token the emulator accepts unless told otherwise.
 pub const BOT_TOKEN: &str = "xoxb-emulated-flywheel-token";
 /// The emulated workspace.
 pub const TEAM_ID: &str = "T0FLYWHEEL";
 /// The bot's user id.
 pub const BOT_USER_ID: &str = "U0FLYWHEEL";
+/// The app-level token (Socket Mode) the emulator accepts unless told otherwise.
+pub const APP_TOKEN: &str = "xapp-1-A0FLYWHEEL-1-emulated-app-token";
+/// The emulated app.
+pub const APP_ID: &str = "A0FLYWHEEL";
 
 /// A failure to produce on the next request of one method to one channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +162,8 @@ struct Shared {
     started: Instant,
     started_unix_micros: u64,
     state: Mutex<Emulated>,
+    /// Woken whenever something is posted to a response URL.
+    responded: Notify,
 }
 
 #[derive(Default)]
@@ -161,6 +179,10 @@ struct Emulated {
     messages: Vec<Recorded>,
     calls: Vec<Call>,
     last_ts_micros: u64,
+    /// What was posted to response URLs: the URL's name and the body.
+    responses: Vec<(String, Value)>,
+    /// Socket Mode: tickets, connections, envelopes and acknowledgements.
+    sockets: socket::Sockets,
 }
 
 struct Channel {
@@ -198,9 +220,13 @@ impl SlackEmulator {
                 token: BOT_TOKEN.to_string(),
                 ..Emulated::default()
             }),
+            responded: Notify::new(),
         });
         let router = Router::new()
             .route("/api/{method}", any(api))
+            .route("/respond/{name}", axum::routing::post(respond))
+            .route("/api/apps.connections.open", any(socket::connections_open))
+            .route("/link/", axum::routing::get(socket::link))
             .with_state(shared.clone());
         let server = tokio::spawn(serve(listener, router));
         SlackEmulator {
@@ -282,6 +308,58 @@ impl SlackEmulator {
                 edits: 0,
             });
         }
+    }
+
+    /// Adds a message written by the person `user` to `channel`, as if they had posted it:
+    /// its `ts`.
+    pub fn post_user_message(&self, channel: &str, user: &str, text: &str) -> String {
+        let mut state = self.lock();
+        let ts = self.shared.next_ts(&mut state);
+        state.messages.push(Recorded {
+            channel: channel.to_string(),
+            ts: ts.clone(),
+            thread_ts: None,
+            text: text.to_string(),
+            blocks: None,
+            metadata: Some(json!({"author": user})),
+            ephemeral_user: None,
+            edits: 0,
+        });
+        ts
+    }
+
+    /// A `response_url` of this emulator named `name`: what is posted there is kept.
+    pub fn response_url(&self, name: &str) -> String {
+        format!("http://{}/respond/{name}", self.addr)
+    }
+
+    /// Waits until at least `count` answers were posted to the response URL `name` (giving up
+    /// after `limit`), and returns those posted so far.
+    pub async fn wait_for_responses(
+        &self,
+        name: &str,
+        count: usize,
+        limit: Duration,
+    ) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.shared.responded.notified();
+            let found = self.responses(name);
+            if found.len() >= count || tokio::time::Instant::now() >= deadline {
+                return found;
+            }
+            let _ = tokio::time::timeout_at(deadline, notified).await;
+        }
+    }
+
+    /// What was posted to the response URL `name` so far.
+    pub fn responses(&self, name: &str) -> Vec<Value> {
+        self.lock()
+            .responses
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, body)| body.clone())
+            .collect()
     }
 
     /// Every accepted message, in order.
@@ -366,13 +444,41 @@ async fn serve(listener: TcpListener, router: Router) {
             // clock except what a test asked for.
             let connection = hyper::server::conn::http1::Builder::new()
                 .header_read_timeout(None)
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
             tokio::select! {
                 _ = connection => {}
                 _ = kill.notified() => {}
             }
         });
     }
+}
+
+/// `POST /respond/{name}`: a response URL. Slack takes JSON there, and answers `ok`.
+async fn respond(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "invalid_payload").into_response();
+    };
+    if !json || !body.is_object() {
+        return (StatusCode::BAD_REQUEST, "invalid_payload").into_response();
+    }
+    if let Some(blocks) = body.get("blocks")
+        && check_blocks(blocks).is_err()
+    {
+        return (StatusCode::BAD_REQUEST, "invalid_blocks").into_response();
+    }
+    shared.lock().responses.push((name, body));
+    shared.responded.notify_waiters();
+    "ok".into_response()
 }
 
 /// What a handler decided, before faults that act after it.
@@ -568,7 +674,7 @@ fn bool_param(params: &Map<String, Value>, key: &str) -> bool {
 fn needed_scope(method: &str) -> Option<&'static str> {
     match method {
         "chat.postMessage" | "chat.postEphemeral" | "chat.update" => Some("chat:write"),
-        "conversations.history" => Some("channels:history"),
+        "conversations.history" | "chat.getPermalink" => Some("channels:history"),
         "conversations.info" => Some("channels:read"),
         _ => None,
     }
@@ -588,6 +694,7 @@ fn handle(
             | "chat.postMessage"
             | "chat.postEphemeral"
             | "chat.update"
+            | "chat.getPermalink"
             | "conversations.history"
             | "conversations.info"
     );
@@ -667,6 +774,23 @@ fn handle(
 
     match method {
         "conversations.history" => history(&state, &channel, params),
+        "chat.getPermalink" => {
+            let ts = str_param(params, "message_ts").unwrap_or_default();
+            let exists = state
+                .messages
+                .iter()
+                .any(|m| m.channel == channel && m.ts == ts && m.ephemeral_user.is_none());
+            if !exists {
+                return Err(slack_error("message_not_found"));
+            }
+            Ok(json!({
+                "channel": channel,
+                "permalink": format!(
+                    "https://flywheel-emulated.slack.com/archives/{channel}/p{}",
+                    ts.replace('.', "")
+                ),
+            }))
+        }
         "chat.update" => {
             let content = content(params)?;
             let Some(ts) = str_param(params, "ts") else {

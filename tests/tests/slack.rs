@@ -6,6 +6,9 @@
 //! clock a pending timeout would fire as soon as the runtime waits for the socket; the timeout
 //! itself is tested on the real clock.
 
+#[path = "slack/socket.rs"]
+mod socket;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -487,6 +490,16 @@ async fn replies_go_into_the_thread() {
     assert_eq!(me.user_id, BOT_USER_ID);
 }
 
+/// One of each way a post fails, on channels 3 (a 429 asking for `retry_after`), 7 (a 503),
+/// 11 (the connection drops after the message was taken) and 13 (it drops before).
+fn inject_delivery_faults(slack: &SlackEmulator, channels: &[String], retry_after: Duration) {
+    let post = "chat.postMessage";
+    slack.inject(post, &channels[3], Fault::RateLimited { retry_after });
+    slack.inject(post, &channels[7], Fault::ServerError(503));
+    slack.inject(post, &channels[11], Fault::DropAfterAccept);
+    slack.inject(post, &channels[13], Fault::DropBeforeAccept);
+}
+
 #[tokio::test(start_paused = true)]
 async fn fifty_channels_under_rate_limits_get_exactly_one_message_each() {
     let slack = SlackEmulator::start().await;
@@ -495,16 +508,7 @@ async fn fifty_channels_under_rate_limits_get_exactly_one_message_each() {
         slack.add_channel(id);
     }
     let post = "chat.postMessage";
-    slack.inject(
-        post,
-        &channels[3],
-        Fault::RateLimited {
-            retry_after: Duration::from_secs(2),
-        },
-    );
-    slack.inject(post, &channels[7], Fault::ServerError(503));
-    slack.inject(post, &channels[11], Fault::DropAfterAccept);
-    slack.inject(post, &channels[13], Fault::DropBeforeAccept);
+    inject_delivery_faults(&slack, &channels, Duration::from_secs(2));
     slack.inject(post, &channels[17], Fault::ServerError(500));
     slack.inject(post, &channels[17], Fault::ServerError(502));
 
@@ -659,12 +663,23 @@ struct Service {
     app: flywheel::app::App,
     url: String,
     http: reqwest::Client,
+    store_url: String,
     _dir: tempfile::TempDir,
 }
 
 impl Service {
     async fn start(slack: Option<&SlackEmulator>, max_body_bytes: usize) -> Service {
+        Service::start_with(slack, max_body_bytes, flywheel::serve::ANSWER_WITHIN).await
+    }
+
+    /// A service that answers commands within `answer_within`, or says "Working on it…".
+    async fn start_with(
+        slack: Option<&SlackEmulator>,
+        max_body_bytes: usize,
+        answer_within: Duration,
+    ) -> Service {
         let dir = tempfile::tempdir().unwrap();
+        let store_url = format!("sqlite://{}", dir.path().join("flywheel.db").display());
         let text = format!(
             "[store]\nurl = \"sqlite://{}\"\n[console]\ndir = \"{}\"\n[slack]\nmax_body_bytes = {max_body_bytes}\n\
              [[teams]]\nname = \"growth\"\nchannels = [\"slack:C0TEAM\"]\nschedule = \"0 9 * * MON\"\ntimezone = \"UTC\"\n",
@@ -687,10 +702,9 @@ impl Service {
                 },
             )));
         }
-        let router = flywheel::serve::router(flywheel::serve::Shared {
-            app: app.clone(),
-            adapters,
-        });
+        let mut shared = flywheel::serve::Shared::new(app.clone(), adapters);
+        shared.answer_within = answer_within;
+        let router = flywheel::serve::router(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await });
@@ -698,6 +712,7 @@ impl Service {
             app,
             url,
             http: reqwest::Client::new(),
+            store_url,
             _dir: dir,
         }
     }
@@ -887,10 +902,10 @@ async fn without_a_signing_secret_the_endpoints_are_unavailable() {
     let app = flywheel::app::App::open(config, Arc::new(flywheel::clock::SystemClock))
         .await
         .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
-    let router = flywheel::serve::router(flywheel::serve::Shared {
+    let router = flywheel::serve::router(flywheel::serve::Shared::new(
         app,
-        adapters: flywheel::adapters::Adapters::new(),
-    });
+        flywheel::adapters::Adapters::new(),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/slack/events", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -1057,4 +1072,357 @@ async fn a_comment_event_retried_with_a_new_id_is_still_stored_once() {
         assert_eq!(service.event(&event, None).await.status(), 200);
     }
     assert_eq!(service.app.store.comments(id).await.unwrap().len(), 1);
+}
+
+/// The insight number in a "Saved as #N." answer.
+fn saved_id(text: &str) -> i64 {
+    text.split('#')
+        .nth(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or_else(|| panic!("an insight number in {text:?}"))
+}
+
+/// Slack's payload for the "Save as insight" shortcut on the message `ts`.
+fn shortcut(slack: &SlackEmulator, ts: &str, text: &str, answer_to: &str) -> String {
+    let payload = json!({
+        "type": "message_action",
+        "callback_id": "save_as_insight",
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "action_ts": "1700000001.000000",
+        "team": {"id": "T0FLYWHEEL", "domain": "flywheel-emulated"},
+        "user": {"id": "U0SAVER", "name": "saver"},
+        "channel": {"id": "C0TEAM", "name": "growth"},
+        "message_ts": ts,
+        "message": {"type": "message", "user": "U0SUPPORT", "ts": ts, "text": text},
+        "response_url": slack.response_url(answer_to),
+    });
+    form(&[("payload", &payload.to_string())])
+}
+
+#[tokio::test]
+async fn save_as_insight_keeps_a_message_redacted_with_its_permalink_once() {
+    let slack = SlackEmulator::start().await;
+    slack.add_channel("C0TEAM");
+    let service = Service::start(Some(&slack), 1 << 20).await;
+    let said =
+        "Customer on the Pro plan: the CSV export drops accents. Reach her at ana@example.com";
+    let ts = slack.post_user_message("C0TEAM", "U0SUPPORT", said);
+    let ct = "application/x-www-form-urlencoded";
+    let limit = Duration::from_secs(10);
+
+    // Acknowledged at once with an empty 200; the answer follows on the response URL.
+    let response = service
+        .send(
+            "/slack/interactions",
+            ct,
+            &shortcut(&slack, &ts, said, "save"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "");
+    let answers = slack.wait_for_responses("save", 1, limit).await;
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0]["response_type"], "ephemeral", "{}", answers[0]);
+    let text = answers[0]["text"].as_str().unwrap();
+    assert!(text.contains("Saved as #"), "{text}");
+    assert!(text.contains("Personal data was redacted"), "{text}");
+    let id = saved_id(text);
+
+    let insight = service
+        .app
+        .store
+        .insight(id, &flywheel_insights::search::Scope::Everything)
+        .await
+        .unwrap()
+        .expect("the insight is stored");
+    assert_eq!(insight.data.source, "slack");
+    assert_eq!(
+        insight.data.url.as_deref(),
+        Some(
+            format!(
+                "https://flywheel-emulated.slack.com/archives/C0TEAM/p{}",
+                ts.replace('.', "")
+            )
+            .as_str()
+        )
+    );
+    assert!(
+        insight.data.body.contains("drops accents"),
+        "{}",
+        insight.data.body
+    );
+    assert!(
+        !insight.data.body.contains("ana@example.com"),
+        "{}",
+        insight.data.body
+    );
+
+    // Saving the same message again keeps one insight.
+    service
+        .send(
+            "/slack/interactions",
+            ct,
+            &shortcut(&slack, &ts, said, "again"),
+            None,
+            &[],
+        )
+        .await;
+    let again = slack.wait_for_responses("again", 1, limit).await;
+    let text = again[0]["text"].as_str().unwrap();
+    assert!(text.contains("Already saved as #"), "{text}");
+    assert_eq!(saved_id(text), id);
+
+    // A message with no text (a file) is refused with a reason; nothing is stored.
+    let file = slack.post_user_message("C0TEAM", "U0SUPPORT", "");
+    let before = service
+        .app
+        .store
+        .count(&flywheel_insights::search::Scope::Everything)
+        .await
+        .unwrap();
+    service
+        .send(
+            "/slack/interactions",
+            ct,
+            &shortcut(&slack, &file, "  ", "empty"),
+            None,
+            &[],
+        )
+        .await;
+    let empty = slack.wait_for_responses("empty", 1, limit).await;
+    assert!(
+        empty[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("no text to save"),
+        "{}",
+        empty[0]
+    );
+    assert_eq!(
+        service
+            .app
+            .store
+            .count(&flywheel_insights::search::Scope::Everything)
+            .await
+            .unwrap(),
+        before
+    );
+
+    // A shortcut without a message is Slack's mistake, not ours: 400.
+    let broken = json!({"type": "message_action", "callback_id": "save_as_insight",
+        "user": {"id": "U0SAVER"}, "channel": {"id": "C0TEAM"}});
+    let response = service
+        .send(
+            "/slack/interactions",
+            ct,
+            &form(&[("payload", &broken.to_string())]),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn a_slow_command_is_acknowledged_then_answered_through_its_response_url() {
+    let slack = SlackEmulator::start().await;
+    // Every command counts as slow.
+    let service = Service::start_with(Some(&slack), 1 << 20, Duration::ZERO).await;
+    let body = form(&[
+        ("command", "/insights"),
+        ("text", "help"),
+        ("user_id", "U0ASKER"),
+        ("channel_id", "C0TEAM"),
+        ("response_url", &slack.response_url("late")),
+    ]);
+    let response = service
+        .send(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            &body,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let ack: Value = response.json().await.unwrap();
+    assert_eq!(ack["response_type"], "ephemeral");
+    assert_eq!(ack["text"], "Working on it…");
+
+    let late = slack
+        .wait_for_responses("late", 1, Duration::from_secs(10))
+        .await;
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!(late[0]["response_type"], "ephemeral", "{}", late[0]);
+    assert!(
+        late[0]["text"].as_str().unwrap().contains("/insights"),
+        "{}",
+        late[0]
+    );
+    assert!(late[0]["blocks"].as_array().is_some_and(|b| !b.is_empty()));
+}
+
+#[tokio::test]
+async fn an_event_that_cannot_be_stored_is_refused_so_that_slacks_retry_stores_it() {
+    use sqlx::Connection as _;
+    let service = Service::start(None, 1 << 20).await;
+    let added = service
+        .command("/insights", "add Export is slow", "C0TEAM")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let id = saved_id(added["text"].as_str().unwrap());
+    service
+        .app
+        .store
+        .link_thread("slack:C0TEAM", "1700000000.000100", id, None)
+        .await
+        .unwrap();
+
+    // The store refuses comments for a while, as a full disk would.
+    let mut db = sqlx::SqliteConnection::connect(&service.store_url)
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_comments BEFORE INSERT ON insight_comments \
+         BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let event = thread_reply("EvFULL", "1700000000.000100", "1700000000.000500", "kept");
+    let refused = service.event(&event, None).await;
+    assert_eq!(refused.status(), 500);
+    assert!(service.app.store.comments(id).await.unwrap().is_empty());
+
+    // Slack retries the same event: now it is stored, and a further retry changes nothing.
+    sqlx::query("DROP TRIGGER refuse_comments")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(service.event(&event, Some("1")).await.status(), 200);
+    assert_eq!(service.event(&event, Some("2")).await.status(), 200);
+    let comments = service.app.store.comments(id).await.unwrap();
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert_eq!(comments[0].text, "kept");
+}
+
+/// A team digest to fifty Slack channels through the real scheduler, outbox and delivery
+/// worker, with Slack's rate limits enforced and a few channels failing on the way: every
+/// channel gets the digest exactly once and no delivery is left behind.
+#[tokio::test]
+async fn a_team_digest_reaches_fifty_slack_channels_exactly_once_through_the_worker() {
+    let slack = SlackEmulator::start().await;
+    let channels: Vec<String> = (0..50).map(|i| format!("C0DIGEST{i:02}")).collect();
+    for id in &channels {
+        slack.add_channel(id);
+    }
+    let post = "chat.postMessage";
+    inject_delivery_faults(&slack, &channels, Duration::from_secs(1));
+
+    let dir = tempfile::tempdir().unwrap();
+    let list = channels
+        .iter()
+        .map(|c| format!("\"slack:{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!(
+        "[store]\nurl = \"sqlite://{}\"\n[[teams]]\nname = \"growth\"\nchannels = [{list}]\n\
+         schedule = \"0 9 * * MON\"\ntimezone = \"Europe/Berlin\"\n",
+        dir.path().join("flywheel.db").display(),
+    );
+    let config = flywheel_config::Config::parse(&text, &flywheel_config::Environment::empty())
+        .expect("a valid config");
+    let clock = flywheel::clock::ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-03-04T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    );
+    let app = flywheel::app::App::open(config, Arc::new(clock.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
+    for text in [
+        "Refunds take three weeks theme:refunds severity:4",
+        "The export drops accents theme:export",
+        "Checkout fails on Safari theme:checkout severity:5",
+    ] {
+        let incoming = flywheel::chat::Incoming {
+            user: "slack:U0ASKER".parse().unwrap(),
+            channel: "slack:C0DIGEST00".parse().unwrap(),
+            text: format!("/insights add {text}"),
+        };
+        let reply = flywheel::chat::handle(&app, &incoming).await;
+        let said = reply.message.to_plain();
+        assert!(said.contains("Saved as"), "{said}");
+    }
+
+    // Monday 9:00 in Berlin: the scheduler queues the week's digest for every channel.
+    clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-03-09T08:00:30Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    );
+    let ticked = flywheel::scheduler::tick(&app).await.unwrap();
+    assert!(
+        matches!(ticked[0].1, flywheel::scheduler::TeamTick::Queued { .. }),
+        "{ticked:?}"
+    );
+    assert_eq!(app.store.pending_deliveries().await.unwrap(), 50);
+
+    let adapters = flywheel::adapters::Adapters::new().with(Arc::new(adapter_with(
+        &slack,
+        SlackOptions {
+            request_timeout: Some(Duration::from_secs(5)),
+            ..SlackOptions::default()
+        },
+    )));
+    let worker = flywheel::delivery::Worker::new(app.clone(), adapters, "worker-1");
+    let mut total = flywheel::delivery::StepOutcome::default();
+    let mut rounds = 0;
+    while app.store.pending_deliveries().await.unwrap() > 0 {
+        rounds += 1;
+        assert!(
+            rounds <= 5,
+            "deliveries are still pending after {rounds} rounds"
+        );
+        let drained = worker.drain().await.unwrap();
+        total.sent += drained.sent;
+        total.found += drained.found;
+        total.retried += drained.retried;
+        total.failed += drained.failed;
+        // The retries come due.
+        clock.advance(chrono::Duration::minutes(5));
+    }
+
+    for id in &channels {
+        let messages = slack.messages_in(id);
+        assert_eq!(messages.len(), 1, "{id} got {} messages", messages.len());
+        assert!(
+            messages[0].delivery().is_some(),
+            "{id}: marked with its delivery"
+        );
+    }
+    assert_eq!(total.failed, 0);
+    assert_eq!(total.retried, 4, "{total:?}");
+    // The message that arrived before its connection dropped was found, not posted again.
+    assert_eq!((total.sent, total.found), (49, 1), "{total:?}");
+    // The only 429 was the forced one: the adapter kept inside Slack's limits.
+    assert_eq!(slack.count(post, "http 429"), 1);
+    let sent = app
+        .store
+        .audit_events(None, 200)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "digest.sent")
+        .count();
+    assert_eq!(sent, 50, "one digest.sent audit event per channel");
 }

@@ -5,9 +5,9 @@
 //! token (`xapp-…`), connects, and waits for Slack's `hello`. Slack then sends envelopes
 //! (`slash_commands`, `interactive`, `events_api`), each to be acknowledged within three seconds
 //! with `{"envelope_id": …}`, carrying the answer as `payload` where Slack takes one (a slash
-//! command's answer, as the HTTP endpoint would return it). Each envelope is handled in its own
-//! task by [`super::inbound`], as for the HTTP endpoints, and its acknowledgement goes through
-//! the connection's single writer. An Events API callback that could not be handled is not
+//! command's answer, as the HTTP endpoint would return it). Envelopes are handled side by side
+//! by [`super::inbound`], as for the HTTP endpoints, so a slow one holds up no other, and their
+//! acknowledgements go through the connection's single writer. An Events API callback that could not be handled is not
 //! acknowledged, so Slack delivers it again.
 //!
 //! Slack's `disconnect` (`refresh_requested`, `warning`) is answered with a fresh connection;
@@ -135,7 +135,7 @@ enum Ended {
 /// What one frame from Slack asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Frame {
-    /// Nothing more to do (an envelope was handed to its task, or the frame is ignored).
+    /// Nothing more to do (an envelope is being handled, or the frame is ignored).
     Continue,
     /// `hello`: the connection is ready.
     Hello,
@@ -285,7 +285,7 @@ impl SocketMode {
             .body("")
             .send()
             .await
-            // Without the URL: it says nothing the message does not, and a proxy may add to it.
+            // The URL is left out: the message names the method.
             .map_err(|e| failed(format!("apps.connections.open: {}", e.without_url())))?;
         let status = response.status();
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
@@ -380,8 +380,8 @@ impl SocketMode {
                 }
             }
         };
-        // The writer ends once every task holding the outbox has sent its acknowledgement, then
-        // closes the connection; Slack ignores acknowledgements later than its window.
+        // The writer ends once every envelope still being handled has sent its acknowledgement,
+        // then closes the connection; Slack ignores acknowledgements later than its window.
         drop(outbox);
         let wind_down = async move {
             if tokio::time::timeout(ACK_WINDOW, &mut writer).await.is_err() {
@@ -455,7 +455,8 @@ fn client(options: &SocketOptions) -> anyhow::Result<reqwest::Client> {
         .map_err(|e| anyhow::anyhow!("cannot build an HTTP client: {e}"))
 }
 
-/// Sends what the connection's tasks hand over, in order, until they are all done; then closes.
+/// Sends the acknowledgements and pings handed over, in order, until every sender is gone;
+/// then closes the connection.
 async fn write(
     mut sink: futures::stream::SplitSink<Socket, Message>,
     mut inbox: mpsc::Receiver<Message>,
