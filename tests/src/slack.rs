@@ -674,7 +674,7 @@ fn bool_param(params: &Map<String, Value>, key: &str) -> bool {
 fn needed_scope(method: &str) -> Option<&'static str> {
     match method {
         "chat.postMessage" | "chat.postEphemeral" | "chat.update" => Some("chat:write"),
-        "conversations.history" | "chat.getPermalink" => Some("channels:history"),
+        "conversations.history" => Some("channels:history"),
         "conversations.info" => Some("channels:read"),
         _ => None,
     }

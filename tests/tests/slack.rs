@@ -1426,3 +1426,116 @@ async fn a_team_digest_reaches_fifty_slack_channels_exactly_once_through_the_wor
         .count();
     assert_eq!(sent, 50, "one digest.sent audit event per channel");
 }
+
+#[tokio::test]
+async fn digest_buttons_flag_and_vote_once_per_person_answering_on_the_response_url() {
+    let slack = SlackEmulator::start().await;
+    let service = Service::start(Some(&slack), 1 << 20).await;
+    let added = service
+        .command(
+            "/insights",
+            "add Invoices arrive in the wrong currency",
+            "C0TEAM",
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let id = saved_id(added["text"].as_str().unwrap());
+    let press = |user: &str, action: Action, answer_to: &str| {
+        let payload = json!({
+            "type": "block_actions",
+            "user": {"id": user},
+            "channel": {"id": "C0TEAM"},
+            "message": {"ts": "1700000000.000100"},
+            "response_url": slack.response_url(answer_to),
+            "actions": [{"action_id": action.encode(), "type": "button"}],
+        });
+        form(&[("payload", &payload.to_string())])
+    };
+    let ct = "application/x-www-form-urlencoded";
+    let limit = Duration::from_secs(10);
+    for (user, answer_to) in [("U0ONE", "first"), ("U0ONE", "again"), ("U0TWO", "second")] {
+        let response = service
+            .send(
+                "/slack/interactions",
+                ct,
+                &press(user, Action::Useful(id), answer_to),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        slack.wait_for_responses(answer_to, 1, limit).await;
+    }
+    let text = |name: &str| {
+        slack.responses(name)[0]["text"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(text("first").contains("marked useful"), "{}", text("first"));
+    assert!(
+        text("again").contains("already marked"),
+        "{}",
+        text("again")
+    );
+    assert!(
+        text("second").contains("marked useful"),
+        "{}",
+        text("second")
+    );
+    for name in ["first", "again", "second"] {
+        let answer = &slack.responses(name)[0];
+        assert_eq!(answer["response_type"], "ephemeral", "{answer}");
+        assert_eq!(answer["replace_original"], false, "{answer}");
+    }
+
+    let response = service
+        .send(
+            "/slack/interactions",
+            ct,
+            &press("U0ONE", Action::Flag(id), "flag"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let flagged = slack.wait_for_responses("flag", 1, limit).await;
+    assert!(
+        flagged[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("#{id}")),
+        "{}",
+        flagged[0]
+    );
+    let open = service.app.store.open_flags("growth").await.unwrap();
+    assert_eq!(open.iter().map(|f| f.insight_id).collect::<Vec<_>>(), [id]);
+
+    // A button from an older version of Flywheel is answered, not failed.
+    let response = service
+        .send(
+            "/slack/interactions",
+            ct,
+            &form(&[(
+                "payload",
+                &json!({"type": "block_actions", "user": {"id": "U0ONE"},
+                        "channel": {"id": "C0TEAM"},
+                        "actions": [{"action_id": "retired-button"}]})
+                .to_string(),
+            )]),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .contains("no longer supported"),
+        "{body}"
+    );
+}

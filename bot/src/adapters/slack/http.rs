@@ -200,6 +200,57 @@ fn decode(s: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    const MANIFEST: &str = include_str!("../../../slack/manifest.yaml");
+    const SOCKET_MANIFEST: &str = include_str!("../../../slack/manifest-socket-mode.yaml");
+
+    /// The values of `key: value` lines, in order.
+    fn values<'a>(yaml: &'a str, key: &str) -> Vec<&'a str> {
+        yaml.lines()
+            .filter_map(|line| line.trim_start().trim_start_matches("- ").strip_prefix(key))
+            .filter_map(|rest| rest.strip_prefix(':'))
+            .map(str::trim)
+            .collect()
+    }
+
+    #[test]
+    fn the_app_manifests_match_the_endpoints_commands_and_shortcut() {
+        for manifest in [MANIFEST, SOCKET_MANIFEST] {
+            assert_eq!(values(manifest, "command"), ["/insights", "/decision"]);
+            for command in values(manifest, "command") {
+                flywheel_insights::command::parse(&format!("{command} help"))
+                    .unwrap_or_else(|e| panic!("{command} is not understood: {e}"));
+            }
+            assert_eq!(values(manifest, "callback_id"), [inbound::SAVE_AS_INSIGHT]);
+            for scope in ["chat:write", "commands", "channels:history"] {
+                assert!(
+                    manifest.contains(&format!("      - {scope}\n")),
+                    "{scope} is missing"
+                );
+            }
+            assert_eq!(
+                values(manifest, "bot_events"),
+                [""],
+                "message events are subscribed to"
+            );
+            assert!(manifest.contains("      - message.channels\n"));
+        }
+        let mut paths: Vec<&str> = values(MANIFEST, "url")
+            .into_iter()
+            .chain(values(MANIFEST, "request_url"))
+            .map(|url| url.trim_start_matches("https://flywheel.example.com"))
+            .collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(
+            paths,
+            ["/slack/commands", "/slack/events", "/slack/interactions"]
+        );
+        assert_eq!(values(MANIFEST, "socket_mode_enabled"), ["false"]);
+        assert!(values(SOCKET_MANIFEST, "url").is_empty());
+        assert!(values(SOCKET_MANIFEST, "request_url").is_empty());
+        assert_eq!(values(SOCKET_MANIFEST, "socket_mode_enabled"), ["true"]);
+    }
+
     #[test]
     fn forms_are_decoded() {
         let form = Form::parse(b"command=%2Finsights&text=ask+refunds%20now&empty=&bad=%zz&end=%4");
