@@ -661,6 +661,9 @@ const SIGNING_SECRET: &str = "test-signing-secret";
 /// given, and a team owning `slack:C0TEAM`.
 struct Service {
     app: flywheel::app::App,
+    adapters: flywheel::adapters::Adapters,
+    /// The service's clock: requests are signed with its time.
+    clock: flywheel::clock::ManualClock,
     url: String,
     http: reqwest::Client,
     store_url: String,
@@ -682,14 +685,16 @@ impl Service {
         let store_url = format!("sqlite://{}", dir.path().join("flywheel.db").display());
         let text = format!(
             "[store]\nurl = \"sqlite://{}\"\n[console]\ndir = \"{}\"\n[slack]\nmax_body_bytes = {max_body_bytes}\n\
-             [[teams]]\nname = \"growth\"\nchannels = [\"slack:C0TEAM\"]\nschedule = \"0 9 * * MON\"\ntimezone = \"UTC\"\n",
+             [[teams]]\nname = \"growth\"\nchannels = [\"slack:C0TEAM\"]\nschedule = \"0 9 * * MON\"\ntimezone = \"UTC\"\n\
+             managers = [\"slack:U0MANAGER\"]\n",
             dir.path().join("flywheel.db").display(),
             dir.path().join("console").display(),
         );
         let env =
             flywheel_config::Environment::empty().with("SLACK_SIGNING_SECRET", SIGNING_SECRET);
         let config = flywheel_config::Config::parse(&text, &env).expect("a valid config");
-        let app = flywheel::app::App::open(config, Arc::new(flywheel::clock::SystemClock))
+        let clock = flywheel::clock::ManualClock::new(chrono::Utc::now());
+        let app = flywheel::app::App::open(config, Arc::new(clock.clone()))
             .await
             .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
         let mut adapters = flywheel::adapters::Adapters::new();
@@ -702,7 +707,7 @@ impl Service {
                 },
             )));
         }
-        let mut shared = flywheel::serve::Shared::new(app.clone(), adapters);
+        let mut shared = flywheel::serve::Shared::new(app.clone(), adapters.clone());
         shared.answer_within = answer_within;
         let router = flywheel::serve::router(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -710,6 +715,8 @@ impl Service {
         tokio::spawn(async move { axum::serve(listener, router).await });
         Service {
             app,
+            adapters,
+            clock,
             url,
             http: reqwest::Client::new(),
             store_url,
@@ -726,7 +733,7 @@ impl Service {
         timestamp: Option<i64>,
         extra: &[(&str, &str)],
     ) -> reqwest::Response {
-        let ts = timestamp.unwrap_or_else(|| chrono::Utc::now().timestamp());
+        let ts = timestamp.unwrap_or_else(|| flywheel::clock::Clock::now(&self.clock).timestamp());
         let verifier = SlackVerifier::new(Secret::new(SIGNING_SECRET));
         let mut request = self
             .http
@@ -742,10 +749,20 @@ impl Service {
     }
 
     async fn command(&self, command: &str, text: &str, channel: &str) -> reqwest::Response {
+        self.command_as("U0ASKER", command, text, channel).await
+    }
+
+    async fn command_as(
+        &self,
+        user: &str,
+        command: &str,
+        text: &str,
+        channel: &str,
+    ) -> reqwest::Response {
         let body = form(&[
             ("command", command),
             ("text", text),
-            ("user_id", "U0ASKER"),
+            ("user_id", user),
             ("channel_id", channel),
             ("response_url", "http://127.0.0.1:9/unused"),
         ]);
@@ -1537,5 +1554,138 @@ async fn digest_buttons_flag_and_vote_once_per_person_answering_on_the_response_
             .unwrap()
             .contains("no longer supported"),
         "{body}"
+    );
+}
+
+/// The decision number in a "Decision D3 logged" answer.
+fn decision_id(text: &str) -> i64 {
+    text.split(" D")
+        .nth(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or_else(|| panic!("a decision number in {text:?}"))
+}
+
+/// Decisions through Slack: a manager logs one with `/decision`, a member is refused and
+/// offered to flag instead, the review reminder is posted in the channel on its date, and the
+/// review is recorded.
+#[tokio::test]
+async fn decisions_are_logged_reminded_and_reviewed_through_slack() {
+    let slack = SlackEmulator::start().await;
+    slack.add_channel("C0TEAM");
+    let service = Service::start(Some(&slack), 1 << 20).await;
+    let answer = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        body["text"].as_str().unwrap_or_default().to_string()
+    };
+    let added = answer(
+        service
+            .command(
+                "/insights",
+                "add Refunds take three weeks theme:refunds",
+                "C0TEAM",
+            )
+            .await,
+    )
+    .await;
+    let evidence = saved_id(&added);
+    service.clock.advance(chrono::Duration::minutes(1));
+
+    let refused = answer(
+        service
+            .command_as(
+                "U0MEMBER",
+                "/decision",
+                &format!("log \"Refund within a week\" evidence:{evidence} review:7d"),
+                "C0TEAM",
+            )
+            .await,
+    )
+    .await;
+    assert!(
+        refused.contains("Only growth's managers can log decisions"),
+        "{refused}"
+    );
+    assert!(refused.contains("/insights flag"), "{refused}");
+
+    let logged = answer(
+        service
+            .command_as(
+                "U0MANAGER",
+                "/decision",
+                &format!("log \"Refund within a week\" evidence:{evidence} review:7d"),
+                "C0TEAM",
+            )
+            .await,
+    )
+    .await;
+    let id = decision_id(&logged);
+    let shown = answer(
+        service
+            .command("/decision", &format!("show {id}"), "C0TEAM")
+            .await,
+    )
+    .await;
+    assert!(shown.contains("Refund within a week"), "{shown}");
+    let cited = answer(
+        service
+            .command("/insights", &format!("show {evidence}"), "C0TEAM")
+            .await,
+    )
+    .await;
+    assert!(
+        cited.contains(&format!("D{id}")),
+        "the insight shows its decision: {cited}"
+    );
+
+    // Six days on, nothing; on the seventh, one reminder in the channel.
+    service.clock.advance(chrono::Duration::days(6));
+    assert_eq!(
+        flywheel::reviews::remind(&service.app, &service.adapters)
+            .await
+            .unwrap(),
+        0
+    );
+    service.clock.advance(chrono::Duration::days(1));
+    assert_eq!(
+        flywheel::reviews::remind(&service.app, &service.adapters)
+            .await
+            .unwrap(),
+        1
+    );
+    let reminders = slack.messages_in("C0TEAM");
+    assert_eq!(reminders.len(), 1, "{reminders:?}");
+    assert!(
+        reminders[0]
+            .text
+            .contains(&format!("Review due: D{id} Refund within a week")),
+        "{}",
+        reminders[0].text
+    );
+
+    let reviewed = answer(
+        service
+            .command_as(
+                "U0MANAGER",
+                "/decision",
+                &format!("review {id} kept \"refunds now take five days\""),
+                "C0TEAM",
+            )
+            .await,
+    )
+    .await;
+    assert!(
+        reviewed.contains(&format!("D{id} reviewed: kept")),
+        "{reviewed}"
+    );
+    let stats = answer(service.command("/decision", "stats", "C0TEAM").await).await;
+    assert!(
+        stats.contains("1 reviews done, 1 on time, 0 late"),
+        "{stats}"
     );
 }
