@@ -81,8 +81,9 @@ Examples:
   flywheel audit export --since 2026-03-01 --format csv > audit.csv
   flywheel audit export --since 2026-03-01T09:00:00Z | jq '.[] | select(.action == \"decision.logged\")'
 
-Actions: insight.added, insight.updated, insight.flagged, insight.useful, decision.logged,
-decision.reviewed, decision.reminded, digest.sent, digest.failed, permission.refused.";
+Actions: insights.imported, insight.added, insight.updated, insight.flagged, insight.useful,
+decision.logged, decision.reviewed, decision.reminded, digest.sent, digest.failed,
+permission.refused.";
 
 /// Arguments of `flywheel audit export`.
 #[derive(Debug, Args)]

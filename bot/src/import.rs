@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::app::{App, Failure};
 use crate::cli::ImportArgs;
 use crate::ingest::{IngestReport, ingest};
+use flywheel_storage::audit::NewAuditEvent;
 
 /// Rejected rows listed one by one before the rest are only counted.
 const LISTED_REJECTIONS: usize = 20;
@@ -77,6 +78,27 @@ pub async fn run(app: &App, args: &ImportArgs) -> Result<(), Failure> {
     };
     let report = ingest(app, good, |n| bar.set_position(n as u64)).await?;
     bar.finish_and_clear();
+    if report.inserted + report.updated > 0 {
+        let event = NewAuditEvent {
+            at: app.clock.now(),
+            actor: format!(
+                "cli:{}",
+                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+            ),
+            channel: None,
+            action: "insights.imported".into(),
+            subject: Some(format!("file:{path}")),
+            details: serde_json::json!({
+                "inserted": report.inserted,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "rejected": rejected.len(),
+            }),
+        };
+        if let Err(e) = app.store.audit(&event).await {
+            tracing::error!("cannot write the audit log: {e}");
+        }
+    }
 
     print!(
         "{}",

@@ -664,6 +664,11 @@ fn decisions_follow_the_permission_matrix_of_role_command_and_team() {
         find("insight.flagged", "console:ana")["subject"],
         "insight:7"
     );
+    let imported = events
+        .iter()
+        .find(|e| e["action"] == "insights.imported")
+        .expect("the import is audited");
+    assert_eq!(imported["details"]["inserted"], 2067, "{imported}");
     let refused = find("permission.refused", "console:ana");
     assert_eq!(refused["channel"], "console:growth");
     assert!(

@@ -1625,6 +1625,20 @@ async fn decisions_are_logged_reminded_and_reviewed_through_slack() {
     )
     .await;
     let id = decision_id(&logged);
+    // Someone discusses the evidence in its thread.
+    service
+        .app
+        .store
+        .link_thread("slack:C0TEAM", "1700000000.000100", evidence, None)
+        .await
+        .unwrap();
+    let reply = thread_reply(
+        "EvDISCUSS",
+        "1700000000.000100",
+        "1700000000.000700",
+        "Three of our biggest accounts asked about this",
+    );
+    assert_eq!(service.event(&reply, None).await.status(), 200);
     let shown = answer(
         service
             .command("/decision", &format!("show {id}"), "C0TEAM")
@@ -1632,6 +1646,11 @@ async fn decisions_are_logged_reminded_and_reviewed_through_slack() {
     )
     .await;
     assert!(shown.contains("Refund within a week"), "{shown}");
+    assert!(shown.contains("Discussion of the evidence"), "{shown}");
+    assert!(
+        shown.contains("slack:U0REPLIER on ") && shown.contains("Three of our biggest accounts"),
+        "{shown}"
+    );
     let cited = answer(
         service
             .command("/insights", &format!("show {evidence}"), "C0TEAM")

@@ -207,6 +207,32 @@ pub async fn show(context: &Context<'_>, id: DecisionId) -> Result<Reply, Handle
         ));
     }
     message = message.section(evidence);
+    // What people said about the evidence, latest first; hidden evidence says nothing.
+    let mut comments = Vec::new();
+    for e in decision.evidence.iter().filter(|e| e.title.is_some()) {
+        comments.extend(context.app.store.comments(e.insight_id).await?);
+    }
+    if !comments.is_empty() {
+        comments.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.id)));
+        let mut discussion = Text::new().strong("Discussion of the evidence");
+        for c in comments.iter().take(SHOWN_COMMENTS) {
+            discussion = discussion
+                .line()
+                .and(format!(
+                    "#{} {} on {}: ",
+                    c.insight_id,
+                    c.author,
+                    c.created_at.with_timezone(&zone).format("%Y-%m-%d")
+                ))
+                .quote(snippet(&c.text));
+        }
+        if comments.len() > SHOWN_COMMENTS {
+            discussion = discussion
+                .line()
+                .emphasis(format!("… and {} more", comments.len() - SHOWN_COMMENTS));
+        }
+        message = message.section(discussion);
+    }
     if let Some(review) = &decision.review {
         message = message.section(
             Text::new()
@@ -230,6 +256,20 @@ pub async fn show(context: &Context<'_>, id: DecisionId) -> Result<Reply, Handle
         ));
     }
     Ok(Reply::private(message.section(history)))
+}
+
+/// How many comments on its evidence `/decision show` quotes.
+const SHOWN_COMMENTS: usize = 5;
+
+/// A comment cut to one short line.
+fn snippet(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= 200 {
+        return line;
+    }
+    let mut cut: String = line.chars().take(199).collect();
+    cut.push('…');
+    cut
 }
 
 /// `/decision review`.
