@@ -164,11 +164,21 @@ impl<'a> Context<'a> {
 /// Handles one typed command and returns the reply.
 pub async fn handle(app: &App, incoming: &Incoming) -> Reply {
     let context = Context::new(app, &incoming.user, &incoming.channel);
-    let result = match command::parse(&incoming.text) {
+    let result = match command::parse(&without_nul(&incoming.text)) {
         Ok(command) => apply(&context, command).await,
         Err(e) => Err(HandlerError::User(UserError(e.to_string()))),
     };
     finish(result)
+}
+
+/// Chat text as it can be stored: NUL characters, which no chat client types and no store
+/// keeps, are dropped.
+pub fn without_nul(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', ""))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Handles a parsed command (Slack and Discord deliver the command and its text apart).
@@ -399,6 +409,7 @@ pub async fn save_message(
     message_ref: &str,
     url: Option<String>,
 ) -> Reply {
+    let message_text = without_nul(message_text);
     let trimmed = message_text.trim();
     if trimmed.is_empty() {
         return finish(refuse(

@@ -489,6 +489,7 @@ fn chat_commands_answer_and_bad_ones_get_the_right_usage() {
          /insights ask severity:>=9\n\
          /insights add Checkout button hidden on mobile, email me at jo@example.com theme:checkout severity:4\n\
          /insights ask checkout\n\
+         /insights add Invoices arrive\0 late theme:billing\n\
          /insights help\n",
     );
     assert_eq!(run.code, 0, "{run:?}");
@@ -505,6 +506,7 @@ fn chat_commands_answer_and_bad_ones_get_the_right_usage() {
     assert!(!stored.contains("jo@example"), "{stored}");
     assert!(stored.contains("email me at [email]"), "{stored}");
     assert!(out.contains("1 insight matches “checkout”"), "{out}");
+    assert!(out.contains("Saved as #2069"), "a NUL is dropped, not refused: {out}");
     assert!(!out.to_lowercase().contains("panicked"), "{out}");
     assert!(!out.contains("Sorry, something went wrong"), "{out}");
 }

@@ -1320,6 +1320,19 @@ async fn an_event_that_cannot_be_stored_is_refused_so_that_slacks_retry_stores_i
     assert_eq!(refused.status(), 500);
     assert!(service.app.store.comments(id).await.unwrap().is_empty());
 
+    // Hostile text is stored, not refused: a NUL no store keeps is dropped.
+    let nul = thread_reply(
+        "EvNUL",
+        "1700000000.000100",
+        "1700000000.000400",
+        "nul\u{0}here",
+    );
+    assert_eq!(
+        service.event(&nul, None).await.status(),
+        500,
+        "comments are still refused"
+    );
+
     // Slack retries the same event: now it is stored, and a further retry changes nothing.
     sqlx::query("DROP TRIGGER refuse_comments")
         .execute(&mut db)
@@ -1327,9 +1340,11 @@ async fn an_event_that_cannot_be_stored_is_refused_so_that_slacks_retry_stores_i
         .unwrap();
     assert_eq!(service.event(&event, Some("1")).await.status(), 200);
     assert_eq!(service.event(&event, Some("2")).await.status(), 200);
+    assert_eq!(service.event(&nul, Some("1")).await.status(), 200);
     let comments = service.app.store.comments(id).await.unwrap();
-    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert_eq!(comments.len(), 2, "{comments:?}");
     assert_eq!(comments[0].text, "kept");
+    assert_eq!(comments[1].text, "nulhere");
 }
 
 /// A team digest to fifty Slack channels through the real scheduler, outbox and delivery

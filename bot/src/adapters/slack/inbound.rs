@@ -334,7 +334,7 @@ async fn event_callback(app: &App, event: &Value) -> anyhow::Result<()> {
         channel,
         thread_ref: Some(thread_ts.to_string()),
         platform_ref: ts.to_string(),
-        text: event["text"].as_str().unwrap_or_default().to_string(),
+        text: chat::without_nul(event["text"].as_str().unwrap_or_default()).into_owned(),
         now: app.clock.now(),
     };
     if app.store.add_comment(&comment).await? {
