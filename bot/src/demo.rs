@@ -57,6 +57,7 @@ channels = ["console:credit-reports"]
 schedule = "0 9 * * MON"
 timezone = "America/New_York"
 filter = "source:cfpb"
+managers = ["console:dana"]
 
 [[themes]]
 name = "identity theft"
@@ -187,6 +188,8 @@ pub async fn run_in(dir: &Path) -> Result<String, Failure> {
     out.push_str(&crate::adapters::console::render(&composed.message));
     out.push('\n');
 
+    close_the_loop(&app, &composed.digest, &mut out).await?;
+
     app.store.close().await;
     let config = config_path.display();
     out.push_str(&format!(
@@ -194,6 +197,8 @@ pub async fn run_in(dir: &Path) -> Result<String, Failure> {
          \x20 flywheel --config {config} ask \"why was my dispute rejected?\"\n\
          \x20 flywheel --config {config} ask 'theme:ignored-disputes since:30d' --json\n\
          \x20 flywheel --config {config} digest preview --team credit-reports --at 2023-07-31\n\
+         \x20 flywheel --config {config} chat --user console:dana\n\
+         \x20 flywheel --config {config} audit export --format csv\n\
          \x20 flywheel --config {config} config check\n\
          \x20 flywheel import your-export.csv --map 'Ticket ID=source_ref' --map 'Text=body'\n\
          \x20 FLYWHEEL_STORE_URL=postgres://postgres@127.0.0.1/flywheel flywheel import FILE\n\
@@ -201,4 +206,72 @@ pub async fn run_in(dir: &Path) -> Result<String, Failure> {
         started.elapsed()
     ));
     Ok(out)
+}
+
+/// The loop from the digest to a decision and its review, as the team's channel would see it:
+/// a member flags the digest's top item, the manager logs a decision citing the top two, and
+/// thirty days later Flywheel reminds her to review it.
+async fn close_the_loop(
+    app: &App,
+    digest: &flywheel_insights::digest::Digest,
+    out: &mut String,
+) -> Result<(), Failure> {
+    let [first, second, ..] = digest.items.as_slice() else {
+        return Ok(());
+    };
+    let (first, second) = (first.insight.id, second.insight.id);
+    let channel = "console:credit-reports";
+    let conversation = [
+        (
+            "console:sam",
+            format!("/insights flag {first} disputes ignored for months"),
+        ),
+        ("console:dana", "/decision queue".to_string()),
+        (
+            "console:dana",
+            format!(
+                "/decision log \"Escalate disputes unanswered after 30 days\" \
+                 evidence:{first},{second} review:30d owner:console:dana \
+                 rationale:\"the top complaints this week\""
+            ),
+        ),
+        ("console:dana", "/decision show 1".to_string()),
+    ];
+    out.push_str(&format!(
+        "$ flywheel chat --channel {channel}\n\
+         # Closing the loop: Sam flags the top item, Dana (the team's manager) logs a decision.\n\n"
+    ));
+    for (user, text) in &conversation {
+        let incoming = crate::chat::Incoming {
+            user: user.parse().context("a demo user")?,
+            channel: channel.parse().context("the demo channel")?,
+            text: text.clone(),
+        };
+        let reply = crate::chat::handle(app, &incoming).await;
+        out.push_str(&format!("{user}> {text}\n"));
+        out.push_str(&crate::adapters::console::render(&reply.message));
+        out.push('\n');
+    }
+
+    // Thirty days on, the review is due: the reminder posted where the decision was logged.
+    let later = app.clock.now() + chrono::Duration::days(30);
+    let reminded = App {
+        clock: Arc::new(ManualClock::new(later)),
+        ..app.clone()
+    };
+    let due = reminded
+        .store
+        .due_reviews("credit-reports", later.date_naive())
+        .await
+        .context("cannot read the reviews due")?;
+    if let Some(decision) = due.first() {
+        let message = crate::reviews::reminder(&reminded, decision).await?;
+        out.push_str(&format!(
+            "# {}: the review reminder in {channel}.\n\n",
+            later.format("%Y-%m-%d")
+        ));
+        out.push_str(&crate::adapters::console::render(&message));
+        out.push('\n');
+    }
+    Ok(())
 }

@@ -131,8 +131,11 @@ fn total(counts: &SentimentCounts) -> u64 {
 /// `Negative share fell from 80% to 40%.` or why nothing can be said.
 pub fn sentiment_change(before: &SentimentCounts, since: &SentimentCounts) -> String {
     let share = |c: &SentimentCounts| c.negative as f64 * 100.0 / total(c).max(1) as f64;
-    if total(since) < 3 || total(before) < 3 {
-        return "Too few insights to tell whether sentiment moved.".into();
+    if total(before) < 3 {
+        return "Too few came before it to tell whether sentiment moved.".into();
+    }
+    if total(since) < 3 {
+        return "Too few since to tell whether sentiment moved.".into();
     }
     let (was, now) = (share(before), share(since));
     if (now - was).abs() < 10.0 {
@@ -158,7 +161,14 @@ mod tests {
 
     #[test]
     fn sentiment_moves_only_when_there_is_enough_to_tell() {
-        assert!(sentiment_change(&counts(1, 0, 0), &counts(9, 0, 0)).starts_with("Too few"));
+        assert_eq!(
+            sentiment_change(&counts(1, 0, 0), &counts(9, 0, 0)),
+            "Too few came before it to tell whether sentiment moved."
+        );
+        assert_eq!(
+            sentiment_change(&counts(9, 0, 0), &counts(0, 1, 1)),
+            "Too few since to tell whether sentiment moved."
+        );
         assert_eq!(
             sentiment_change(&counts(8, 2, 0), &counts(2, 2, 1)),
             "Negative share fell from 80% to 40%."

@@ -295,6 +295,15 @@ fn the_demo_imports_asks_and_says_what_to_try_next() {
         "{run:?}"
     );
     assert!(run.stdout.contains("why: matched \"identity\""), "{run:?}");
+    assert!(run.stdout.contains("Decision D1 logged"), "{run:?}");
+    assert!(
+        run.stdout.contains("Review due: D1 Escalate disputes"),
+        "{run:?}"
+    );
+    assert!(
+        !run.stdout.contains("Sorry, something went wrong"),
+        "{run:?}"
+    );
     assert!(run.stdout.contains("Try next"), "{run:?}");
     assert!(scratch.path("demo/flywheel.db").exists());
 }
@@ -506,7 +515,10 @@ fn chat_commands_answer_and_bad_ones_get_the_right_usage() {
     assert!(!stored.contains("jo@example"), "{stored}");
     assert!(stored.contains("email me at [email]"), "{stored}");
     assert!(out.contains("1 insight matches “checkout”"), "{out}");
-    assert!(out.contains("Saved as #2069"), "a NUL is dropped, not refused: {out}");
+    assert!(
+        out.contains("Saved as #2069"),
+        "a NUL is dropped, not refused: {out}"
+    );
     assert!(!out.to_lowercase().contains("panicked"), "{out}");
     assert!(!out.contains("Sorry, something went wrong"), "{out}");
 }

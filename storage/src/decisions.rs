@@ -305,9 +305,9 @@ impl SentimentCounts {
 /// sentiment differs from what came before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ThemeActivity {
-    /// Insights added at or after the instant.
+    /// Insights added after the instant.
     pub since: SentimentCounts,
-    /// Insights added before it.
+    /// Insights added at or before it.
     pub before: SentimentCounts,
 }
 
@@ -1026,7 +1026,8 @@ impl Store {
     }
 
     /// The insights the scope may see on any of the themes (matched by theme key), by sentiment:
-    /// those added at or after `since` and those added before. No themes count nothing.
+    /// those added after `since` and those added at or before it (the evidence of a decision
+    /// logged at `since` came before it). No themes count nothing.
     #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
     pub async fn new_insights_since(
         &self,
@@ -1045,9 +1046,9 @@ impl Store {
             return Ok(activity);
         }
         let mut b = SqlBuilder::new();
-        b.push("SELECT i.sentiment, SUM(CASE WHEN i.added_at >= ")
+        b.push("SELECT i.sentiment, SUM(CASE WHEN i.added_at > ")
             .push_bind(millis(since))
-            .push(" THEN 1 ELSE 0 END) AS since_count, SUM(CASE WHEN i.added_at < ")
+            .push(" THEN 1 ELSE 0 END) AS since_count, SUM(CASE WHEN i.added_at <= ")
             .push_bind(millis(since))
             .push(
                 " THEN 1 ELSE 0 END) AS before_count FROM insights i WHERE i.id IN \
