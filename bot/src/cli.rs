@@ -137,7 +137,7 @@ pub struct ChatArgs {
 /// Arguments of `flywheel serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The address to listen on (default: [server] listen, 127.0.0.1:3000).
+    /// The address to listen on (default: server.listen from the configuration, 127.0.0.1:3000).
     #[arg(long, value_name = "IP:PORT")]
     pub listen: Option<std::net::SocketAddr>,
 }

@@ -1,5 +1,5 @@
-//! Review reminders, as one step: when a decision's review date arrives (in its team's
-//! timezone), [`remind`] posts a reminder where the decision was logged, in its thread when
+//! Review reminders, as one step: when a decision's review date arrives (in the timezone it
+//! was logged in), [`remind`] posts a reminder where the decision was logged, in its thread when
 //! there is one, saying how many new insights on the same themes arrived since and whether
 //! their sentiment moved. Each reminder is claimed in the store first, so several replicas
 //! send it once. A reminder that cannot be posted is logged; the decision stays in the team's
@@ -20,19 +20,24 @@ use crate::app::App;
 /// Posts every review reminder that is due; returns how many were posted.
 pub async fn remind(app: &App, adapters: &Adapters) -> anyhow::Result<usize> {
     let now = app.clock.now();
-    let config = app.config.clone();
+    // A review date is a date on the calendar the decision was logged in. No calendar is
+    // ahead of UTC by more than a day: ask for everything due by then, keep what is due there.
+    let latest = now.date_naive().succ_opt().unwrap_or(now.date_naive());
     let due = app
         .store
-        .reviews_to_remind(|team| {
-            config
-                .team(team)
-                .map(|t| now.with_timezone(&t.timezone).date_naive())
-                .unwrap_or_else(|| now.date_naive())
-        })
+        .reviews_to_remind(|_| latest)
         .await
         .context("cannot read due reviews")?;
     let mut posted = 0;
     for decision in due {
+        let zone = decision
+            .timezone
+            .parse::<chrono_tz::Tz>()
+            .unwrap_or(chrono_tz::UTC);
+        let today = now.with_timezone(&zone).date_naive();
+        if decision.review_on.is_none_or(|day| day > today) {
+            continue;
+        }
         if !app.store.claim_reminder(decision.id, now).await? {
             continue;
         }
