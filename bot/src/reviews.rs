@@ -20,24 +20,13 @@ use crate::app::App;
 /// Posts every review reminder that is due; returns how many were posted.
 pub async fn remind(app: &App, adapters: &Adapters) -> anyhow::Result<usize> {
     let now = app.clock.now();
-    // A review date is a date on the calendar the decision was logged in. No calendar is
-    // ahead of UTC by more than a day: ask for everything due by then, keep what is due there.
-    let latest = now.date_naive().succ_opt().unwrap_or(now.date_naive());
     let due = app
         .store
-        .reviews_to_remind(|_| latest)
+        .reviews_to_remind(now)
         .await
         .context("cannot read due reviews")?;
     let mut posted = 0;
     for decision in due {
-        let zone = decision
-            .timezone
-            .parse::<chrono_tz::Tz>()
-            .unwrap_or(chrono_tz::UTC);
-        let today = now.with_timezone(&zone).date_naive();
-        if decision.review_on.is_none_or(|day| day > today) {
-            continue;
-        }
         if !app.store.claim_reminder(decision.id, now).await? {
             continue;
         }

@@ -190,6 +190,18 @@ pub struct DecisionSummary {
     pub outcome: Option<ReviewOutcome>,
 }
 
+impl DecisionSummary {
+    /// The timezone its review date is a date in ([`zone`] of [`DecisionSummary::timezone`]).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        zone(&self.timezone)
+    }
+}
+
+/// The timezone named `name`; UTC for a name that is not (or no longer) known.
+pub fn zone(name: &str) -> chrono_tz::Tz {
+    name.parse().unwrap_or(chrono_tz::UTC)
+}
+
 /// An insight a decision cites.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -945,47 +957,32 @@ impl Store {
         self.decision_summaries(b.build(), CONTEXT).await
     }
 
-    /// Open decisions of every team that are due for review and whose reminder was not claimed
-    /// yet, the longest overdue first. `today_of_team` gives today's date in a team's timezone.
-    /// Claim each with [`Store::claim_reminder`] before sending its reminder.
-    #[tracing::instrument(skip(self, today_of_team), fields(backend = %self.backend()))]
+    /// Open decisions that are due for review at `now` and whose reminder was not claimed yet,
+    /// the longest overdue first. A review date is a date in the decision's own timezone, so it
+    /// comes at that zone's midnight. Claim each with [`Store::claim_reminder`] before sending
+    /// its reminder.
+    #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
     pub async fn reviews_to_remind(
         &self,
-        today_of_team: impl Fn(&str) -> NaiveDate,
+        now: DateTime<Utc>,
     ) -> Result<Vec<DecisionSummary>, StoreError> {
         const CONTEXT: &str = "listing reviews to remind";
-        let backend = self.backend();
-        let mut tx = self.pool.begin_read().await.context(backend, CONTEXT)?;
-        let teams: Vec<(String,)> = tx
-            .db()
-            .fetch_all(Sql::new(
-                "SELECT DISTINCT team FROM decisions \
-                 WHERE status = 'open' AND reminded_at IS NULL AND review_on IS NOT NULL",
-            ))
-            .await
-            .context(backend, CONTEXT)?;
-        let mut rows: Vec<DecisionRow> = Vec::new();
-        for (team,) in teams {
-            let today = today_of_team(&team);
-            let mut b = SqlBuilder::new();
-            b.push("SELECT ")
-                .push(DECISION_COLUMNS)
-                .push(
-                    " FROM decisions d WHERE d.status = 'open' AND d.reminded_at IS NULL \
-                     AND d.team = ",
-                )
-                .push_bind(team)
-                .push(" AND d.review_on <= ")
-                .push_bind(bound_text(today));
-            rows.extend(
-                tx.db()
-                    .fetch_all::<DecisionRow>(b.build())
-                    .await
-                    .context(backend, CONTEXT)?,
-            );
-        }
-        tx.commit().await.context(backend, CONTEXT)?;
-        let mut summaries = into_summaries(rows)?;
+        // No timezone is a day ahead of UTC: the database narrows to what may be due, the
+        // decisions' own calendars decide.
+        let latest = now.date_naive().succ_opt().unwrap_or(NaiveDate::MAX);
+        let mut b = SqlBuilder::new();
+        b.push("SELECT ")
+            .push(DECISION_COLUMNS)
+            .push(
+                " FROM decisions d WHERE d.status = 'open' AND d.reminded_at IS NULL \
+                 AND d.review_on <= ",
+            )
+            .push_bind(bound_text(latest));
+        let mut summaries = self.decision_summaries(b.build(), CONTEXT).await?;
+        summaries.retain(|d| {
+            d.review_on
+                .is_some_and(|day| day <= now.with_timezone(&d.zone()).date_naive())
+        });
         summaries.sort_by_key(|s| (s.review_on, s.id));
         Ok(summaries)
     }
@@ -1169,13 +1166,8 @@ impl Store {
             match (status, row.reviewed_at) {
                 (DecisionStatus::Reviewed, Some(reviewed_at)) if reviewed_at >= since => {
                     stats.reviews_done += 1;
-                    // A timezone that is no longer known falls back to UTC.
-                    let zone = row
-                        .timezone
-                        .parse::<chrono_tz::Tz>()
-                        .unwrap_or(chrono_tz::UTC);
                     let reviewed_on = instant(&context, "reviewed_at", reviewed_at)?
-                        .with_timezone(&zone)
+                        .with_timezone(&zone(&row.timezone))
                         .date_naive();
                     match review_on {
                         Some(due) if reviewed_on <= due => stats.reviews_on_time += 1,

@@ -2895,13 +2895,20 @@ async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
     let store = db.open().await;
     let [i1, _, _] = three_insights(&store).await;
     let mut expected = BTreeSet::new();
+    let mut waiting = 0;
     for n in 0..6_i64 {
         let team = if n % 2 == 0 { "payments" } else { "growth" };
         let mut decision = new_decision(team, &format!("d{n}"), &[i1], T1 + n);
         decision.review_on = Some(day(if n < 4 { "2026-01-05" } else { "2026-01-08" }));
+        if team == "growth" {
+            decision.timezone = "America/Los_Angeles".into();
+        }
         let id = log(&store, &decision).await;
-        // Payments' today is the 8th, growth's the 5th: d5 (growth, due on the 8th) waits.
-        if n != 5 {
+        // At 00:30 UTC on the 8th it is the 8th in Paris (payments) but still the 7th in Los
+        // Angeles (growth): d5 (growth, due on the 8th) waits.
+        if n == 5 {
+            waiting = id;
+        } else {
             expected.insert(id);
         }
     }
@@ -2919,14 +2926,8 @@ async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
         )
         .await
         .unwrap();
-    let today_of = |team: &str| {
-        day(if team == "payments" {
-            "2026-01-08"
-        } else {
-            "2026-01-05"
-        })
-    };
-    let to_remind = store.reviews_to_remind(today_of).await.unwrap();
+    let now = at(D0 + 7 * DAY + 1_800_000);
+    let to_remind = store.reviews_to_remind(now).await.unwrap();
     assert_eq!(
         ids_of(&to_remind).into_iter().collect::<BTreeSet<_>>(),
         expected
@@ -2948,7 +2949,7 @@ async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
         replicas.push(tokio::spawn(async move {
             let mut claimed = Vec::new();
             for decision in store
-                .reviews_to_remind(today_of)
+                .reviews_to_remind(now)
                 .await
                 .expect("listing succeeds")
             {
@@ -2972,7 +2973,7 @@ async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
     }
     claimed.sort();
     assert_eq!(claimed, expected.iter().copied().collect::<Vec<_>>());
-    assert!(store.reviews_to_remind(today_of).await.unwrap().is_empty());
+    assert!(store.reviews_to_remind(now).await.unwrap().is_empty());
     let first = *expected.first().unwrap();
     assert!(!store.claim_reminder(first, at(T3)).await.unwrap());
     assert!(!store.claim_reminder(reviewed, at(T3)).await.unwrap());
@@ -2999,6 +3000,19 @@ async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
                 .unwrap()
         )
         .contains(&first)
+    );
+
+    // A day ahead of UTC: due on the 9th at Kiritimati's midnight, 10:00 UTC on the 8th,
+    // when d5 has come due in Los Angeles too.
+    let mut ahead = new_decision("payments", "ahead", &[i1], T1);
+    ahead.timezone = "Pacific/Kiritimati".into();
+    ahead.review_on = Some(day("2026-01-09"));
+    let ahead = log(&store, &ahead).await;
+    assert!(store.reviews_to_remind(now).await.unwrap().is_empty());
+    let kiritimati_midnight = at(D0 + 7 * DAY + 10 * 3_600_000);
+    assert_eq!(
+        ids_of(&store.reviews_to_remind(kiritimati_midnight).await.unwrap()),
+        [waiting, ahead]
     );
 }
 

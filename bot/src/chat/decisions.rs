@@ -178,10 +178,7 @@ pub async fn show(context: &Context<'_>, id: DecisionId) -> Result<Reply, Handle
     };
     let summary = &decision.summary;
     // Its dates are shown on the calendar it was logged in.
-    let zone = summary
-        .timezone
-        .parse::<chrono_tz::Tz>()
-        .unwrap_or(chrono_tz::UTC);
+    let zone = summary.zone();
     let review_on = match (summary.status, summary.review_on) {
         (DecisionStatus::Open, Some(day)) => format!(", review on {day} ({})", zone.name()),
         _ => String::new(),
