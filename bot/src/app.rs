@@ -59,6 +59,7 @@ impl App {
 fn store_options(config: &Config) -> StoreOptions {
     StoreOptions {
         max_connections: config.store.max_connections,
+        search_index: flywheel_storage::default_index_place(&config.store.url, &config.data_dir),
         ..StoreOptions::default()
     }
 }

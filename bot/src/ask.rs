@@ -63,7 +63,8 @@ pub async fn ask(
         Some(filter) => filter.clone().and(&query),
         None => query.clone(),
     };
-    let options = SearchOptions::new(scope.clone(), today);
+    let mut options = SearchOptions::new(scope.clone(), today);
+    options.limit = limit;
     let mut result = app
         .store
         .search(&effective, &options)
@@ -79,6 +80,8 @@ pub async fn ask(
             Some(filter) => filter.clone().and(&looser),
             None => looser.clone(),
         };
+        // Insights with more of the question's words come first.
+        options.ranking.most_words_first = true;
         result = app
             .store
             .search(&effective, &options)
@@ -93,7 +96,7 @@ pub async fn ask(
     if result.total == 0 {
         notes.extend(unknown_themes(app, &query, &scope).await?);
     }
-    let answer = answer(text, &ranked_query, result, relaxed, today, limit);
+    let answer = answer(text, &ranked_query, result, relaxed, today);
     Ok(Asked { answer, notes })
 }
 

@@ -23,8 +23,9 @@ use crate::cli::DigestArgs;
 use crate::clock::ManualClock;
 use crate::delivery::Worker;
 
-/// How many insights of a period are read for ranking; counts always cover every one.
-const CANDIDATES: usize = 1000;
+/// How many of a period's insights, the best as the search engine ranks every one of them, the
+/// digest chooses its items from.
+const CANDIDATES: usize = 200;
 /// How far back the running themes of a quiet week look.
 const RUNNING_DAYS: u64 = 56;
 /// The window of the decision figures in a digest's footer.
@@ -58,21 +59,29 @@ pub struct Composed {
 pub async fn compose(app: &App, team: &Team, period: &Period) -> anyhow::Result<Composed> {
     let today = app.today();
     let scope = Scope::Team(team.name.clone());
-    let options = |observed: DateRange, candidates: usize| SearchOptions {
+    let options = |observed: DateRange| SearchOptions {
         scope: scope.clone(),
         today,
         observed: Some(observed),
-        candidates,
+        limit: 0,
         breakdown: 500,
+        ranking: flywheel_insights::rank::question_ranking(today),
+        theme_accounts: false,
     };
-    let current = app
+    let counted = app
         .store
-        .search(&team.filter, &options(period.observed(), CANDIDATES))
+        .search(
+            &team.filter,
+            &SearchOptions {
+                theme_accounts: true,
+                ..options(period.observed())
+            },
+        )
         .await
-        .context("cannot read the period's insights")?;
+        .context("cannot count the period's insights")?;
     let previous = app
         .store
-        .search(&team.filter, &options(period.previous().observed(), 0))
+        .search(&team.filter, &options(period.previous().observed()))
         .await
         .context("cannot read the previous period's insights")?;
     let until = period.observed().until;
@@ -80,18 +89,34 @@ pub async fn compose(app: &App, team: &Team, period: &Period) -> anyhow::Result<
         .store
         .search(
             &team.filter,
-            &options(
-                DateRange {
-                    from: until
-                        .checked_sub_days(Days::new(RUNNING_DAYS))
-                        .unwrap_or(until),
-                    until,
-                },
-                0,
-            ),
+            &options(DateRange {
+                from: until
+                    .checked_sub_days(Days::new(RUNNING_DAYS))
+                    .unwrap_or(until),
+                until,
+            }),
         )
         .await
         .context("cannot read the running themes")?;
+    // Every insight of the period is ranked; the best are the candidates.
+    let best = app
+        .store
+        .search(
+            &team.filter,
+            &SearchOptions {
+                limit: CANDIDATES,
+                breakdown: 0,
+                ranking: digest::ranking(
+                    period,
+                    &counted.themes,
+                    &previous.themes,
+                    &counted.theme_accounts,
+                ),
+                ..options(period.observed())
+            },
+        )
+        .await
+        .context("cannot rank the period's insights")?;
     let flags = app
         .store
         .open_flags(&team.name)
@@ -154,11 +179,12 @@ pub async fn compose(app: &App, team: &Team, period: &Period) -> anyhow::Result<
         team: team.name.clone(),
         period: period.clone(),
         today,
-        current_total: current.total,
-        current_accounts: current.accounts,
-        current_themes: current.themes,
-        current: current.candidates,
+        current_total: counted.total,
+        current_accounts: counted.accounts,
+        current_themes: counted.themes,
+        current: best.hits.into_iter().map(|hit| hit.insight).collect(),
         previous_themes: previous.themes,
+        theme_accounts: counted.theme_accounts,
         running_themes: running.themes,
         flags,
         reviews_due,

@@ -8,7 +8,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
 use crate::query::Query;
-use crate::rank::{Ranked, rank};
+use crate::rank::{Ranked, explain};
 use crate::search::{Count, SearchResult};
 
 /// How many weeks the trend covers.
@@ -112,18 +112,16 @@ impl Answer {
 }
 
 /// Builds the answer to `query_text` (parsed as `query`, possibly relaxed) from what the store
-/// found: the candidates ranked (at most `limit` kept), the breakdowns as counted by the store,
-/// and the weekly trend.
+/// found: its best matches explained, the breakdowns as counted by the store, and the weekly
+/// trend.
 pub fn answer(
     query_text: &str,
     query: &Query,
     result: SearchResult,
     relaxed: bool,
     today: NaiveDate,
-    limit: usize,
 ) -> Answer {
-    let mut results = rank(query, &result.candidates, today);
-    results.truncate(limit);
+    let results = explain(query, result.hits, &result.rarity, today);
     Answer {
         query: query_text.to_string(),
         total: result.total,
@@ -168,11 +166,9 @@ fn weekly_trend(by_day: &[(NaiveDate, u64)], today: NaiveDate) -> Vec<WeekCount>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::{ThemeDef, prepare};
-    use crate::model::{self, Insight, InsightData, Kind, Sentiment, Severity, Visibility};
-    use crate::query::{Document, parse};
+    use crate::model::{Insight, InsightData, Sentiment, Severity, Visibility};
+    use crate::query::parse;
     use chrono::{TimeZone, Utc};
-    use std::collections::{BTreeMap, HashSet};
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -181,11 +177,13 @@ mod tests {
     fn result(by_day: Vec<(NaiveDate, u64)>) -> SearchResult {
         SearchResult {
             total: by_day.iter().map(|(_, c)| c).sum(),
-            candidates: vec![],
+            hits: vec![],
             themes: vec![],
             segments: vec![],
             by_day,
             accounts: 0,
+            theme_accounts: vec![],
+            rarity: Default::default(),
         }
     }
 
@@ -196,7 +194,6 @@ mod tests {
             result(by_day),
             false,
             day(2026, 3, 31),
-            10,
         )
     }
 
@@ -300,7 +297,14 @@ mod tests {
         };
         let result = SearchResult {
             total: 40,
-            candidates: (1..=5).map(insight).collect(),
+            hits: (3..=5)
+                .rev()
+                .map(|id| crate::search::Hit {
+                    insight: insight(id),
+                    score: id as f64,
+                    reach: None,
+                })
+                .collect(),
             themes: vec![Count {
                 name: "Billing".into(),
                 count: 30,
@@ -308,15 +312,17 @@ mod tests {
             segments: vec![],
             by_day: vec![(day(2026, 3, 1), 40)],
             accounts: 12,
+            theme_accounts: vec![],
+            rarity: Default::default(),
         };
         let query = parse("refund").unwrap();
-        let a = answer("refund", &query, result, false, day(2026, 3, 31), 3);
+        let a = answer("refund", &query, result, false, day(2026, 3, 31));
         assert_eq!(a.results.len(), 3);
         assert_eq!((a.total, a.accounts), (40, 12));
         assert_eq!(a.themes[0].count, 30);
         assert_eq!(a.trend.iter().map(|w| w.count).sum::<u64>(), 40);
         let ids: Vec<i64> = a.results.iter().map(|r| r.insight.id).collect();
-        assert_eq!(ids, [5, 4, 3], "equal scores: higher id first");
+        assert_eq!(ids, [5, 4, 3], "in the engine's order");
 
         let json = serde_json::to_value(&a).unwrap();
         assert_eq!(json["trend"].as_array().unwrap().len(), TREND_WEEKS);
@@ -332,194 +338,11 @@ mod tests {
             result_with_nothing(),
             false,
             day(2026, 3, 31),
-            0,
         );
         assert!(none.results.is_empty());
     }
 
     fn result_with_nothing() -> SearchResult {
         result(vec![])
-    }
-
-    /// The sample of real CFPB complaints shipped for the demo, read the way an import maps
-    /// it: Issue and Product become tags, the narrative the body, Company the account.
-    fn cfpb_insights(themes: &[ThemeDef], today: NaiveDate) -> Vec<Insight> {
-        const CSV: &str = include_str!("../../bot/data/cfpb-complaints-sample.csv");
-        let mut reader = csv::Reader::from_reader(CSV.as_bytes());
-        let headers = reader.headers().unwrap().clone();
-        let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
-        let (date, product, issue, sub_issue, narrative, company, tags, id) = (
-            column("Date received"),
-            column("Product"),
-            column("Issue"),
-            column("Sub-issue"),
-            column("Consumer complaint narrative"),
-            column("Company"),
-            column("Tags"),
-            column("Complaint ID"),
-        );
-        let stamp = Utc.with_ymd_and_hms(2023, 9, 1, 0, 0, 0).unwrap();
-        reader
-            .records()
-            .map(|r| r.unwrap())
-            .enumerate()
-            .map(|(i, r)| {
-                let title = if r[sub_issue].is_empty() {
-                    &r[issue]
-                } else {
-                    &r[sub_issue]
-                };
-                let data = InsightData {
-                    source: "cfpb".into(),
-                    source_ref: r[id].to_string(),
-                    title: title.to_string(),
-                    body: r[narrative].to_string(),
-                    observed_on: r[date].parse().unwrap(),
-                    tags: vec![r[issue].to_string(), r[product].to_string()],
-                    segment: Some(r[tags].to_string()).filter(|s| !s.is_empty()),
-                    stage: None,
-                    kind: Some(Kind::Pain),
-                    sentiment: Sentiment::Negative,
-                    severity: Severity::DEFAULT,
-                    account: Some(r[company].to_string()),
-                    url: None,
-                    visibility: Visibility::All,
-                };
-                let prepared = prepare(data, themes, today);
-                Insight {
-                    id: i as i64 + 1,
-                    data: prepared.data,
-                    themes: prepared.themes,
-                    added_at: stamp,
-                    updated_at: stamp,
-                }
-            })
-            .collect()
-    }
-
-    /// What a store does with a query, in memory: match, count, break down.
-    fn search(insights: &[Insight], query: &Query, today: NaiveDate) -> SearchResult {
-        let mut matching: Vec<&Insight> = insights
-            .iter()
-            .filter(|i| query.matches(&Document::from_insight(i), today))
-            .collect();
-        matching.sort_by_key(|i| std::cmp::Reverse((i.data.observed_on, i.id)));
-        let count = |names: Vec<String>| {
-            let mut counts: BTreeMap<String, (String, u64)> = BTreeMap::new();
-            for name in names {
-                counts.entry(model::key(&name)).or_insert((name, 0)).1 += 1;
-            }
-            let mut counts: Vec<Count> = counts
-                .into_values()
-                .map(|(name, count)| Count { name, count })
-                .collect();
-            counts.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
-            counts.truncate(10);
-            counts
-        };
-        let mut by_day: BTreeMap<NaiveDate, u64> = BTreeMap::new();
-        for i in &matching {
-            *by_day.entry(i.data.observed_on).or_default() += 1;
-        }
-        let accounts: HashSet<String> = matching
-            .iter()
-            .filter_map(|i| i.data.account.as_deref().map(model::key))
-            .collect();
-        SearchResult {
-            total: matching.len() as u64,
-            themes: count(matching.iter().flat_map(|i| i.themes.clone()).collect()),
-            segments: count(
-                matching
-                    .iter()
-                    .filter_map(|i| i.data.segment.clone())
-                    .collect(),
-            ),
-            by_day: by_day.into_iter().collect(),
-            accounts: accounts.len() as u64,
-            candidates: matching.into_iter().take(1000).cloned().collect(),
-        }
-    }
-
-    #[test]
-    fn real_complaints_answer_a_question_about_identity_theft() {
-        let today = day(2023, 9, 1);
-        let text = "what are customers saying about identity theft on their credit report?";
-        let query = parse(text).unwrap();
-        let words: Vec<&str> = query
-            .positive_terms()
-            .iter()
-            .map(|t| t.word.as_str())
-            .collect();
-        assert_eq!(words, ["identity", "theft", "credit", "report"]);
-
-        // With a configured theme that tags identity theft at import, and without: the
-        // ranking must find the customers' own words either way.
-        let configured = vec![ThemeDef {
-            name: "Identity theft".into(),
-            query: parse("\"identity theft\" OR \"stolen identity\" OR \"identity stolen\"")
-                .unwrap(),
-        }];
-        for themes in [configured, vec![]] {
-            let insights = cfpb_insights(&themes, today);
-            assert_eq!(insights.len(), 2067);
-            let mut found = search(&insights, &query, today);
-            let mut relaxed = false;
-            if found.total == 0 {
-                relaxed = true;
-                found = search(&insights, &query.relaxed().unwrap(), today);
-            }
-            assert!(found.total >= 10, "{} matches", found.total);
-            let a = answer(text, &query, found, relaxed, today, 10);
-
-            assert_eq!(a.results.len(), 10);
-            let mut in_their_words = 0;
-            for (place, r) in a.results.iter().enumerate() {
-                // The customer's words, not the categories the import gave them.
-                let said =
-                    format!("{} {}", r.insight.data.title, r.insight.data.body).to_lowercase();
-                let about_it = said.contains("identity") && said.contains("theft");
-                if about_it {
-                    in_their_words += 1;
-                } else {
-                    assert!(
-                        place >= 5,
-                        "result {place} is only categorized: {:?}",
-                        r.reasons
-                    );
-                    let categories = r.insight.themes.join(" ").to_lowercase();
-                    assert!(
-                        categories.contains("identity theft"),
-                        "{place}: {categories}"
-                    );
-                }
-                assert!(
-                    r.reasons
-                        .iter()
-                        .any(|reason| reason.to_string().starts_with("matched")),
-                    "{:?}",
-                    r.reasons
-                );
-                // A snippet of a narrative shows where it talks about the subject.
-                let snippet = r.snippet.to_lowercase();
-                assert!(r.snippet.chars().count() <= 200);
-                if about_it && !r.insight.data.body.is_empty() {
-                    assert!(
-                        snippet.contains("identity") || snippet.contains("theft"),
-                        "{place}: {snippet}"
-                    );
-                }
-            }
-            assert!(in_their_words >= 8, "{in_their_words} of 10");
-            if !themes.is_empty() {
-                assert!(
-                    a.themes.iter().any(|c| c.name == "Identity theft"),
-                    "{:?}",
-                    a.themes
-                );
-            }
-            // The newest complaint in the sample is from 2023-08-25, a Friday.
-            assert_eq!(a.trend.last().unwrap().week_start, day(2023, 8, 21));
-            assert!(a.trend.iter().map(|w| w.count).sum::<u64>() <= a.total);
-        }
     }
 }

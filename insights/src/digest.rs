@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::message::{Action, Block, Button, Message, Text};
 use crate::model::{self, Insight, InsightId};
-use crate::search::{Count, DateRange};
+use crate::search::{Count, DateRange, Ranking, Recency, ThemeFactors};
 use crate::text;
 
 /// How many items a digest shows when the team does not say.
@@ -263,8 +263,9 @@ pub struct DigestInput {
     pub period: Period,
     /// Today in the team's timezone: reviews are overdue against it.
     pub today: NaiveDate,
-    /// Insights observed in the period (team filter + visibility already applied by the store),
-    /// most recent first, capped (e.g. 1000).
+    /// The period's best insights (team filter and visibility already applied), as the store's
+    /// search engine ranked every insight of the period by [`ranking`]: the candidates the
+    /// items are chosen from.
     pub current: Vec<Insight>,
     /// Exact count of insights observed in the period.
     pub current_total: u64,
@@ -275,6 +276,9 @@ pub struct DigestInput {
     pub current_themes: Vec<Count>,
     /// Theme counts over [`Period::previous`], complete in the same way.
     pub previous_themes: Vec<Count>,
+    /// Distinct accounts per main theme (an insight's first) over the whole period. Empty: they
+    /// are counted among `current`.
+    pub theme_accounts: Vec<Count>,
     /// Theme counts over the last ~8 weeks, for the quiet-week note.
     pub running_themes: Vec<Count>,
     /// Open flags for the team.
@@ -302,6 +306,7 @@ impl DigestInput {
             current_accounts: 0,
             current_themes: Vec::new(),
             previous_themes: Vec::new(),
+            theme_accounts: Vec::new(),
             running_themes: Vec::new(),
             flags: Vec::new(),
             reviews_due: Vec::new(),
@@ -467,8 +472,6 @@ pub struct Digest {
     pub total: u64,
     /// Distinct accounts among them.
     pub accounts: u64,
-    /// How many of them were ranked (the store caps what it hands over).
-    pub considered: usize,
     /// The top items, best first.
     pub items: Vec<DigestItem>,
     /// The period's largest themes, largest first, at most five.
@@ -492,6 +495,77 @@ pub struct Digest {
     pub quiet: bool,
     /// The biggest themes of recent weeks, largest first, for the quiet-week note.
     pub running_themes: Vec<Count>,
+}
+
+/// What severity 1 to 5 multiplies an item's score by.
+const SEVERITY_FACTORS: [f64; 5] = [0.7, 0.825, 0.95, 1.075, 1.2];
+/// What recency loses from the period's last day to its first.
+const RECENCY_DROP: f64 = 0.15;
+
+/// Recency within a period: 1 on its last day, 0.85 on its first.
+fn period_recency(period: &Period) -> Recency {
+    let range = period.observed();
+    Recency::Linear {
+        reference: range.until.pred_opt().unwrap_or(range.from),
+        span_days: period.days().saturating_sub(1).max(1) as f64,
+        drop: RECENCY_DROP,
+    }
+}
+
+/// What the distinct accounts behind an item multiply its score by: `1 + 0.15 × ln(accounts)`,
+/// at most 1.6.
+fn reach_factor(accounts: u64) -> f64 {
+    1.0 + (0.15 * (accounts.max(1) as f64).ln()).min(0.6)
+}
+
+/// How the store's search engine ranks every insight of `period` for its digest, so that the
+/// candidates handed to [`compose`] in [`DigestInput::current`] are the period's best, whatever
+/// their number: severity, recency within the period, and the momentum and reach of the
+/// insight's main theme, weighed as [`compose`] weighs them. The counts are those of the whole
+/// period, the previous one, and distinct accounts per main theme.
+pub fn ranking(
+    period: &Period,
+    current_themes: &[Count],
+    previous_themes: &[Count],
+    theme_accounts: &[Count],
+) -> Ranking {
+    let previous_mentions: u64 = previous_themes.iter().map(|c| c.count).sum();
+    let compared = previous_mentions >= MIN_CHANGE;
+    let trends = theme_trends(current_themes, previous_themes, &[], compared);
+    let mut factors: BTreeMap<String, f64> = BTreeMap::new();
+    for (key, trend) in &trends {
+        let momentum = match trend.movement {
+            Movement::New => Momentum::New {
+                theme: trend.name.clone(),
+                now: trend.count,
+            }
+            .factor(),
+            Movement::Growing => Momentum::Rising {
+                theme: trend.name.clone(),
+                now: trend.count,
+                before: trend.previous,
+            }
+            .factor(),
+            Movement::Fading | Movement::Steady => 1.0,
+        };
+        factors.insert(key.clone(), momentum);
+    }
+    for c in theme_accounts {
+        let key = model::key(&c.name);
+        if !key.is_empty() {
+            *factors.entry(key).or_insert(1.0) *= reach_factor(c.count);
+        }
+    }
+    Ranking {
+        relevance: false,
+        most_words_first: false,
+        recency: period_recency(period),
+        severity: SEVERITY_FACTORS,
+        main_theme: ThemeFactors::Given {
+            factors,
+            default: 1.0,
+        },
+    }
 }
 
 /// Composes the digest: pure and deterministic (ties are broken by id, never by input order or
@@ -521,7 +595,19 @@ pub fn compose(input: &DigestInput) -> Digest {
         .collect::<BTreeSet<_>>()
         .len() as u64;
     let top_themes = sorted_counts(&input.current_themes, TOP_THEMES);
-    let items = top_items(&current, &trends, &top_themes, period, size);
+    let theme_accounts: BTreeMap<String, u64> = input
+        .theme_accounts
+        .iter()
+        .map(|c| (model::key(&c.name), c.count))
+        .collect();
+    let items = top_items(
+        &current,
+        &trends,
+        &top_themes,
+        &theme_accounts,
+        period,
+        size,
+    );
 
     let mut moving: Vec<ThemeTrend> = trends
         .into_values()
@@ -571,7 +657,6 @@ pub fn compose(input: &DigestInput) -> Digest {
         today: input.today,
         total: input.current_total.max(current.len() as u64),
         accounts: input.current_accounts.max(sample_accounts),
-        considered: current.len(),
         items,
         top_themes,
         themes: moving,
@@ -780,28 +865,23 @@ fn top_items(
     insights: &[&Insight],
     trends: &BTreeMap<String, ThemeTrend>,
     top_themes: &[Count],
+    period_accounts: &BTreeMap<String, u64>,
     period: &Period,
     size: usize,
 ) -> Vec<DigestItem> {
     if insights.is_empty() {
         return Vec::new();
     }
-    let range = period.observed();
-    let last_day = range.until.pred_opt().unwrap_or(range.from);
-    let span = period.days().saturating_sub(1).max(1) as f64;
     let momenta: Vec<Option<Momentum>> = insights.iter().map(|i| momentum(i, trends)).collect();
+    let recency = period_recency(period);
     // Severity, momentum and recency belong to one insight; reach and group size to its group.
     let base: Vec<f64> = insights
         .iter()
         .zip(&momenta)
         .map(|(insight, momentum)| {
-            let severity = 0.7 + 0.125 * f64::from(insight.data.severity.get() - 1);
-            let age = (last_day - insight.data.observed_on)
-                .num_days()
-                .clamp(0, span as i64);
-            let recency = 1.0 - 0.15 * age as f64 / span;
+            let severity = SEVERITY_FACTORS[usize::from(insight.data.severity.get() - 1)];
             let momentum = momentum.as_ref().map_or(1.0, Momentum::factor);
-            severity * recency * momentum
+            severity * recency.factor(insight.data.observed_on) * momentum
         })
         .collect();
 
@@ -844,7 +924,14 @@ fn top_items(
             if let Some(shared) = main_theme.as_ref().and_then(|t| theme_accounts.get(t)) {
                 accounts.extend(shared.iter().cloned());
             }
-            let reach = (accounts.len() as u64).max(1);
+            // The whole period's count, when the store gave it, knows accounts beyond the
+            // candidates.
+            let counted = main_theme
+                .as_ref()
+                .and_then(|t| period_accounts.get(t))
+                .copied()
+                .unwrap_or(0);
+            let reach = (accounts.len() as u64).max(counted).max(1);
             let mut similar: Vec<InsightId> = group
                 .iter()
                 .filter(|&&i| i != lead)
@@ -852,7 +939,7 @@ fn top_items(
                 .collect();
             similar.sort_unstable();
             let score = base[lead]
-                * (1.0 + (0.15 * (reach as f64).ln()).min(0.6))
+                * reach_factor(reach)
                 * (1.0 + (0.1 * (1.0 + similar.len() as f64).ln()).min(0.3));
             Group {
                 lead,
@@ -1177,13 +1264,6 @@ fn summary(m: Message, digest: &Digest) -> Message {
         notes.push(Text::plain(format!(
             "Top themes: {}",
             counts_list(&digest.top_themes, TOP_THEMES)
-        )));
-    }
-    if (digest.considered as u64) < digest.total {
-        notes.push(Text::plain(format!(
-            "Ranked from the {} most recent of {}.",
-            thousands(digest.considered as u64),
-            thousands(digest.total)
         )));
     }
     if !digest.compared {
@@ -2502,7 +2582,6 @@ mod tests {
             .collect();
         let digest = compose(&input);
         assert_eq!(digest.items.len(), MAX_ITEMS);
-        assert_eq!(digest.considered, 1000);
         assert!(digest.themes.len() <= MAX_THEME_LINES);
         let m = message(&digest);
         assert!(m.blocks.len() < 50, "{} blocks", m.blocks.len());
@@ -2513,10 +2592,7 @@ mod tests {
                 text.chars().count()
             );
         }
-        assert!(
-            m.to_plain()
-                .contains("Ranked from the 1,000 most recent of 4,321.")
-        );
+        assert!(!m.to_plain().contains("Ranked from"));
         assert!(m.to_plain().chars().count() < 20_000);
     }
 
@@ -2602,8 +2678,8 @@ mod tests {
             "{plain}"
         );
         assert!(
-            plain.contains("Ranked from the 1,000 most recent of 1,765."),
-            "{plain}"
+            !plain.contains("Ranked from"),
+            "every insight is ranked: {plain}"
         );
         assert!(
             plain.contains("consumerfinance.gov"),

@@ -1,5 +1,5 @@
 //! Preparing an insight for the store: its themes (tags plus every configured theme whose query
-//! matches), the search terms both backends index, and a fingerprint that tells an unchanged
+//! matches), the words the search index holds, and a fingerprint that tells an unchanged
 //! re-import from an update.
 
 use chrono::NaiveDate;
@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{self, InsightData, Visibility};
 use crate::query::{Document, Query};
-use crate::text;
+use crate::text::IndexedText;
 
 /// A theme declared in configuration as a saved query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +25,8 @@ pub struct PreparedInsight {
     pub data: InsightData,
     /// Tags plus matching configured themes, deduplicated by key, in that order.
     pub themes: Vec<String>,
-    /// Space-separated stems of title, body and themes, in order, as indexed by full-text search.
-    pub terms: String,
+    /// The stems of title, body and each theme, as the search index holds them.
+    pub text: IndexedText,
     /// Changes whenever anything stored about the insight changes.
     pub fingerprint: String,
 }
@@ -55,12 +55,12 @@ pub fn prepare(mut data: InsightData, themes: &[ThemeDef], today: NaiveDate) -> 
             names.push(name.trim().to_string());
         }
     }
-    let terms = text::index_terms(&data.title, &data.body, &names);
-    let fingerprint = fingerprint(&data, &names, &terms);
+    let text = IndexedText::of(&data.title, &data.body, &names);
+    let fingerprint = fingerprint(&data, &names, &text.terms());
     PreparedInsight {
         data,
         themes: names,
-        terms,
+        text,
         fingerprint,
     }
 }
@@ -263,10 +263,11 @@ mod tests {
         let prepared = prepare(data(), &defs(), day(2023, 9, 1));
         assert!(
             prepared
-                .terms
+                .text
+                .terms()
                 .starts_with("debt was result of ident theft someon open")
         );
-        assert!(prepared.terms.ends_with("debt collect recent"));
+        assert!(prepared.text.terms().ends_with("debt collect recent"));
     }
 
     #[test]

@@ -1,45 +1,37 @@
-//! Ordering the insights a search found, and saying why each is where it is.
+//! How questions are ranked, and saying why each of the best matches is where it is.
 //!
-//! A score is the product of four signals, so each one can be read on its own:
+//! The search engine scores every match while it visits it ([`question_ranking`] gives the
+//! factors), as the product of four signals, so each one can be read on its own:
 //!
-//! - **relevance**: BM25F over the candidate set: a word in the title counts three times and
-//!   a theme carrying it twice as much as a word in the body (each text field normalized by its
-//!   own average length), multiplied by the share of the query's weight the
-//!   insight covers (a question relaxed to "any of these words" puts insights with more of the
-//!   rarer words first). A query without words is neutral: relevance 1.
+//! - **relevance**: BM25 over every match: a word in the title counts three times and one in a
+//!   theme twice as much as a word in the body, each field normalized by its own average length.
+//!   A question relaxed to "any of these words" puts the insights containing more of them first.
+//!   A query without words is neutral: relevance 1.
 //! - **recency**: from 1 (observed today) down to 0.7, losing half of the way every
 //!   [`HALF_LIFE_DAYS`]; the floor keeps years-old data ranked by relevance rather than by age
 //!   (a strong match from last year beats a passing mention from today).
 //! - **severity**: 0.8 for severity 1 up to 1.2 for severity 5.
-//! - **reach**: how many distinct accounts among the candidates said the same thing — the same
-//!   first theme (by key) or the same title once tokenized and stemmed. It adds
-//!   `0.1 × ln(accounts)`, at most 0.5. Insights without an account add no one to a count but
-//!   always reach at least one.
+//! - **reach**: how many distinct accounts share the insight's main theme, among the insights
+//!   every team may see. It adds `0.1 × ln(accounts)`, at most 0.5.
 //!
-//! Scores compare insights within one ranking; they mean nothing across queries.
+//! [`explain`] turns the engine's best matches into [`Ranked`] results with their reasons and a
+//! snippet. Scores compare insights within one ranking; they mean nothing across queries.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::model::{self, Insight};
-use crate::query::Query;
-use crate::text;
+use crate::model::Insight;
+use crate::query::{Query, Term};
+use crate::search::{Hit, Ranking, Recency, ThemeFactors};
+use crate::text::{self, IndexedText};
 
 /// Days after which recency has lost half of what it can lose.
 pub const HALF_LIFE_DAYS: f64 = 30.0;
 /// What recency multiplies by for very old insights.
-const RECENCY_FLOOR: f64 = 0.7;
-/// A term in the title counts this many times.
-const TITLE_WEIGHT: f64 = 3.0;
-/// A term in a theme counts this many times.
-const THEMES_WEIGHT: f64 = 2.0;
-/// BM25's saturation: how quickly more occurrences of a word stop adding.
-const K1: f64 = 1.2;
-/// BM25's length normalization: how much a long text is discounted.
-const B: f64 = 0.75;
+pub const RECENCY_FLOOR: f64 = 0.7;
 /// How long an insight is said to be recent in the reasons.
 const RECENT_DAYS: i64 = 60;
 /// At most this many reasons per insight.
@@ -139,247 +131,94 @@ fn list(items: &[String]) -> String {
     }
 }
 
-/// One candidate's words, field by field, as stems.
-struct Fields {
-    title: Vec<String>,
-    body: Vec<String>,
-    themes: Vec<String>,
-}
-
-impl Fields {
-    fn of(insight: &Insight) -> Fields {
-        Fields {
-            title: text::stems(&insight.data.title),
-            body: text::stems(&insight.data.body),
-            themes: insight.themes.iter().flat_map(|t| text::stems(t)).collect(),
-        }
-    }
-
-    fn count(stems: &[String], stem: &str) -> f64 {
-        stems.iter().filter(|s| *s == stem).count() as f64
-    }
-
-    fn contains(&self, stem: &str) -> bool {
-        [&self.title, &self.body, &self.themes]
-            .into_iter()
-            .any(|stems| stems.iter().any(|s| s == stem))
-    }
-
-    /// BM25F's combined term frequency: each text field's count normalized by its length
-    /// against the average, then weighted. Themes count once however often a word recurs in
-    /// them: a long category name ("Credit monitoring or identity theft protection services")
-    /// says what the insight is about, not that it says so insistently.
-    fn weighted_tf(&self, stem: &str, average: &AverageLengths) -> f64 {
-        let normalized = |stems: &[String], average: f64| {
-            let count = Fields::count(stems, stem);
-            if count == 0.0 {
-                return 0.0;
-            }
-            let norm = if average > 0.0 {
-                1.0 - B + B * stems.len() as f64 / average
-            } else {
-                1.0
-            };
-            count / norm
-        };
-        let in_themes = if self.themes.iter().any(|s| s == stem) {
-            1.0
-        } else {
-            0.0
-        };
-        TITLE_WEIGHT * normalized(&self.title, average.title)
-            + THEMES_WEIGHT * in_themes
-            + normalized(&self.body, average.body)
-    }
-
-    fn found_in(&self, stem: &str) -> Vec<Field> {
-        [
-            (Field::Title, &self.title),
-            (Field::Body, &self.body),
-            (Field::Themes, &self.themes),
-        ]
-        .into_iter()
-        .filter(|(_, stems)| stems.iter().any(|s| s == stem))
-        .map(|(field, _)| field)
-        .collect()
+/// The factors the engine ranks a question's matches by, `today` being the day recency counts
+/// from. See the module documentation.
+pub fn question_ranking(today: NaiveDate) -> Ranking {
+    Ranking {
+        relevance: true,
+        most_words_first: false,
+        recency: Recency::Decay {
+            reference: today,
+            half_life_days: HALF_LIFE_DAYS,
+            floor: RECENCY_FLOOR,
+        },
+        severity: [0.8, 0.9, 1.0, 1.1, 1.2],
+        main_theme: ThemeFactors::Reach,
     }
 }
 
-/// Average lengths of the titles and bodies that have any words: many insights have no body,
-/// and counting them would make every real body look long.
-struct AverageLengths {
-    title: f64,
-    body: f64,
+/// What reaching `accounts` distinct accounts multiplies a score by: `1 + 0.1 × ln(accounts)`,
+/// at most 1.5; 1 for one account or none.
+pub fn reach_factor(accounts: u64) -> f64 {
+    1.0 + (0.1 * (accounts.max(1) as f64).ln()).min(0.5)
 }
 
-impl AverageLengths {
-    fn of(fields: &[Fields]) -> AverageLengths {
-        let average = |len: fn(&Fields) -> usize| {
-            let (sum, n) = fields
-                .iter()
-                .map(len)
-                .filter(|&l| l > 0)
-                .fold((0usize, 0usize), |(sum, n), l| (sum + l, n + 1));
-            if n == 0 { 0.0 } else { sum as f64 / n as f64 }
-        };
-        AverageLengths {
-            title: average(|f| f.title.len()),
-            body: average(|f| f.body.len()),
-        }
-    }
-}
-
-/// Ranks `candidates` for `query`: highest score first, ties broken by the newer observation,
-/// then the higher id. See the module documentation for what the score is made of.
-pub fn rank(query: &Query, candidates: &[Insight], today: NaiveDate) -> Vec<Ranked> {
+/// The best matches the engine returned, in its order, with why each is there and a snippet.
+/// `rarity` says how many insights in the store contain each query stem: the snippet centres on
+/// the rarest word the text contains ("theft" rather than "credit" in credit complaints).
+pub fn explain(
+    query: &Query,
+    hits: Vec<Hit>,
+    rarity: &BTreeMap<String, u64>,
+    today: NaiveDate,
+) -> Vec<Ranked> {
     let terms = query.positive_terms();
-    let stems: Vec<&str> = terms.iter().map(|t| t.stem.as_str()).collect();
-    let fields: Vec<Fields> = candidates.iter().map(Fields::of).collect();
-    let idf = idf(&stems, &fields);
-    let relevance = relevance(&stems, &idf, &fields);
-    let reach = reach(candidates, &fields);
-    // Snippets show the most telling word: "theft" rather than "credit" in credit complaints.
-    let mut telling: Vec<(&str, f64)> = stems.iter().copied().zip(idf).collect();
-    telling.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let telling: Vec<&str> = telling.into_iter().map(|(stem, _)| stem).collect();
-
-    let mut ranked: Vec<Ranked> = candidates
-        .iter()
-        .zip(&fields)
-        .enumerate()
-        .map(|(i, (insight, fields))| {
+    let mut telling: Vec<&str> = terms.iter().map(|t| t.stem.as_str()).collect();
+    telling.sort_by_key(|stem| rarity.get(*stem).copied().unwrap_or(u64::MAX));
+    hits.into_iter()
+        .map(|hit| {
+            let insight = hit.insight;
+            let text = IndexedText::of(&insight.data.title, &insight.data.body, &insight.themes);
             let age = (today - insight.data.observed_on).num_days().max(0);
             let severity = insight.data.severity.get();
-            let score = relevance[i]
-                * recency(age)
-                * (0.8 + 0.1 * f64::from(severity - 1))
-                * (1.0 + (0.1 * (reach[i] as f64).ln()).min(0.5));
-
-            let mut reasons = matched_reasons(&terms, fields);
+            let mut reasons = matched_reasons(&terms, &text);
             if severity >= 4 {
                 reasons.push(Reason::Severity { severity });
             }
-            if reach[i] >= 2 {
-                reasons.push(Reason::Reach { accounts: reach[i] });
+            if let Some(accounts) = hit.reach.filter(|&a| a >= 2) {
+                reasons.push(Reason::Reach { accounts });
             }
             if age <= RECENT_DAYS {
                 reasons.push(Reason::Age { days: age });
             }
             reasons.truncate(MAX_REASONS);
-
             let source = if insight.data.body.trim().is_empty() {
                 &insight.data.title
             } else {
                 &insight.data.body
             };
+            let snippet = snippet(source, &telling, SNIPPET_CHARS);
             Ranked {
-                insight: insight.clone(),
-                score,
+                insight,
+                score: hit.score,
                 reasons,
-                snippet: snippet(source, &telling, SNIPPET_CHARS),
+                snippet,
             }
-        })
-        .collect();
-    ranked.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(b.insight.data.observed_on.cmp(&a.insight.data.observed_on))
-            .then(b.insight.id.cmp(&a.insight.id))
-    });
-    ranked
-}
-
-/// From 1 today down towards [`RECENCY_FLOOR`], halving the distance every half-life.
-fn recency(age_days: i64) -> f64 {
-    RECENCY_FLOOR + (1.0 - RECENCY_FLOOR) * 0.5_f64.powf(age_days as f64 / HALF_LIFE_DAYS)
-}
-
-/// How telling each stem is among the candidates: BM25's inverse document frequency, always
-/// positive.
-fn idf(stems: &[&str], fields: &[Fields]) -> Vec<f64> {
-    let n = fields.len() as f64;
-    stems
-        .iter()
-        .map(|stem| {
-            let with = fields.iter().filter(|f| f.contains(stem)).count() as f64;
-            (1.0 + (n - with + 0.5) / (with + 0.5)).ln()
         })
         .collect()
 }
 
-/// BM25F of each candidate for the query stems, times the share of the query's weight (the
-/// sum of the stems' idf) it covers. 1 for everyone when the query has no words.
-fn relevance(stems: &[&str], idf: &[f64], fields: &[Fields]) -> Vec<f64> {
-    if stems.is_empty() {
-        return vec![1.0; fields.len()];
+/// Where in an insight's indexed text a stem is found.
+fn found_in(text: &IndexedText, stem: &str) -> Vec<Field> {
+    let has = |stems: &[String]| stems.iter().any(|s| s == stem);
+    let mut fields = Vec::new();
+    if has(&text.title) {
+        fields.push(Field::Title);
     }
-    let total_idf: f64 = idf.iter().sum();
-    let average = AverageLengths::of(fields);
+    if has(&text.body) {
+        fields.push(Field::Body);
+    }
+    if text.themes.iter().any(|theme| has(theme)) {
+        fields.push(Field::Themes);
+    }
     fields
-        .iter()
-        .map(|f| {
-            let mut score = 0.0;
-            let mut covered = 0.0;
-            for (stem, idf) in stems.iter().zip(idf) {
-                let tf = f.weighted_tf(stem, &average);
-                if tf > 0.0 {
-                    score += idf * tf * (K1 + 1.0) / (tf + K1);
-                    covered += idf;
-                }
-            }
-            let coverage = if total_idf > 0.0 {
-                covered / total_idf
-            } else {
-                1.0
-            };
-            score * coverage
-        })
-        .collect()
-}
-
-/// For each candidate, the distinct accounts among all candidates that share its first theme
-/// or its title (compared as stems); at least 1.
-fn reach(candidates: &[Insight], fields: &[Fields]) -> Vec<u64> {
-    let theme_key = |i: usize| candidates[i].themes.first().map(|t| model::key(t));
-    let title_key = |i: usize| Some(fields[i].title.join(" ")).filter(|t| !t.is_empty());
-    let account = |i: usize| {
-        candidates[i]
-            .data
-            .account
-            .as_deref()
-            .map(model::key)
-            .filter(|a| !a.is_empty())
-    };
-    let mut by_theme: HashMap<String, HashSet<String>> = HashMap::new();
-    let mut by_title: HashMap<String, HashSet<String>> = HashMap::new();
-    for i in 0..candidates.len() {
-        let Some(account) = account(i) else { continue };
-        if let Some(key) = theme_key(i).filter(|k| !k.is_empty()) {
-            by_theme.entry(key).or_default().insert(account.clone());
-        }
-        if let Some(key) = title_key(i) {
-            by_title.entry(key).or_default().insert(account);
-        }
-    }
-    let empty = HashSet::new();
-    (0..candidates.len())
-        .map(|i| {
-            let themed = theme_key(i)
-                .and_then(|k| by_theme.get(&k))
-                .unwrap_or(&empty);
-            let titled = title_key(i)
-                .and_then(|k| by_title.get(&k))
-                .unwrap_or(&empty);
-            (themed.union(titled).count() as u64).max(1)
-        })
-        .collect()
 }
 
 /// Query words found in the insight, grouped by where they were found, at most two groups.
-fn matched_reasons(terms: &[&crate::query::Term], fields: &Fields) -> Vec<Reason> {
+fn matched_reasons(terms: &[&Term], text: &IndexedText) -> Vec<Reason> {
     let mut groups: Vec<(Vec<Field>, Vec<String>)> = Vec::new();
     for term in terms {
-        let found = fields.found_in(&term.stem);
+        let found = found_in(text, &term.stem);
         if found.is_empty() {
             continue;
         }
@@ -489,179 +328,86 @@ mod tests {
         }
     }
 
-    fn order(query: &str, candidates: &[Insight]) -> Vec<i64> {
-        rank(&parse(query).unwrap(), candidates, today())
-            .iter()
-            .map(|r| r.insight.id)
-            .collect()
+    fn hit(insight: Insight) -> Hit {
+        Hit {
+            insight,
+            score: 1.0,
+            reach: None,
+        }
     }
 
-    #[test]
-    fn a_match_in_the_title_outranks_one_in_the_body() {
-        let candidates = [
-            insight(1, "Waited for weeks", "my refund never arrived"),
-            insight(2, "Refund never arrived", "I waited for weeks"),
-        ];
-        assert_eq!(order("refund", &candidates), [2, 1]);
-    }
-
-    #[test]
-    fn a_match_in_a_theme_outranks_one_in_the_body() {
-        let mut themed = insight(1, "Card declined", "It happened at checkout");
-        themed.themes = vec!["Refunds".into()];
-        let candidates = [insight(2, "Card declined", "It happened at refund"), themed];
-        assert_eq!(order("refund", &candidates), [1, 2]);
-    }
-
-    #[test]
-    fn covering_more_of_a_relaxed_question_ranks_higher() {
-        let q = parse("what are customers saying about identity theft on their credit report?")
-            .unwrap()
-            .relaxed()
-            .unwrap();
-        let candidates = [
-            insight(
-                1,
-                "Credit report error",
-                "wrong address on my credit report",
-            ),
-            insight(2, "Identity theft", "someone used my identity, a theft"),
-            insight(
-                3,
-                "Identity theft on my credit report",
-                "accounts I never opened",
-            ),
-            insight(4, "Late fee", "charged a fee on my credit card"),
-            insight(5, "Credit report", "report shows an old credit line"),
-        ];
-        let ids: Vec<i64> = rank(&q, &candidates, today())
-            .iter()
-            .map(|r| r.insight.id)
-            .collect();
-        assert_eq!(ids[..2], [3, 2], "{ids:?}");
-        assert_eq!(*ids.last().unwrap(), 4, "{ids:?}");
-    }
-
-    #[test]
-    fn the_rarer_word_weighs_more() {
-        let mut candidates: Vec<Insight> = (1..=6)
-            .map(|id| insight(id, "Account update", "my account was updated"))
-            .collect();
-        candidates.push(insight(10, "Account", "chargeback filed"));
-        candidates.push(insight(11, "Chargeback", "on my account"));
-        let ids = order("account OR chargeback", &candidates);
-        assert_eq!(ids[..2], [11, 10], "{ids:?}");
-    }
-
-    #[test]
-    fn newer_ranks_higher_but_old_relevant_data_is_not_buried() {
-        let mut old = insight(1, "Refund refused", "refund refund refund, no refund");
-        old.data.observed_on = day(2021, 1, 1);
-        let mut recent = insight(2, "Refund refused", "refund refund refund, no refund");
-        recent.data.observed_on = day(2026, 3, 20);
-        let mut barely = insight(3, "Shipping", "slow shipping; also a refund");
-        barely.data.observed_on = today();
-        assert_eq!(order("refund", &[old, recent, barely]), [2, 1, 3]);
-    }
-
-    #[test]
-    fn severity_and_reach_order_otherwise_equal_insights() {
-        let mut mild = insight(1, "Login loop", "");
-        mild.data.severity = Severity::new(1).unwrap();
-        let mut severe = insight(2, "Login loop", "");
-        severe.data.severity = Severity::new(5).unwrap();
-        assert_eq!(order("login", &[mild, severe]), [2, 1]);
-
-        let shared = |id: i64, account: &str| {
-            let mut i = insight(id, &format!("Problem {id}"), "");
-            i.themes = vec!["Billing".into()];
-            i.data.account = Some(account.into());
-            i
-        };
-        let mut alone = insight(9, "Problem nine", "");
-        alone.themes = vec!["Onboarding".into()];
-        alone.data.account = Some("Initech".into());
-        let candidates = [
-            alone,
-            shared(1, "Acme"),
-            shared(2, "ACME"),
-            shared(3, "Globex"),
-            shared(4, "Umbrella"),
-        ];
-        let ranked = rank(&Query::everything(), &candidates, today());
-        assert_eq!(ranked.last().unwrap().insight.id, 9);
-        // Acme and ACME are one account.
-        assert!(
-            ranked[0].reasons.contains(&Reason::Reach { accounts: 3 }),
-            "{:?}",
-            ranked[0].reasons
-        );
-    }
-
-    #[test]
-    fn reach_counts_near_identical_titles_as_the_same_thing() {
-        let mut a = insight(1, "Charged twice!", "");
-        a.data.account = Some("Acme".into());
-        let mut b = insight(2, "charged  TWICE", "");
-        b.data.account = Some("Globex".into());
-        let mut c = insight(3, "Charged once", "");
-        c.data.account = Some("Initech".into());
-        let ranked = rank(&Query::everything(), &[a, b, c], today());
-        let reach_of = |id: i64| {
-            ranked
-                .iter()
-                .find(|r| r.insight.id == id)
-                .unwrap()
-                .reasons
-                .iter()
-                .find_map(|r| match r {
-                    Reason::Reach { accounts } => Some(*accounts),
-                    _ => None,
-                })
-        };
-        assert_eq!(reach_of(1), Some(2));
-        assert_eq!(reach_of(2), Some(2));
-        assert_eq!(reach_of(3), None);
-    }
-
-    #[test]
-    fn without_words_recency_and_severity_decide() {
-        let mut old = insight(1, "A", "");
-        old.data.observed_on = day(2025, 1, 1);
-        let mut new = insight(2, "B", "");
-        new.data.observed_on = day(2026, 3, 30);
-        let mut old_severe = insight(3, "C", "");
-        old_severe.data.observed_on = day(2025, 1, 1);
-        old_severe.data.severity = Severity::new(5).unwrap();
-        let ranked = rank(
-            &parse("theme:x OR -theme:x").unwrap(),
-            &[old, new, old_severe],
+    fn explained(query: &str, insight: Insight) -> Ranked {
+        let mut ranked = explain(
+            &parse(query).unwrap(),
+            vec![hit(insight)],
+            &BTreeMap::new(),
             today(),
         );
-        let ids: Vec<i64> = ranked.iter().map(|r| r.insight.id).collect();
-        assert_eq!(ids, [2, 3, 1]);
-        assert!(ranked.iter().all(|r| r.score > 0.0));
+        ranked.remove(0)
     }
 
     #[test]
-    fn ties_go_to_the_newer_then_the_higher_id() {
-        let mut a = insight(1, "Same", "same");
-        a.data.observed_on = day(2020, 1, 1);
-        let mut b = insight(2, "Same", "same");
-        b.data.observed_on = day(2020, 1, 1);
-        let mut c = insight(3, "Same", "same");
-        c.data.observed_on = day(2020, 1, 2);
-        assert_eq!(order("same", &[a, b, c]), [3, 2, 1]);
-        assert!(rank(&Query::everything(), &[], today()).is_empty());
+    fn the_ranking_of_questions_weighs_as_documented() {
+        let ranking = question_ranking(today());
+        assert!(ranking.relevance);
+        assert_eq!(ranking.recency.factor(today()), 1.0);
+        let month = ranking.recency.factor(day(2026, 3, 1));
+        assert!((month - 0.85).abs() < 1e-9, "{month}");
+        let old = ranking.recency.factor(day(2016, 1, 1));
+        assert!((old - RECENCY_FLOOR).abs() < 1e-3, "{old}");
+        // A future observation counts as today.
+        assert_eq!(ranking.recency.factor(day(2027, 1, 1)), 1.0);
+        assert_eq!(ranking.severity_factor(1), 0.8);
+        assert_eq!(ranking.severity_factor(5), 1.2);
+        assert_eq!(reach_factor(0), 1.0);
+        assert_eq!(reach_factor(1), 1.0);
+        assert!((reach_factor(10) - (1.0 + 0.1 * 10f64.ln())).abs() < 1e-12);
+        assert_eq!(reach_factor(1_000_000), 1.5);
+    }
+
+    #[test]
+    fn explaining_keeps_the_engines_order_and_score() {
+        let hits = vec![
+            Hit {
+                score: 9.5,
+                ..hit(insight(2, "Second", ""))
+            },
+            Hit {
+                score: 3.0,
+                ..hit(insight(1, "First", ""))
+            },
+        ];
+        let ranked = explain(&Query::everything(), hits, &BTreeMap::new(), today());
+        let order: Vec<(i64, f64)> = ranked.iter().map(|r| (r.insight.id, r.score)).collect();
+        assert_eq!(order, [(2, 9.5), (1, 3.0)]);
+    }
+
+    #[test]
+    fn reach_is_a_reason_from_two_accounts() {
+        let with = |reach| {
+            explain(
+                &Query::everything(),
+                vec![Hit {
+                    reach,
+                    ..hit(insight(1, "A", ""))
+                }],
+                &BTreeMap::new(),
+                day(2030, 1, 1),
+            )
+            .remove(0)
+            .reasons
+        };
+        assert_eq!(with(Some(3)), [Reason::Reach { accounts: 3 }]);
+        assert!(with(Some(1)).is_empty());
+        assert!(with(None).is_empty());
     }
 
     #[test]
     fn future_observations_count_as_today() {
         let mut future = insight(1, "Refund", "");
         future.data.observed_on = day(2027, 1, 1);
-        let ranked = rank(&parse("refund").unwrap(), &[future], today());
-        assert!(ranked[0].score.is_finite());
-        assert!(ranked[0].reasons.contains(&Reason::Age { days: 0 }));
+        let ranked = explained("refund", future);
+        assert!(ranked.reasons.contains(&Reason::Age { days: 0 }));
     }
 
     #[test]
@@ -670,8 +416,8 @@ mod tests {
         i.data.severity = Severity::new(4).unwrap();
         i.data.observed_on = day(2026, 3, 19);
         i.themes = vec!["Billing".into()];
-        let ranked = rank(&parse("refunds twice billing").unwrap(), &[i], today());
-        let reasons: Vec<String> = ranked[0].reasons.iter().map(|r| r.to_string()).collect();
+        let ranked = explained("refunds twice billing", i);
+        let reasons: Vec<String> = ranked.reasons.iter().map(|r| r.to_string()).collect();
         assert_eq!(
             reasons,
             [
@@ -698,8 +444,29 @@ mod tests {
     fn old_mild_unmatched_insights_have_no_reasons() {
         let mut i = insight(1, "Nothing", "");
         i.data.observed_on = day(2020, 1, 1);
-        let ranked = rank(&Query::everything(), &[i], today());
-        assert!(ranked[0].reasons.is_empty());
+        assert!(explained("-refund", i).reasons.is_empty());
+    }
+
+    #[test]
+    fn the_snippet_centres_on_the_rarest_word() {
+        let body = format!(
+            "credit {} identity theft {}",
+            "lorem ipsum ".repeat(40),
+            "dolor sit ".repeat(40)
+        );
+        let rarity = BTreeMap::from([("credit".to_string(), 900), ("theft".to_string(), 3)]);
+        let ranked = explain(
+            &parse("credit theft").unwrap(),
+            vec![hit(insight(1, "T", &body))],
+            &rarity,
+            today(),
+        );
+        assert!(
+            ranked[0].snippet.contains("identity theft"),
+            "{}",
+            ranked[0].snippet
+        );
+        assert!(!ranked[0].snippet.starts_with("credit"));
     }
 
     #[test]
@@ -750,11 +517,7 @@ mod tests {
 
     #[test]
     fn the_snippet_comes_from_the_title_when_there_is_no_body() {
-        let ranked = rank(
-            &parse("refund").unwrap(),
-            &[insight(1, "Refund refused", "  ")],
-            today(),
-        );
-        assert_eq!(ranked[0].snippet, "Refund refused");
+        let ranked = explained("refund", insight(1, "Refund refused", "  "));
+        assert_eq!(ranked.snippet, "Refund refused");
     }
 }

@@ -3,6 +3,8 @@
 //! with [`stem`], so a word typed in a search meets the same token the index holds, whichever
 //! backend runs the search.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Range;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -106,6 +108,27 @@ fn normalize(raw: &str) -> Option<String> {
 /// The word is lowercased first; the stem holds only alphanumeric characters and is never
 /// empty for a non-empty word.
 pub fn stem(word: &str) -> String {
+    // A language has far fewer distinct words than a large import has tokens: each thread
+    // remembers the stems it computed, and forgets them all when the table grows too big.
+    thread_local! {
+        static STEMS: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    }
+    const REMEMBERED: usize = 100_000;
+    if let Some(known) = STEMS.with(|stems| stems.borrow().get(word).cloned()) {
+        return known;
+    }
+    let stemmed = stem_uncached(word);
+    STEMS.with(|stems| {
+        let mut stems = stems.borrow_mut();
+        if stems.len() >= REMEMBERED {
+            stems.clear();
+        }
+        stems.insert(word.to_string(), stemmed.clone());
+    });
+    stemmed
+}
+
+fn stem_uncached(word: &str) -> String {
     let lower: String = word
         .chars()
         .flat_map(char::to_lowercase)
@@ -127,25 +150,71 @@ pub fn stems(text: &str) -> Vec<String> {
     tokens(text).map(|t| stem(&t.text)).collect()
 }
 
-/// What full-text search indexes for an insight: the stems of every token of the title, the
-/// body, then each theme, in that order, separated by single spaces. Stopwords are kept so
-/// that phrases ("charged twice", "on time") match adjacent words exactly. Because it is one
-/// sequence, a phrase can run from the end of one part into the start of the next; both
-/// backends and the in-memory matcher see the same sequence, so they agree on that too.
-pub fn index_terms(title: &str, body: &str, themes: &[String]) -> String {
-    let parts = [title, body]
-        .into_iter()
-        .chain(themes.iter().map(String::as_str));
-    let mut out = String::new();
-    for part in parts {
-        for token in tokens(part) {
+/// An insight's words as the search index holds them: the stems of every token of the title,
+/// of the body and of each theme, field by field and in order. Stopwords are kept so that
+/// phrases ("charged twice", "on time") match adjacent words exactly. A phrase matches inside
+/// one field (the title, the body, or one theme), never across the seam between two: the index
+/// and the in-memory matcher both read this, so they agree on that too.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IndexedText {
+    /// Stems of the title.
+    pub title: Vec<String>,
+    /// Stems of the body.
+    pub body: Vec<String>,
+    /// Stems of each theme, one list per theme.
+    pub themes: Vec<Vec<String>>,
+}
+
+impl IndexedText {
+    /// The indexed words of an insight with this title, body and themes.
+    pub fn of(title: &str, body: &str, themes: &[String]) -> IndexedText {
+        IndexedText {
+            title: stems(title),
+            body: stems(body),
+            themes: themes.iter().map(|t| stems(t)).collect(),
+        }
+    }
+
+    /// Every field's stems, title first, then body, then each theme.
+    pub fn fields(&self) -> impl Iterator<Item = &[String]> {
+        [&self.title[..], &self.body[..]]
+            .into_iter()
+            .chain(self.themes.iter().map(Vec::as_slice))
+    }
+
+    /// Whether any field holds `stem`.
+    pub fn contains(&self, stem: &str) -> bool {
+        self.fields().any(|field| field.iter().any(|s| s == stem))
+    }
+
+    /// Whether one field holds `phrase`, its stems next to each other and in order. An empty
+    /// phrase matches nothing.
+    pub fn contains_phrase(&self, phrase: &[&str]) -> bool {
+        !phrase.is_empty()
+            && self.fields().any(|field| {
+                field
+                    .windows(phrase.len())
+                    .any(|window| window.iter().zip(phrase).all(|(stem, want)| stem == want))
+            })
+    }
+
+    /// Every stem, fields in order, separated by single spaces (what [`index_terms`] returns).
+    pub fn terms(&self) -> String {
+        let mut out = String::new();
+        for stem in self.fields().flatten() {
             if !out.is_empty() {
                 out.push(' ');
             }
-            out.push_str(&stem(&token.text));
+            out.push_str(stem);
         }
+        out
     }
-    out
+}
+
+/// The stems of title, body and each theme, in that order, separated by single spaces: the
+/// fingerprint of an insight covers them, so a change in tokenizing shows as a change.
+pub fn index_terms(title: &str, body: &str, themes: &[String]) -> String {
+    IndexedText::of(title, body, themes).terms()
 }
 
 /// English function words, dropped from searches (never from the index). Sorted, for

@@ -156,14 +156,6 @@ pub(crate) enum Db<'c> {
 }
 
 impl Db<'_> {
-    /// Which backend this connection talks to.
-    pub(crate) fn backend(&self) -> Backend {
-        match self {
-            Db::Sqlite(_) => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
-        }
-    }
-
     /// Every row of the result.
     pub(crate) async fn fetch_all<T: Record>(&mut self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
         // The text comes from `'static` fragments and `$n` placeholders only (see `SqlBuilder`).

@@ -80,6 +80,13 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// The search index could not be opened, written or searched.
+    #[error("{detail}")]
+    Search {
+        /// What failed, and where the index is.
+        detail: String,
+    },
+
     /// Stored data could not be read back into the domain model (written by another program,
     /// or by a newer version with values this one does not know).
     #[error("stored data is unreadable: {detail}")]

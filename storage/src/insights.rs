@@ -77,6 +77,11 @@ pub(crate) struct InsightRow {
 }
 
 impl InsightRow {
+    /// Its id.
+    pub(crate) fn id(&self) -> InsightId {
+        self.id
+    }
+
     /// The domain's insight, or why the row cannot be one.
     pub(crate) fn into_insight(self) -> Result<Insight, StoreError> {
         let id = self.id;
@@ -138,11 +143,6 @@ impl InsightRow {
     }
 }
 
-/// Turns rows into insights, failing on the first unreadable one.
-pub(crate) fn into_insights(rows: Vec<InsightRow>) -> Result<Vec<Insight>, StoreError> {
-    rows.into_iter().map(InsightRow::into_insight).collect()
-}
-
 /// A name and how many insights carry it, as the breakdown queries select it.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct CountRow {
@@ -160,12 +160,12 @@ impl From<CountRow> for Count {
 }
 
 /// Inserts the insight unless its `(source, source_ref)` exists. Placeholders are shared with
-/// [`UPDATE_CHANGED`]: `$20` is "now".
+/// [`UPDATE_CHANGED`]: `$19` is "now", `$20` the change that writes it.
 const INSERT_NEW: &str = "INSERT INTO insights (source, source_ref, title, body, observed_on, \
      segment, segment_key, stage, kind, sentiment, severity, account, account_key, url, \
-     visibility, tags, themes, terms, fingerprint, added_at, updated_at) \
+     visibility, tags, themes, fingerprint, added_at, updated_at, change_seq) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-     $20, $20) \
+     $19, $20) \
      ON CONFLICT (source, source_ref) DO NOTHING \
      RETURNING id";
 
@@ -173,9 +173,14 @@ const INSERT_NEW: &str = "INSERT INTO insights (source, source_ref, title, body,
 const UPDATE_CHANGED: &str = "UPDATE insights SET title = $3, body = $4, observed_on = $5, \
      segment = $6, segment_key = $7, stage = $8, kind = $9, sentiment = $10, severity = $11, \
      account = $12, account_key = $13, url = $14, visibility = $15, tags = $16, themes = $17, \
-     terms = $18, fingerprint = $19, updated_at = $20 \
-     WHERE source = $1 AND source_ref = $2 AND fingerprint <> $19 \
+     fingerprint = $18, updated_at = $19, change_seq = $20 \
+     WHERE source = $1 AND source_ref = $2 AND fingerprint <> $18 \
      RETURNING id";
+
+/// Takes the store's next change. On PostgreSQL the row stays locked until the transaction
+/// ends, so changes commit in the order of their numbers.
+const NEXT_CHANGE: &str =
+    "UPDATE search_state SET change_seq = change_seq + 1 WHERE id = 1 RETURNING change_seq";
 
 /// How many themes go into one multi-row insert, well under both engines' placeholder limits.
 const THEMES_PER_STATEMENT: usize = 500;
@@ -207,7 +212,7 @@ impl Store {
             check_storable(prepared)?;
         }
         let mut attempt = 0;
-        loop {
+        let (outcomes, change) = loop {
             attempt += 1;
             match self.try_upsert(batch, now).await {
                 Err(StoreError::Query { source, .. })
@@ -215,16 +220,31 @@ impl Store {
                 {
                     tracing::debug!(attempt, error = %source, "retrying the batch after a conflict");
                 }
-                outcome => return outcome,
+                outcome => break outcome?,
             }
+        };
+        if let Some(change) = change {
+            let written = outcomes
+                .iter()
+                .zip(batch)
+                .filter_map(|(outcome, prepared)| match outcome {
+                    UpsertOutcome::Inserted(id) | UpsertOutcome::Updated(id) => {
+                        Some((*id, prepared))
+                    }
+                    UpsertOutcome::Unchanged(_) => None,
+                })
+                .collect();
+            self.index_written(change, written).await?;
         }
+        Ok(outcomes)
     }
 
+    /// Writes the batch; also returns the change it was written as, unless nothing changed.
     async fn try_upsert(
         &self,
         batch: &[PreparedInsight],
         now: DateTime<Utc>,
-    ) -> Result<Vec<UpsertOutcome>, StoreError> {
+    ) -> Result<(Vec<UpsertOutcome>, Option<i64>), StoreError> {
         const CONTEXT: &str = "upserting insights";
         let backend = self.backend();
         let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
@@ -234,9 +254,14 @@ impl Store {
                 .await
                 .context(backend, CONTEXT)?;
         }
+        let (change,): (i64,) = tx
+            .db()
+            .fetch_one(Sql::new(NEXT_CHANGE))
+            .await
+            .context(backend, CONTEXT)?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for prepared in batch {
-            let outcome = upsert_one(&mut tx.db(), prepared, millis(now))
+            let outcome = upsert_one(&mut tx.db(), prepared, millis(now), change)
                 .await
                 .context(backend, CONTEXT)?;
             outcomes.push(outcome.ok_or_else(|| StoreError::Query {
@@ -248,8 +273,16 @@ impl Store {
                 )),
             })?);
         }
+        if outcomes
+            .iter()
+            .all(|o| matches!(o, UpsertOutcome::Unchanged(_)))
+        {
+            // Nothing was written: give the change number back.
+            drop(tx);
+            return Ok((outcomes, None));
+        }
         tx.commit().await.context(backend, CONTEXT)?;
-        Ok(outcomes)
+        Ok((outcomes, Some(change)))
     }
 
     /// One insight by id, if it exists and the scope may see it.
@@ -352,7 +385,6 @@ fn check_storable(prepared: &PreparedInsight) -> Result<(), StoreError> {
         ("segment", data.segment.as_deref()),
         ("account", data.account.as_deref()),
         ("url", data.url.as_deref()),
-        ("terms", Some(prepared.terms.as_str())),
         ("fingerprint", Some(prepared.fingerprint.as_str())),
     ];
     let lists = [
@@ -381,6 +413,7 @@ async fn upsert_one(
     db: &mut Db<'_>,
     prepared: &PreparedInsight,
     now: i64,
+    change: i64,
 ) -> Result<Option<UpsertOutcome>, sqlx::Error> {
     let data = &prepared.data;
     let source = data.source.to_lowercase();
@@ -403,9 +436,9 @@ async fn upsert_one(
             .bind(visibility::column_text(&data.visibility))
             .bind(list_text(&data.tags))
             .bind(list_text(&prepared.themes))
-            .bind(prepared.terms.as_str())
             .bind(prepared.fingerprint.as_str())
             .bind(now)
+            .bind(change)
     };
 
     if let Some((id,)) = db.fetch_optional::<(i64,)>(row(INSERT_NEW)).await? {

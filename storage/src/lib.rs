@@ -10,9 +10,10 @@
 //!   [`store`].
 //! - [`Store::upsert`] writes prepared insights, telling inserts, updates and unchanged re-imports
 //!   apart by fingerprint — see [`insights`].
-//! - [`Store::search`] turns a [`flywheel_insights::query::Query`] into SQL with full-text search
-//!   (FTS5 or `tsvector`), visibility and date filters, and returns capped candidates with exact
-//!   counts and breakdowns — see [`search`].
+//! - [`Store::search`] runs a [`flywheel_insights::query::Query`] on a Tantivy index derived
+//!   from the store, ranking every match and counting totals, breakdowns and trends in the
+//!   same pass; the index follows the store's change sequence, so it can be deleted and
+//!   rebuilt at any time — see [`search`].
 //! - [`Store::create_digest`] writes a team's digest for a period exactly once, with its outbox
 //!   of one delivery per channel — see [`digests`]; workers lease, send and settle deliveries
 //!   with [`Store::claim_deliveries`] and friends — see [`deliveries`].
@@ -50,4 +51,5 @@ pub use digests::{DigestCreated, DigestRecord, DigestStatus, NewDigest};
 pub use engagement::{CommentRow, EngagementRow, FlagOutcome, NewComment, OpenFlagRow};
 pub use error::StoreError;
 pub use insights::UpsertOutcome;
-pub use store::{AppliedMigration, Backend, Store, StoreOptions};
+pub use search::{IndexPlace, IndexStatus};
+pub use store::{AppliedMigration, Backend, Store, StoreOptions, default_index_place};

@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::ConnectOptions;
@@ -19,6 +20,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::db::Pool;
 use crate::error::StoreError;
 use crate::migrate;
+use crate::search::{IndexPlace, SearchIndex};
 
 /// The database engine behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,14 +48,17 @@ pub struct StoreOptions {
     /// How long to wait for the first connection, and later for a free connection from the
     /// pool, before failing. SQLite writers also wait this long for each other.
     pub connect_timeout: Duration,
+    /// Where [`Store::open`] keeps the search index.
+    pub search_index: IndexPlace,
 }
 
 impl Default for StoreOptions {
-    /// Eight connections, ten seconds.
+    /// Eight connections, ten seconds, the search index in memory.
     fn default() -> Self {
         StoreOptions {
             max_connections: 8,
             connect_timeout: Duration::from_secs(10),
+            search_index: IndexPlace::Memory,
         }
     }
 }
@@ -67,10 +72,13 @@ pub struct AppliedMigration {
     pub description: String,
 }
 
-/// Flywheel's store on SQLite or PostgreSQL. Cheap to clone: clones share one connection pool.
+/// Flywheel's store on SQLite or PostgreSQL. Cheap to clone: clones share one connection pool
+/// and one search index.
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
+    /// The search index, once [`Store::open`] attached it.
+    pub(crate) search: Option<Arc<SearchIndex>>,
 }
 
 /// Where a URL points.
@@ -134,6 +142,24 @@ fn postgres_target(options: &PgConnectOptions) -> String {
     }
 }
 
+/// Where a store's search index lives unless configured otherwise: beside a SQLite file
+/// (`data/flywheel.db` → `data/flywheel.index/`), or for PostgreSQL in
+/// `<data_dir>/index/<host>-<port>-<database>/` (one per replica, as each keeps its own). A URL
+/// that cannot be parsed gives memory; opening the store then reports the URL's problem.
+pub fn default_index_place(url: &str, data_dir: &Path) -> IndexPlace {
+    match Location::parse(url) {
+        Ok(Location::Sqlite(path)) => IndexPlace::Directory(path.with_extension("index")),
+        Ok(Location::Postgres(pg)) => {
+            let name: String = postgres_target(&pg)
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            IndexPlace::Directory(data_dir.join("index").join(name))
+        }
+        Err(_) => IndexPlace::Memory,
+    }
+}
+
 impl Store {
     /// Connects to the database a URL names, without migrating. See the module docs for the
     /// accepted URLs.
@@ -143,13 +169,17 @@ impl Store {
             Location::Sqlite(path) => connect_sqlite(&path, options).await?,
             Location::Postgres(pg) => connect_postgres(*pg, options).await?,
         };
-        Ok(Store { pool })
+        Ok(Store { pool, search: None })
     }
 
-    /// Connects, then applies any embedded migrations the database lacks.
+    /// Connects, applies any embedded migrations the database lacks, and opens the search
+    /// index at `options.search_index` (created, or rebuilt when it belongs to another store
+    /// or layout; it catches up with the store on the first search, or at once with
+    /// [`Store::sync_search`]).
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
-        let store = Store::connect(url, options).await?;
+        let mut store = Store::connect(url, options).await?;
         store.migrate().await?;
+        store.attach_search(options.search_index.clone()).await?;
         Ok(store)
     }
 
@@ -174,9 +204,13 @@ impl Store {
         self.pool.backend()
     }
 
-    /// Waits for operations in flight, then closes every connection. Later operations fail.
+    /// Waits for operations in flight, then closes every connection and lets go of the search
+    /// index's writer. Later operations fail.
     pub async fn close(&self) {
         self.pool.close().await;
+        let store = self.clone();
+        // Waiting for the index's merges is blocking work.
+        let _ = tokio::task::spawn_blocking(move || store.release_search()).await;
     }
 }
 
@@ -259,6 +293,22 @@ mod tests {
             Location::parse("sqlite://"),
             Err(StoreError::InvalidUrl { .. })
         ));
+    }
+
+    #[test]
+    fn search_indexes_live_beside_sqlite_or_in_the_data_directory() {
+        let data = Path::new("/var/lib/flywheel");
+        assert_eq!(
+            default_index_place("sqlite://data/flywheel.db", data),
+            IndexPlace::Directory(PathBuf::from("data/flywheel.index"))
+        );
+        assert_eq!(
+            default_index_place("postgres://fw:secret@db.internal:6543/flywheel", data),
+            IndexPlace::Directory(PathBuf::from(
+                "/var/lib/flywheel/index/db-internal-6543-flywheel"
+            ))
+        );
+        assert_eq!(default_index_place("mysql://x", data), IndexPlace::Memory);
     }
 
     #[test]

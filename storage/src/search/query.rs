@@ -1,0 +1,218 @@
+//! A [`Query`] as the search engine runs it, with exactly the meaning the in-memory matcher
+//! gives it (`flywheel_insights::query::matcher`):
+//!
+//! - clauses are all required, the atoms of a clause are alternatives;
+//! - a word matches the title, the body or a theme; a phrase matches inside one of them;
+//! - a negated atom matches every insight the atom does not, including those that lack the
+//!   field (`-segment:enterprise` keeps insights without a segment);
+//! - filters compare keys, names and numbers the way the domain does.
+//!
+//! Only words score: each word or phrase adds its BM25 in the title (weighted
+//! [`TITLE_WEIGHT`]), the body and the themes (weighted [`THEMES_WEIGHT`]); filters and
+//! visibility restrict without scoring. With "most words first", each alternative word of a
+//! clause also adds a constant [`COVERAGE`], far above what BM25 gives, so that the number of
+//! words matched can be read back from the score.
+
+use std::ops::Bound;
+
+use chrono::NaiveDate;
+use flywheel_insights::model::Vocabulary;
+use flywheel_insights::query::{Atom, Clause, Comparison, Filter, Query, Term, Test};
+use flywheel_insights::search::{DateRange, Scope, SearchOptions, THEMES_WEIGHT, TITLE_WEIGHT};
+use tantivy::Term as IndexTerm;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery,
+    Query as EngineQuery, RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+
+use super::schema::{EVERY_TEAM, Fields, day_number, team_term};
+
+/// What each word of a "most words first" clause adds when it matches: a power of two far above
+/// any BM25 sum, so `floor(score / COVERAGE)` is the number of words matched.
+pub(crate) const COVERAGE: f32 = 65_536.0;
+
+type Boxed = Box<dyn EngineQuery>;
+
+/// The engine query for `query` under `options` (scope, observed range, relative dates).
+pub(crate) fn build(fields: &Fields, query: &Query, options: &SearchOptions) -> Boxed {
+    let mut must: Vec<Boxed> = Vec::new();
+    if let Some(scope) = scope_filter(fields, &options.scope) {
+        must.push(unscored(scope));
+    }
+    if let Some(range) = options.observed {
+        must.push(unscored(observed(fields, range)));
+    }
+    let mut must_not: Vec<Boxed> = Vec::new();
+    for clause in &query.clauses {
+        let coverage = options.ranking.most_words_first && is_word_alternatives(clause);
+        match clause.alternatives.as_slice() {
+            [] => return Box::new(EmptyQuery),
+            [atom] if atom.negated => must_not.push(positive(fields, atom, options.today)),
+            _ => must.push(alternatives(fields, clause, options.today, coverage)),
+        }
+    }
+    if must.is_empty() {
+        must.push(unscored(Box::new(AllQuery)));
+    }
+    if must.len() == 1 && must_not.is_empty() {
+        return must.pop().expect("one clause");
+    }
+    let subqueries = must
+        .into_iter()
+        .map(|q| (Occur::Must, q))
+        .chain(must_not.into_iter().map(|q| (Occur::MustNot, q)))
+        .collect();
+    Box::new(BooleanQuery::new(subqueries))
+}
+
+/// The positive words and phrases of a query whose BM25 counts, as index terms of every text
+/// field: for rarity figures.
+pub(crate) fn text_terms(fields: &Fields, stem: &str) -> [IndexTerm; 3] {
+    [fields.title, fields.body, fields.themes].map(|f| IndexTerm::from_field_text(f, stem))
+}
+
+fn unscored(query: Boxed) -> Boxed {
+    Box::new(ConstScoreQuery::new(query, 0.0))
+}
+
+/// A clause of two or more plain words, as a relaxed question has.
+fn is_word_alternatives(clause: &Clause) -> bool {
+    clause.alternatives.len() >= 2
+        && clause
+            .alternatives
+            .iter()
+            .all(|a| !a.negated && matches!(a.test, Test::Term(_)))
+}
+
+fn alternatives(fields: &Fields, clause: &Clause, today: NaiveDate, coverage: bool) -> Boxed {
+    let mut options: Vec<Boxed> = clause
+        .alternatives
+        .iter()
+        .map(|atom| {
+            let query = positive(fields, atom, today);
+            if atom.negated {
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, unscored(Box::new(AllQuery))),
+                    (Occur::MustNot, query),
+                ])) as Boxed
+            } else if coverage {
+                Box::new(BooleanQuery::union(vec![
+                    Box::new(ConstScoreQuery::new(query.box_clone(), COVERAGE)) as Boxed,
+                    query,
+                ]))
+            } else {
+                query
+            }
+        })
+        .collect();
+    if options.len() == 1 {
+        options.pop().expect("one alternative")
+    } else {
+        Box::new(BooleanQuery::union(options))
+    }
+}
+
+/// The atom without its negation.
+fn positive(fields: &Fields, atom: &Atom, today: NaiveDate) -> Boxed {
+    match &atom.test {
+        Test::Term(term) => words(fields, std::slice::from_ref(term)),
+        Test::Phrase(terms) => words(fields, terms),
+        Test::Filter(filter) => unscored(self::filter(fields, filter, today)),
+    }
+}
+
+/// A word or a phrase in the title, the body or a theme, scored by BM25 in each.
+fn words(fields: &Fields, terms: &[Term]) -> Boxed {
+    if terms.is_empty() {
+        return Box::new(EmptyQuery);
+    }
+    let in_field = |field: Field, weight: f32| -> Boxed {
+        let query: Boxed = match terms {
+            [one] => Box::new(TermQuery::new(
+                IndexTerm::from_field_text(field, &one.stem),
+                IndexRecordOption::WithFreqs,
+            )),
+            many => Box::new(PhraseQuery::new(
+                many.iter()
+                    .map(|t| IndexTerm::from_field_text(field, &t.stem))
+                    .collect(),
+            )),
+        };
+        if weight == 1.0 {
+            query
+        } else {
+            Box::new(BoostQuery::new(query, weight))
+        }
+    };
+    Box::new(BooleanQuery::union(vec![
+        in_field(fields.title, TITLE_WEIGHT),
+        in_field(fields.body, 1.0),
+        in_field(fields.themes, THEMES_WEIGHT),
+    ]))
+}
+
+fn term(field: Field, text: &str) -> Boxed {
+    Box::new(TermQuery::new(
+        IndexTerm::from_field_text(field, text),
+        IndexRecordOption::Basic,
+    ))
+}
+
+fn filter(fields: &Fields, filter: &Filter, today: NaiveDate) -> Boxed {
+    match filter {
+        Filter::Theme(key) => term(fields.theme_key, key),
+        Filter::Segment(key) => term(fields.segment_key, key),
+        Filter::Account(key) => term(fields.account_key, key),
+        Filter::Source(source) => term(fields.source, &source.to_lowercase()),
+        Filter::Stage(stage) => term(fields.stage, stage.name()),
+        Filter::Kind(kind) => term(fields.kind, kind.name()),
+        Filter::Sentiment(sentiment) => term(fields.sentiment, sentiment.name()),
+        Filter::Severity(comparison, bound) => {
+            let at = |v: u8| IndexTerm::from_field_u64(fields.severity, u64::from(v));
+            let bound = *bound;
+            let (low, high) = match comparison {
+                Comparison::Eq => (Bound::Included(at(bound)), Bound::Included(at(bound))),
+                Comparison::Lt => (Bound::Unbounded, Bound::Excluded(at(bound))),
+                Comparison::Le => (Bound::Unbounded, Bound::Included(at(bound))),
+                Comparison::Gt => (Bound::Excluded(at(bound)), Bound::Unbounded),
+                Comparison::Ge => (Bound::Included(at(bound)), Bound::Unbounded),
+            };
+            Box::new(RangeQuery::new(low, high))
+        }
+        Filter::Since(bound) => days(
+            fields,
+            Bound::Included(bound.resolve(today)),
+            Bound::Unbounded,
+        ),
+        Filter::Until(bound) => days(
+            fields,
+            Bound::Unbounded,
+            Bound::Included(bound.resolve(today)),
+        ),
+    }
+}
+
+fn days(fields: &Fields, from: Bound<NaiveDate>, to: Bound<NaiveDate>) -> Boxed {
+    let at = |d: NaiveDate| IndexTerm::from_field_i64(fields.day, day_number(d));
+    Box::new(RangeQuery::new(from.map(at), to.map(at)))
+}
+
+fn observed(fields: &Fields, range: DateRange) -> Boxed {
+    days(
+        fields,
+        Bound::Included(range.from),
+        Bound::Excluded(range.until),
+    )
+}
+
+fn scope_filter(fields: &Fields, scope: &Scope) -> Option<Boxed> {
+    match scope {
+        Scope::Everything => None,
+        Scope::Public => Some(term(fields.visible_to, EVERY_TEAM)),
+        Scope::Team(team) => Some(Box::new(BooleanQuery::union(vec![
+            term(fields.visible_to, EVERY_TEAM),
+            term(fields.visible_to, &team_term(team)),
+        ]))),
+    }
+}
