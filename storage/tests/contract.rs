@@ -230,6 +230,11 @@ contract_tests!(
     decision_stats_count_a_known_history,
     review_punctuality_is_judged_in_the_decisions_timezone,
     hostile_text_round_trips_in_decisions,
+    reindexing_gives_the_same_answers_as_the_incremental_index,
+    a_deleted_or_corrupt_index_is_rebuilt_from_the_store,
+    an_index_behind_the_store_catches_up,
+    two_processes_share_one_index_directory,
+    replicas_see_each_others_writes_through_their_own_indexes,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -3615,4 +3620,467 @@ async fn sqlite_creates_missing_directories_and_reports_unusable_paths() {
     );
     assert!(message.contains("SQLite"), "{message}");
     assert!(message.contains(&bad.display().to_string()), "{message}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The search index agrees with the domain
+
+/// A small generator of random corpora and queries from one seed (SplitMix64), so a failing
+/// case is reported by its seed and replays exactly.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    fn pick<'a, T: ?Sized>(&mut self, items: &[&'a T]) -> &'a T {
+        items[self.below(items.len())]
+    }
+
+    fn words(&mut self, most: usize) -> String {
+        let n = self.below(most + 1);
+        (0..n)
+            .map(|_| self.pick(WORDS))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+const WORDS: &[&str] = &[
+    "refund", "refunds", "charged", "card", "late", "fee", "credit", "report", "identity", "theft",
+    "account", "the", "of", "call", "called",
+];
+const THEME_NAMES: &[&str] = &[
+    "Billing",
+    "billing",
+    "Credit reporting",
+    "Refunds",
+    "Late fees",
+];
+const SEGMENT_NAMES: &[&str] = &["Enterprise", "enterprise", "SMB", "Older American"];
+const ACCOUNT_NAMES: &[&str] = &["Equifax", "EQUIFAX, INC.", "Acme Corp", "Equinix"];
+const SOURCES: &[&str] = &["cfpb", "Zendesk", "slack"];
+const TEAMS: &[&str] = &["growth", "Payments"];
+
+use flywheel_insights::model::Vocabulary;
+
+fn random_insight(r: &mut Random, n: usize) -> PreparedInsight {
+    let mut p = insight(&format!("p{n:03}"), "2026-01-01", "");
+    p.data.title = r.words(3);
+    p.data.body = r.words(8);
+    p.data.observed_on = day("2026-01-01") + chrono::Days::new(r.below(90) as u64);
+    p.data.source = r.pick(SOURCES).to_lowercase();
+    p.data.segment = r.chance(60).then(|| r.pick(SEGMENT_NAMES).to_string());
+    p.data.account = r.chance(60).then(|| r.pick(ACCOUNT_NAMES).to_string());
+    p.data.stage = r
+        .chance(50)
+        .then(|| *r.pick(&Stage::ALL.iter().collect::<Vec<_>>()));
+    p.data.kind = r
+        .chance(50)
+        .then(|| *r.pick(&Kind::ALL.iter().collect::<Vec<_>>()));
+    p.data.sentiment = *r.pick(&Sentiment::ALL.iter().collect::<Vec<_>>());
+    p.data.severity = Severity::new(1 + r.below(5) as u8).unwrap();
+    p.data.visibility = if r.chance(60) {
+        Visibility::All
+    } else {
+        Visibility::Teams(
+            TEAMS
+                .iter()
+                .filter(|_| r.chance(50))
+                .map(|t| t.to_string())
+                .collect(),
+        )
+    };
+    let mut themes: Vec<String> = Vec::new();
+    for _ in 0..r.below(3) {
+        let name = r.pick(THEME_NAMES).to_string();
+        if !themes
+            .iter()
+            .any(|t| flywheel_insights::model::key(t) == flywheel_insights::model::key(&name))
+        {
+            themes.push(name);
+        }
+    }
+    p.themes = themes;
+    indexed(p)
+}
+
+fn random_test(r: &mut Random) -> Test {
+    match r.below(20) {
+        0..=8 => term(r.pick(WORDS)),
+        9..=10 => phrase(&[r.pick(WORDS), r.pick(WORDS)]),
+        11 => filter(Filter::Theme(
+            r.pick(&[
+                "billing",
+                "credit",
+                "credit-reporting",
+                "late",
+                "refunds",
+                "cred",
+            ])
+            .into(),
+        )),
+        12 => filter(Filter::Segment(
+            r.pick(&["enterprise", "older", "older-american", "smb", "old"])
+                .into(),
+        )),
+        13 => filter(Filter::Account(
+            r.pick(&["equifax", "equifax-inc", "acme", "acme-corp", "equi"])
+                .into(),
+        )),
+        14 => filter(Filter::Source(
+            r.pick(&["cfpb", "ZENDESK", "slack", "other"]).into(),
+        )),
+        15 => filter(Filter::Stage(
+            *r.pick(&Stage::ALL.iter().collect::<Vec<_>>()),
+        )),
+        16 => filter(Filter::Kind(*r.pick(&Kind::ALL.iter().collect::<Vec<_>>()))),
+        17 => filter(Filter::Sentiment(
+            *r.pick(&Sentiment::ALL.iter().collect::<Vec<_>>()),
+        )),
+        18 => {
+            let comparison = *r.pick(&[
+                &Comparison::Eq,
+                &Comparison::Lt,
+                &Comparison::Le,
+                &Comparison::Gt,
+                &Comparison::Ge,
+            ]);
+            filter(Filter::Severity(comparison, 1 + r.below(5) as u8))
+        }
+        _ => {
+            let bound = if r.chance(50) {
+                DateBound::On(day("2026-01-01") + chrono::Days::new(r.below(90) as u64))
+            } else {
+                DateBound::DaysAgo(r.below(100) as u32)
+            };
+            filter(if r.chance(50) {
+                Filter::Since(bound)
+            } else {
+                Filter::Until(bound)
+            })
+        }
+    }
+}
+
+fn random_query(r: &mut Random) -> Query {
+    let clauses = (0..1 + r.below(3))
+        .map(|_| {
+            (0..1 + r.below(3))
+                .map(|_| Atom {
+                    negated: r.chance(25),
+                    test: random_test(r),
+                })
+                .collect()
+        })
+        .collect();
+    query(clauses)
+}
+
+fn random_scope(r: &mut Random) -> Scope {
+    match r.below(4) {
+        0 => Scope::Everything,
+        1 => Scope::Public,
+        2 => Scope::Team("GROWTH".into()),
+        _ => Scope::Team("payments".into()),
+    }
+}
+
+/// Random corpora and queries through the search index and through the in-memory matcher
+/// (with visibility and the observed range) give the same insights.
+async fn the_index_and_the_matcher_agree(db: TestDb, seed: u64) {
+    use flywheel_insights::query::Document;
+    let store = db.open().await;
+    let mut r = Random(seed);
+    let corpus: Vec<PreparedInsight> = (0..40).map(|n| random_insight(&mut r, n)).collect();
+    let outcomes = upsert(&store, &corpus, T1).await;
+    // Some insights are updated, so the index holds replaced documents too.
+    let chosen: Vec<&PreparedInsight> = corpus.iter().filter(|_| r.chance(20)).collect();
+    let updates: Vec<PreparedInsight> = chosen
+        .into_iter()
+        .map(|p| {
+            let mut changed = random_insight(&mut r, 0);
+            changed.data.source = p.data.source.clone();
+            changed.data.source_ref = p.data.source_ref.clone();
+            changed.fingerprint = format!("{}-v2", p.data.source_ref);
+            changed
+        })
+        .collect();
+    upsert(&store, &updates, T2).await;
+    let mut stored = Vec::new();
+    for outcome in &outcomes {
+        stored.push(
+            store
+                .insight(outcome.id(), &Scope::Everything)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    for _ in 0..60 {
+        let q = random_query(&mut r);
+        let mut options = in_scope(random_scope(&mut r));
+        if r.chance(30) {
+            let from = day("2026-01-01") + chrono::Days::new(r.below(90) as u64);
+            options.observed = Some(DateRange {
+                from,
+                until: from + chrono::Days::new(r.below(40) as u64),
+            });
+        }
+        let mut expected: Vec<i64> = stored
+            .iter()
+            .filter(|i| options.scope.allows(&i.data.visibility))
+            .filter(|i| {
+                options
+                    .observed
+                    .is_none_or(|range| range.contains(i.data.observed_on))
+            })
+            .filter(|i| q.matches(&Document::from_insight(i), options.today))
+            .map(|i| i.id)
+            .collect();
+        expected.sort();
+        let result = search(&store, &q, &options).await;
+        let mut found: Vec<i64> = result.hits.iter().map(|h| h.insight.id).collect();
+        found.sort();
+        assert_eq!(found, expected, "seed {seed}: {q:?} in {:?}", options.scope);
+        assert_eq!(result.total, expected.len() as u64, "seed {seed}: {q:?}");
+    }
+}
+
+mod agreement {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        #[test]
+        fn on_sqlite(seed in any::<u64>()) {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(async {
+                super::the_index_and_the_matcher_agree(super::fresh_sqlite().await, seed).await;
+            });
+        }
+
+        #[test]
+        fn on_postgres(seed in any::<u64>()) {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(async {
+                if let Some(db) = super::fresh_postgres().await {
+                    super::the_index_and_the_matcher_agree(db, seed).await;
+                }
+            });
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The search index is derived: rebuilt, caught up, shared
+
+async fn open_with_index(db: &TestDb, dir: &std::path::Path) -> Store {
+    let options = StoreOptions {
+        search_index: flywheel_storage::IndexPlace::Directory(dir.to_path_buf()),
+        ..options()
+    };
+    Store::open(&db.url, &options)
+        .await
+        .expect("the store opens with its index")
+}
+
+/// What a search answers, order aside: ids, total and every figure.
+async fn answers(store: &Store) -> Vec<(Vec<i64>, u64, Vec<Count>, Vec<Count>, u64)> {
+    let queries = [
+        Query::everything(),
+        just(term("credit")),
+        just(term("refund")),
+        query(vec![vec![yes(term("credit"))], vec![not(term("report"))]]),
+        just(filter(Filter::Theme("billing".into()))),
+    ];
+    let mut out = Vec::new();
+    for q in &queries {
+        let result = search(store, q, &everything()).await;
+        let mut ids: Vec<i64> = result.hits.iter().map(|h| h.insight.id).collect();
+        ids.sort();
+        out.push((
+            ids,
+            result.total,
+            result.themes,
+            result.segments,
+            result.accounts,
+        ));
+    }
+    out
+}
+
+async fn reindexing_gives_the_same_answers_as_the_incremental_index(db: TestDb) {
+    let store = db.open().await;
+    corpus(&store).await;
+    // Updates replace documents in the incremental index.
+    let mut a2 = insight("a2", "2026-03-15", "refund of credit late");
+    a2.data.source = "CFPB".into();
+    a2.fingerprint = "a2-v2".into();
+    a2.themes = strings(&["Refunds"]);
+    upsert(&store, &[a2], T2).await;
+    let incremental = answers(&store).await;
+    let progress = std::sync::Mutex::new(Vec::new());
+    let indexed = store
+        .reindex(&|done, total| progress.lock().unwrap().push((done, total)))
+        .await
+        .expect("reindex");
+    assert_eq!(indexed, 7);
+    assert_eq!(progress.lock().unwrap().last(), Some(&(7, 7)));
+    assert_eq!(answers(&store).await, incremental);
+    let status = store.search_status().await.unwrap();
+    assert_eq!(status.documents, 7);
+    assert_eq!(status.indexed_change, status.store_change);
+}
+
+async fn a_deleted_or_corrupt_index_is_rebuilt_from_the_store(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let store = open_with_index(&db, &index).await;
+    corpus(&store).await;
+    let expected = answers(&store).await;
+    store.close().await;
+
+    // Reopened as it was: nothing to rebuild.
+    let store = open_with_index(&db, &index).await;
+    assert_eq!(store.search_status().await.unwrap().rebuilt, None);
+    assert_eq!(answers(&store).await, expected);
+    store.close().await;
+
+    // Deleted.
+    std::fs::remove_dir_all(&index).unwrap();
+    let store = open_with_index(&db, &index).await;
+    assert!(store.search_status().await.unwrap().rebuilt.is_some());
+    assert_eq!(answers(&store).await, expected);
+    store.close().await;
+
+    // Corrupt: every file truncated.
+    for entry in std::fs::read_dir(&index).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::write(&path, b"garbage").unwrap();
+        }
+    }
+    let store = open_with_index(&db, &index).await;
+    assert!(store.search_status().await.unwrap().rebuilt.is_some());
+    assert_eq!(answers(&store).await, expected);
+    store.close().await;
+
+    // Built from another store: the other store's index is not trusted.
+    let other = fresh_sqlite().await;
+    let elsewhere = open_with_index(&other, &index).await;
+    let status = elsewhere.search_status().await.unwrap();
+    assert!(status.rebuilt.is_some());
+    assert_eq!(
+        search(&elsewhere, &Query::everything(), &everything())
+            .await
+            .total,
+        0
+    );
+    elsewhere.close().await;
+}
+
+async fn an_index_behind_the_store_catches_up(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let store = open_with_index(&db, &index).await;
+    corpus(&store).await;
+    store.close().await;
+    // Another process writes while this one is stopped (as if it crashed between the store's
+    // commit and the index's).
+    let writer = db.second_store().await;
+    upsert(
+        &writer,
+        &[insight("late", "2026-03-31", "credit arrived late")],
+        T2,
+    )
+    .await;
+    let store = open_with_index(&db, &index).await;
+    let status = store.search_status().await.unwrap();
+    assert!(status.indexed_change < status.store_change);
+    let progress = std::sync::Mutex::new(Vec::new());
+    let indexed = store
+        .sync_search(&|done, total| progress.lock().unwrap().push((done, total)))
+        .await
+        .unwrap();
+    assert_eq!(indexed, 1);
+    assert_eq!(*progress.lock().unwrap(), [(1, 1)]);
+    assert!(refs(&store, &just(term("arrived"))).await == strings(&["late"]));
+    // Searching catches up by itself too.
+    upsert(
+        &writer,
+        &[insight("later", "2026-03-31", "credit arrived later")],
+        T3,
+    )
+    .await;
+    assert_eq!(
+        refs(&store, &just(term("arrived"))).await,
+        strings(&["late", "later"])
+    );
+}
+
+async fn two_processes_share_one_index_directory(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let holder = open_with_index(&db, &index).await;
+    // The second opens the same directory while the first holds its writer: it searches what
+    // the holder commits.
+    let reader = open_with_index(&db, &index).await;
+    assert!(holder.search_status().await.unwrap().writer);
+    assert!(!reader.search_status().await.unwrap().writer);
+    corpus(&holder).await;
+    assert_eq!(refs(&reader, &just(term("credit"))).await.len(), 5);
+    // What the reader writes reaches the store; the holder indexes it on its next search.
+    upsert(
+        &reader,
+        &[insight("r1", "2026-03-31", "credit written elsewhere")],
+        T2,
+    )
+    .await;
+    assert_eq!(
+        refs(&holder, &just(term("elsewhere"))).await,
+        strings(&["r1"])
+    );
+    assert_eq!(
+        refs(&reader, &just(term("elsewhere"))).await,
+        strings(&["r1"])
+    );
+    // When the holder stops, the other takes the writer over on its next catch-up.
+    holder.close().await;
+    upsert(
+        &reader,
+        &[insight("r2", "2026-03-31", "credit taken over")],
+        T3,
+    )
+    .await;
+    assert_eq!(refs(&reader, &just(term("taken"))).await, strings(&["r2"]));
+    assert!(reader.search_status().await.unwrap().writer);
+}
+
+async fn replicas_see_each_others_writes_through_their_own_indexes(db: TestDb) {
+    let first = db.open().await;
+    let second = db.second_store().await;
+    corpus(&first).await;
+    assert_eq!(refs(&second, &just(term("credit"))).await.len(), 5);
+    let mut changed = insight("a6", "2026-03-31", "score moved");
+    changed.data.source = "cfpb".into();
+    changed.fingerprint = "a6-v2".into();
+    upsert(&second, &[changed], T2).await;
+    assert_eq!(refs(&first, &just(term("moved"))).await, strings(&["a6"]));
+    assert_eq!(refs(&first, &just(term("credit"))).await.len(), 4);
+    assert_eq!(answers(&first).await, answers(&second).await);
 }

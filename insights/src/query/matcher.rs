@@ -67,7 +67,7 @@ impl<'a> Document<'a> {
                 .any(|k| model::key_matches(k, wanted)),
             Filter::Segment(wanted) => keyed(&self.segment_key, wanted),
             Filter::Account(wanted) => keyed(&self.account_key, wanted),
-            Filter::Source(wanted) => self.source == *wanted,
+            Filter::Source(wanted) => self.source == wanted.to_lowercase(),
             Filter::Stage(stage) => data.stage == Some(*stage),
             Filter::Kind(kind) => data.kind == Some(*kind),
             Filter::Sentiment(sentiment) => data.sentiment == *sentiment,

@@ -673,7 +673,8 @@ impl Store {
         } else {
             0
         };
-        let (mut after_change, mut after_id) = (from, 0_i64);
+        // Strictly after `from`: every insight of that change is in the index already.
+        let (mut after_change, mut after_id) = (from, i64::MAX);
         let mut done = 0_u64;
         loop {
             let mut b = SqlBuilder::new();

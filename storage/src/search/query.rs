@@ -21,10 +21,11 @@ use flywheel_insights::query::{Atom, Clause, Comparison, Filter, Query, Term, Te
 use flywheel_insights::search::{DateRange, Scope, SearchOptions, THEMES_WEIGHT, TITLE_WEIGHT};
 use tantivy::Term as IndexTerm;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery,
-    Query as EngineQuery, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Explanation,
+    Occur, PhraseQuery, Query as EngineQuery, RangeQuery, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, DocSet, Score, SegmentReader};
 
 use super::schema::{EVERY_TEAM, Fields, day_number, team_term};
 
@@ -33,6 +34,86 @@ use super::schema::{EVERY_TEAM, Fields, day_number, team_term};
 pub(crate) const COVERAGE: f32 = 65_536.0;
 
 type Boxed = Box<dyn EngineQuery>;
+
+/// A query whose scorer never takes tantivy's `seek_danger` shortcut. In this version a union
+/// keeps a child that the shortcut left in an invalid state, and a phrase scorer asserts what
+/// the shortcut does not promise, so unions and exclusions over them returned wrong documents
+/// (the property test comparing the index with the in-memory matcher found both). Every
+/// alternative of a union and every exclusion goes through this wrapper: its scorer is always
+/// in a valid state, at the cost of the shortcut.
+#[derive(Debug)]
+struct Careful(Boxed);
+
+impl Clone for Careful {
+    fn clone(&self) -> Careful {
+        Careful(self.0.box_clone())
+    }
+}
+
+struct CarefulWeight(Box<dyn Weight>);
+
+struct CarefulScorer(Box<dyn Scorer>);
+
+impl EngineQuery for Careful {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(CarefulWeight(self.0.weight(scoring)?)))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a IndexTerm, bool)) {
+        self.0.query_terms(visitor);
+    }
+}
+
+impl Weight for CarefulWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(CarefulScorer(self.0.scorer(reader, boost)?)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
+    }
+}
+
+impl DocSet for CarefulScorer {
+    fn advance(&mut self) -> DocId {
+        self.0.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.0.seek(target)
+    }
+
+    // `seek_danger` is left to the trait's default, which seeks properly.
+
+    fn doc(&self) -> DocId {
+        self.0.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.0.size_hint()
+    }
+
+    fn cost(&self) -> u64 {
+        self.0.cost()
+    }
+}
+
+impl Scorer for CarefulScorer {
+    fn score(&mut self) -> Score {
+        self.0.score()
+    }
+}
+
+fn careful(query: Boxed) -> Boxed {
+    Box::new(Careful(query))
+}
+
+/// Any of the queries.
+fn union(queries: Vec<Boxed>) -> Boxed {
+    Box::new(BooleanQuery::union(
+        queries.into_iter().map(careful).collect(),
+    ))
+}
 
 /// The engine query for `query` under `options` (scope, observed range, relative dates).
 pub(crate) fn build(fields: &Fields, query: &Query, options: &SearchOptions) -> Boxed {
@@ -48,7 +129,7 @@ pub(crate) fn build(fields: &Fields, query: &Query, options: &SearchOptions) -> 
         let coverage = options.ranking.most_words_first && is_word_alternatives(clause);
         match clause.alternatives.as_slice() {
             [] => return Box::new(EmptyQuery),
-            [atom] if atom.negated => must_not.push(positive(fields, atom, options.today)),
+            [atom] if atom.negated => must_not.push(careful(positive(fields, atom, options.today))),
             _ => must.push(alternatives(fields, clause, options.today, coverage)),
         }
     }
@@ -94,13 +175,13 @@ fn alternatives(fields: &Fields, clause: &Clause, today: NaiveDate, coverage: bo
             if atom.negated {
                 Box::new(BooleanQuery::new(vec![
                     (Occur::Must, unscored(Box::new(AllQuery))),
-                    (Occur::MustNot, query),
+                    (Occur::MustNot, careful(query)),
                 ])) as Boxed
             } else if coverage {
-                Box::new(BooleanQuery::union(vec![
+                union(vec![
                     Box::new(ConstScoreQuery::new(query.box_clone(), COVERAGE)) as Boxed,
                     query,
-                ]))
+                ])
             } else {
                 query
             }
@@ -109,7 +190,7 @@ fn alternatives(fields: &Fields, clause: &Clause, today: NaiveDate, coverage: bo
     if options.len() == 1 {
         options.pop().expect("one alternative")
     } else {
-        Box::new(BooleanQuery::union(options))
+        union(options)
     }
 }
 
@@ -145,11 +226,11 @@ fn words(fields: &Fields, terms: &[Term]) -> Boxed {
             Box::new(BoostQuery::new(query, weight))
         }
     };
-    Box::new(BooleanQuery::union(vec![
+    union(vec![
         in_field(fields.title, TITLE_WEIGHT),
         in_field(fields.body, 1.0),
         in_field(fields.themes, THEMES_WEIGHT),
-    ]))
+    ])
 }
 
 fn term(field: Field, text: &str) -> Boxed {
@@ -210,9 +291,9 @@ fn scope_filter(fields: &Fields, scope: &Scope) -> Option<Boxed> {
     match scope {
         Scope::Everything => None,
         Scope::Public => Some(term(fields.visible_to, EVERY_TEAM)),
-        Scope::Team(team) => Some(Box::new(BooleanQuery::union(vec![
+        Scope::Team(team) => Some(union(vec![
             term(fields.visible_to, EVERY_TEAM),
             term(fields.visible_to, &team_term(team)),
-        ]))),
+        ])),
     }
 }
