@@ -145,6 +145,8 @@ pub struct PrivacyConfig {
     pub phones: bool,
     /// Payment card numbers.
     pub cards: bool,
+    /// International bank account numbers (IBANs).
+    pub ibans: bool,
     /// Other long runs of digits (account numbers, ids).
     pub digit_runs: bool,
 }

@@ -94,6 +94,7 @@ pub(crate) fn render(config: &Config) -> String {
         ("emails", privacy.emails),
         ("phones", privacy.phones),
         ("cards", privacy.cards),
+        ("ibans", privacy.ibans),
         ("digit_runs", privacy.digit_runs),
     ] {
         w.key(&format!("privacy.{key}"), key, on.to_string());

@@ -73,7 +73,7 @@ fn no_file_gives_every_default() {
     assert_eq!(config.digest.grace, Duration::from_secs(24 * 3600));
     assert_eq!(config.digest.size, 5);
     let p = config.privacy;
-    assert!(p.emails && p.phones && p.cards && p.digit_runs);
+    assert!(p.emails && p.phones && p.cards && p.ibans && p.digit_runs);
     assert!(config.themes.is_empty());
     assert_eq!(config.slack.api_url, "https://slack.com/api");
     assert_eq!(config.slack.transport, SlackTransport::Http);
@@ -483,8 +483,8 @@ fn server_and_digest_values_are_checked() {
 #[test]
 fn privacy_switches_are_read() {
     let p =
-        load("[privacy]\nemails = false\nphones = true\ncards = false\ndigit_runs = false").privacy;
-    assert!(!p.emails && p.phones && !p.cards && !p.digit_runs);
+        load("[privacy]\nemails = false\nphones = true\ncards = false\nibans = false\ndigit_runs = false").privacy;
+    assert!(!p.emails && p.phones && !p.cards && !p.ibans && !p.digit_runs);
 }
 
 #[test]
@@ -628,6 +628,7 @@ fn every_override() -> Environment {
         .with("FLYWHEEL_PRIVACY_EMAILS", "false")
         .with("FLYWHEEL_PRIVACY_PHONES", "no")
         .with("FLYWHEEL_PRIVACY_CARDS", "0")
+        .with("FLYWHEEL_PRIVACY_IBANS", "false")
         .with("FLYWHEEL_PRIVACY_DIGIT_RUNS", "off")
         .with("FLYWHEEL_TEAMS_0_NAME", "growth-emea")
         .with("FLYWHEEL_TEAMS_0_CHANNELS", "slack:C9, discord:77")
@@ -679,7 +680,13 @@ fn every_scalar_key_is_overridden_from_the_environment() {
     assert_eq!(c.server.listen, "0.0.0.0:8080".parse().unwrap());
     assert_eq!(c.digest.grace, Duration::from_secs(5400));
     assert_eq!(c.digest.size, 12);
-    assert!(!c.privacy.emails && !c.privacy.phones && !c.privacy.cards && !c.privacy.digit_runs);
+    assert!(
+        !c.privacy.emails
+            && !c.privacy.phones
+            && !c.privacy.cards
+            && !c.privacy.ibans
+            && !c.privacy.digit_runs
+    );
     let team = &c.teams[0];
     assert_eq!(team.name, "growth-emea");
     assert_eq!(team.channels, [channel("slack:C9"), channel("discord:77")]);

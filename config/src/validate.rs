@@ -58,6 +58,7 @@ pub(crate) fn build(
         emails: raw.privacy.emails.unwrap_or(true),
         phones: raw.privacy.phones.unwrap_or(true),
         cards: raw.privacy.cards.unwrap_or(true),
+        ibans: raw.privacy.ibans.unwrap_or(true),
         digit_runs: raw.privacy.digit_runs.unwrap_or(true),
     };
     let default_team = raw.teams.is_empty();
