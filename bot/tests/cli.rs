@@ -279,6 +279,21 @@ fn config_check_masks_secrets() {
     assert!(!run.stdout.contains("very-secret"), "{run:?}");
     assert!(!run.stderr.contains("very-secret"), "{run:?}");
     assert!(run.stdout.contains("SLACK_BOT_TOKEN"), "{run:?}");
+
+    // A store password in a query parameter is hidden when printed, and when refused.
+    for (url, code) in [
+        ("postgres://fw@db/flywheel?sslpassword=very-secret-pw", 0),
+        ("postgres://fw:very-secret-pw@db:99999/flywheel", 2),
+    ] {
+        let run = run_with(
+            &["config", "check"],
+            &[("FLYWHEEL_STORE_URL", url)],
+            scratch.dir.path(),
+        );
+        assert_eq!(run.code, code, "{run:?}");
+        assert!(!run.stdout.contains("very-secret"), "{run:?}");
+        assert!(!run.stderr.contains("very-secret"), "{run:?}");
+    }
 }
 
 #[test]

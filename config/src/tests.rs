@@ -1041,6 +1041,135 @@ fn store_passwords_are_hidden_when_printed() {
     assert!(rendered.contains("postgres://app:***@db/fw"));
 }
 
+#[test]
+fn store_passwords_are_hidden_in_every_place_a_url_carries_them() {
+    for url in [
+        "postgres://fw:hunter2@host/db",
+        "postgres://fw@host/db?password=hunter2",
+        "postgres://fw@host/db?sslmode=require&sslpassword=hunter2",
+        "postgresql://host/db?application_name=fw&PGPASSWORD=hunter2",
+        "postgres://fw:hun/ter@2@host:5432/db",
+    ] {
+        let config = load(&format!("[store]\nurl = {url:?}"));
+        let rendered = config.render_effective();
+        let debug = format!("{config:?}");
+        for text in [&rendered, &debug, &config.store.url_redacted()] {
+            assert!(
+                !text.contains("hunter2") && !text.contains("ter@2"),
+                "{url}: {text}"
+            );
+        }
+        assert!(
+            rendered.contains("# The password in the URL is hidden."),
+            "{rendered}"
+        );
+        assert!(rendered.contains("***"), "{rendered}");
+        // What is printed loads back to a configuration that names the same place.
+        let shown = load(&rendered);
+        assert!(shown.store.url.contains("host"), "{}", shown.store.url);
+    }
+}
+
+#[test]
+fn store_passwords_never_appear_in_error_messages() {
+    for url in [
+        "postgres://fw:hunter2@host:99999/db",
+        "postgres://fw@host:70000/db?password=hunter2",
+        "postgres://fw@host/db?sslpassword=hunter2&port=0",
+        "mysql://fw:hunter2@host/db",
+        "postgres:fw:hunter2@host/db",
+        "fw:hunter2@host",
+        "redis://h/0?token=hunter2",
+    ] {
+        for (at, all) in [
+            ("store.url", problems(&format!("[store]\nurl = {url:?}"))),
+            (
+                "FLYWHEEL_STORE_URL",
+                problems_with("", &env().with("FLYWHEEL_STORE_URL", url)),
+            ),
+        ] {
+            assert_eq!(all.len(), 1, "{url}: {all:#?}");
+            assert!(all[0].starts_with(&format!("{at}: ")), "{all:#?}");
+            assert!(!all[0].contains("hunter2"), "{url}: {}", all[0]);
+        }
+    }
+}
+
+#[test]
+fn ports_out_of_range_are_refused_with_their_key_path() {
+    assert_eq!(
+        problem("[store]\nurl = \"postgres://h:99999/db\""),
+        "store.url: port 99999 is out of range: use 1 to 65535"
+    );
+    assert_eq!(
+        problem("[store]\nurl = \"postgresql://u:pw@[::1]:0/db\""),
+        "store.url: port 0 is out of range: use 1 to 65535"
+    );
+    assert_eq!(
+        problem("[store]\nurl = \"postgres://h:5432x/db\""),
+        "store.url: port \"5432x\" is not a number from 1 to 65535"
+    );
+    assert_eq!(
+        problems_with(
+            "",
+            &env().with("FLYWHEEL_STORE_URL", "postgres://h/db?port=65536")
+        ),
+        ["FLYWHEEL_STORE_URL: port 65536 is out of range: use 1 to 65535"]
+    );
+    assert_eq!(
+        problem("[server]\nlisten = \"0.0.0.0:70000\""),
+        "server.listen: \"0.0.0.0:70000\" is not an address to listen on (port 70000 is out of range: use 0 to 65535, 0 for any free port): write IP:PORT, e.g. 127.0.0.1:3000 or 0.0.0.0:3000"
+    );
+    assert!(
+        problems_with("", &env().with("FLYWHEEL_SERVER_LISTEN", "[::1]:99999"))[0]
+            .starts_with("FLYWHEEL_SERVER_LISTEN: \"[::1]:99999\" is not an address to listen on (port 99999 is out of range")
+    );
+    // The largest ports are fine.
+    assert_eq!(
+        load("[server]\nlisten = \"0.0.0.0:65535\"")
+            .server
+            .listen
+            .port(),
+        65535
+    );
+    load("[store]\nurl = \"postgres://h:65535/db\"");
+}
+
+#[test]
+fn plain_http_counts_as_local_only_for_localhost_and_loopback_addresses() {
+    let slack = |api_url: &str| load(&format!("[slack]\napi_url = {api_url:?}"));
+    for api_url in [
+        "http://127.0.0.1:4000/api",
+        "http://localhost/api",
+        "http://[::1]:8080/api",
+        "https://slack.com/api",
+        "https://127.evil.example/api",
+    ] {
+        let config = slack(api_url);
+        assert!(!config.slack.token_in_clear(), "{api_url}");
+        assert!(!config.render_effective().contains("Warning"), "{api_url}");
+    }
+    for api_url in [
+        "http://127.evil.example/api",
+        "http://127.0.0.1.nip.io/api",
+        "http://localhost.evil.test/api",
+        "http://slack.internal/api",
+    ] {
+        let config = slack(api_url);
+        assert!(config.slack.token_in_clear(), "{api_url}");
+        let rendered = config.render_effective();
+        let slack_section = &rendered[rendered.find("[slack]").unwrap()..];
+        assert!(
+            slack_section
+                .starts_with("[slack]\n# Warning: api_url is plain http:// to another machine"),
+            "{rendered}"
+        );
+    }
+    let discord = load("[discord]\napi_url = \"http://127.evil.example\"");
+    assert!(discord.discord.token_in_clear());
+    assert!(!discord.slack.token_in_clear());
+}
+
 // ---- rendering ----
 
 #[test]
