@@ -297,6 +297,24 @@ fn config_check_masks_secrets() {
 }
 
 #[test]
+fn logs_piped_to_a_file_carry_no_colour_codes() {
+    let scratch = Scratch::sqlite();
+    let mut command = flywheel();
+    command
+        .args(["migrate"])
+        .env("FLYWHEEL_DATA_DIR", scratch.dir.path())
+        .env("FLYWHEEL_STORE_URL", &scratch.store_url)
+        .env("FLYWHEEL_LOG", "info")
+        // The logger must decide from where stderr goes, not from the absence of NO_COLOR.
+        .env_remove("NO_COLOR");
+    let output = command.output().expect("flywheel runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("applied migration"), "{stderr}");
+    assert!(!stderr.contains("\x1b["), "{stderr:?}");
+}
+
+#[test]
 fn the_demo_imports_asks_and_says_what_to_try_next() {
     let scratch = Scratch::sqlite();
     let run = scratch.run(&["demo"]);
