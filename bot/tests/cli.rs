@@ -315,6 +315,36 @@ fn logs_piped_to_a_file_carry_no_colour_codes() {
 }
 
 #[test]
+fn processes_migrating_a_new_store_at_once_all_succeed() {
+    let scratch = Scratch::sqlite();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            flywheel()
+                .args(["migrate"])
+                .env("FLYWHEEL_DATA_DIR", scratch.dir.path())
+                .env("FLYWHEEL_STORE_URL", &scratch.store_url)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("flywheel starts")
+        })
+        .collect();
+    let mut applied = 0;
+    for child in children {
+        let output = child.wait_with_output().expect("flywheel runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        applied += stdout.matches("0001 insights").count();
+    }
+    // One process applied the schema; the others found it applied.
+    assert_eq!(applied, 1);
+    let again = scratch.run(&["migrate"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(!again.stdout.contains("0001"), "{again:?}");
+}
+
+#[test]
 fn the_demo_imports_asks_and_says_what_to_try_next() {
     let scratch = Scratch::sqlite();
     let run = scratch.run(&["demo"]);
