@@ -82,13 +82,15 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Failure> {
 }
 
 /// Sets up logging to stderr. `FLYWHEEL_LOG` takes `tracing` filter directives
-/// (`info`, `flywheel=debug,sqlx=warn`); `default` applies when it is unset.
+/// (`info`, `flywheel=debug,sqlx=warn`); `default` applies when it is unset. Colours only when
+/// stderr is a terminal: a log file or journal gets plain text.
 pub fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLYWHEEL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

@@ -33,6 +33,7 @@ pub fn redactor(app: &App) -> Redactor {
         emails: p.emails,
         phones: p.phones,
         cards: p.cards,
+        ibans: p.ibans,
         digit_runs: p.digit_runs,
     }
 }
@@ -54,12 +55,7 @@ pub async fn ingest(
     while rows.peek().is_some() {
         batch.clear();
         for mut data in rows.by_ref().take(BATCH) {
-            let title = redactor.redact(&data.title);
-            let body = redactor.redact(&data.body);
-            report.redactions += title.counts;
-            report.redactions += body.counts;
-            data.title = title.text;
-            data.body = body.text;
+            report.redactions += redactor.redact_insight(&mut data);
             batch.push(prepare(data, &app.config.themes, today));
         }
         for outcome in app.store.upsert(&batch, now).await? {

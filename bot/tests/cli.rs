@@ -279,6 +279,69 @@ fn config_check_masks_secrets() {
     assert!(!run.stdout.contains("very-secret"), "{run:?}");
     assert!(!run.stderr.contains("very-secret"), "{run:?}");
     assert!(run.stdout.contains("SLACK_BOT_TOKEN"), "{run:?}");
+
+    // A store password in a query parameter is hidden when printed, and when refused.
+    for (url, code) in [
+        ("postgres://fw@db/flywheel?sslpassword=very-secret-pw", 0),
+        ("postgres://fw:very-secret-pw@db:99999/flywheel", 2),
+    ] {
+        let run = run_with(
+            &["config", "check"],
+            &[("FLYWHEEL_STORE_URL", url)],
+            scratch.dir.path(),
+        );
+        assert_eq!(run.code, code, "{run:?}");
+        assert!(!run.stdout.contains("very-secret"), "{run:?}");
+        assert!(!run.stderr.contains("very-secret"), "{run:?}");
+    }
+}
+
+#[test]
+fn logs_piped_to_a_file_carry_no_colour_codes() {
+    let scratch = Scratch::sqlite();
+    let mut command = flywheel();
+    command
+        .args(["migrate"])
+        .env("FLYWHEEL_DATA_DIR", scratch.dir.path())
+        .env("FLYWHEEL_STORE_URL", &scratch.store_url)
+        .env("FLYWHEEL_LOG", "info")
+        // The logger must decide from where stderr goes, not from the absence of NO_COLOR.
+        .env_remove("NO_COLOR");
+    let output = command.output().expect("flywheel runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("applied migration"), "{stderr}");
+    assert!(!stderr.contains("\x1b["), "{stderr:?}");
+}
+
+#[test]
+fn processes_migrating_a_new_store_at_once_all_succeed() {
+    let scratch = Scratch::sqlite();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            flywheel()
+                .args(["migrate"])
+                .env("FLYWHEEL_DATA_DIR", scratch.dir.path())
+                .env("FLYWHEEL_STORE_URL", &scratch.store_url)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("flywheel starts")
+        })
+        .collect();
+    let mut applied = 0;
+    for child in children {
+        let output = child.wait_with_output().expect("flywheel runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        applied += stdout.matches("0001 insights").count();
+    }
+    // One process applied the schema; the others found it applied.
+    assert_eq!(applied, 1);
+    let again = scratch.run(&["migrate"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(!again.stdout.contains("0001"), "{again:?}");
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod raw;
 mod render;
 mod schema;
 mod secret;
+mod url;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -98,7 +99,7 @@ impl StoreConfig {
 
     /// The URL with any password replaced by `***`, for logs and messages.
     pub fn url_redacted(&self) -> String {
-        validate::redact_url(&self.url)
+        url::redact(&self.url)
     }
 }
 
@@ -145,6 +146,8 @@ pub struct PrivacyConfig {
     pub phones: bool,
     /// Payment card numbers.
     pub cards: bool,
+    /// International bank account numbers (IBANs).
+    pub ibans: bool,
     /// Other long runs of digits (account numbers, ids).
     pub digit_runs: bool,
 }
@@ -200,6 +203,15 @@ pub struct SlackConfig {
     pub max_body_bytes: usize,
 }
 
+impl SlackConfig {
+    /// Whether the bot token would cross a network unencrypted: `api_url` is plain `http://` to
+    /// a host other than this machine (`localhost`, `127.0.0.0/8`, `[::1]`). A name such as
+    /// `127.evil.example` is another machine.
+    pub fn token_in_clear(&self) -> bool {
+        url::in_clear(&self.api_url)
+    }
+}
+
 /// `[discord]`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscordConfig {
@@ -207,6 +219,14 @@ pub struct DiscordConfig {
     pub api_url: String,
     /// The application whose commands are registered; when absent it is asked of Discord.
     pub application_id: Option<u64>,
+}
+
+impl DiscordConfig {
+    /// Whether the bot token would cross a network unencrypted, as for
+    /// [`SlackConfig::token_in_clear`].
+    pub fn token_in_clear(&self) -> bool {
+        url::in_clear(&self.api_url)
+    }
 }
 
 /// `[console]`

@@ -59,6 +59,7 @@ pub(crate) struct RawPrivacy {
     pub(crate) emails: Option<bool>,
     pub(crate) phones: Option<bool>,
     pub(crate) cards: Option<bool>,
+    pub(crate) ibans: Option<bool>,
     pub(crate) digit_runs: Option<bool>,
 }
 

@@ -7,6 +7,9 @@ use std::fmt::Write as _;
 use crate::secret::{SecretSource, status};
 use crate::{Config, duration, schema};
 
+/// Said above an `api_url` that sends a token over plain HTTP to another machine.
+const IN_CLEAR: &str = "Warning: api_url is plain http:// to another machine; the token crosses the network unencrypted.";
+
 /// A TOML string literal.
 fn quoted(text: &str) -> String {
     toml::Value::String(text.to_string()).to_string()
@@ -94,6 +97,7 @@ pub(crate) fn render(config: &Config) -> String {
         ("emails", privacy.emails),
         ("phones", privacy.phones),
         ("cards", privacy.cards),
+        ("ibans", privacy.ibans),
         ("digit_runs", privacy.digit_runs),
     ] {
         w.key(&format!("privacy.{key}"), key, on.to_string());
@@ -126,6 +130,9 @@ pub(crate) fn render(config: &Config) -> String {
     }
 
     w.section("[slack]");
+    if config.slack.token_in_clear() {
+        w.comment(IN_CLEAR);
+    }
     w.key("slack.api_url", "api_url", quoted(&config.slack.api_url));
     w.key(
         "slack.transport",
@@ -140,6 +147,9 @@ pub(crate) fn render(config: &Config) -> String {
     secrets(&mut w, "slack");
 
     w.section("[discord]");
+    if config.discord.token_in_clear() {
+        w.comment(IN_CLEAR);
+    }
     w.key(
         "discord.api_url",
         "api_url",

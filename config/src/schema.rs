@@ -98,6 +98,7 @@ pub(crate) const SECTIONS: &[Section] = &[
             key("emails", Kind::Bool),
             key("phones", Kind::Bool),
             key("cards", Kind::Bool),
+            key("ibans", Kind::Bool),
             key("digit_runs", Kind::Bool),
         ],
         secrets: &[],

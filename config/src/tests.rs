@@ -73,7 +73,7 @@ fn no_file_gives_every_default() {
     assert_eq!(config.digest.grace, Duration::from_secs(24 * 3600));
     assert_eq!(config.digest.size, 5);
     let p = config.privacy;
-    assert!(p.emails && p.phones && p.cards && p.digit_runs);
+    assert!(p.emails && p.phones && p.cards && p.ibans && p.digit_runs);
     assert!(config.themes.is_empty());
     assert_eq!(config.slack.api_url, "https://slack.com/api");
     assert_eq!(config.slack.transport, SlackTransport::Http);
@@ -483,8 +483,8 @@ fn server_and_digest_values_are_checked() {
 #[test]
 fn privacy_switches_are_read() {
     let p =
-        load("[privacy]\nemails = false\nphones = true\ncards = false\ndigit_runs = false").privacy;
-    assert!(!p.emails && p.phones && !p.cards && !p.digit_runs);
+        load("[privacy]\nemails = false\nphones = true\ncards = false\nibans = false\ndigit_runs = false").privacy;
+    assert!(!p.emails && p.phones && !p.cards && !p.ibans && !p.digit_runs);
 }
 
 #[test]
@@ -628,6 +628,7 @@ fn every_override() -> Environment {
         .with("FLYWHEEL_PRIVACY_EMAILS", "false")
         .with("FLYWHEEL_PRIVACY_PHONES", "no")
         .with("FLYWHEEL_PRIVACY_CARDS", "0")
+        .with("FLYWHEEL_PRIVACY_IBANS", "false")
         .with("FLYWHEEL_PRIVACY_DIGIT_RUNS", "off")
         .with("FLYWHEEL_TEAMS_0_NAME", "growth-emea")
         .with("FLYWHEEL_TEAMS_0_CHANNELS", "slack:C9, discord:77")
@@ -679,7 +680,13 @@ fn every_scalar_key_is_overridden_from_the_environment() {
     assert_eq!(c.server.listen, "0.0.0.0:8080".parse().unwrap());
     assert_eq!(c.digest.grace, Duration::from_secs(5400));
     assert_eq!(c.digest.size, 12);
-    assert!(!c.privacy.emails && !c.privacy.phones && !c.privacy.cards && !c.privacy.digit_runs);
+    assert!(
+        !c.privacy.emails
+            && !c.privacy.phones
+            && !c.privacy.cards
+            && !c.privacy.ibans
+            && !c.privacy.digit_runs
+    );
     let team = &c.teams[0];
     assert_eq!(team.name, "growth-emea");
     assert_eq!(team.channels, [channel("slack:C9"), channel("discord:77")]);
@@ -1032,6 +1039,135 @@ fn store_passwords_are_hidden_when_printed() {
     let rendered = config.render_effective();
     assert!(!rendered.contains("hunter2"));
     assert!(rendered.contains("postgres://app:***@db/fw"));
+}
+
+#[test]
+fn store_passwords_are_hidden_in_every_place_a_url_carries_them() {
+    for url in [
+        "postgres://fw:hunter2@host/db",
+        "postgres://fw@host/db?password=hunter2",
+        "postgres://fw@host/db?sslmode=require&sslpassword=hunter2",
+        "postgresql://host/db?application_name=fw&PGPASSWORD=hunter2",
+        "postgres://fw:hun/ter@2@host:5432/db",
+    ] {
+        let config = load(&format!("[store]\nurl = {url:?}"));
+        let rendered = config.render_effective();
+        let debug = format!("{config:?}");
+        for text in [&rendered, &debug, &config.store.url_redacted()] {
+            assert!(
+                !text.contains("hunter2") && !text.contains("ter@2"),
+                "{url}: {text}"
+            );
+        }
+        assert!(
+            rendered.contains("# The password in the URL is hidden."),
+            "{rendered}"
+        );
+        assert!(rendered.contains("***"), "{rendered}");
+        // What is printed loads back to a configuration that names the same place.
+        let shown = load(&rendered);
+        assert!(shown.store.url.contains("host"), "{}", shown.store.url);
+    }
+}
+
+#[test]
+fn store_passwords_never_appear_in_error_messages() {
+    for url in [
+        "postgres://fw:hunter2@host:99999/db",
+        "postgres://fw@host:70000/db?password=hunter2",
+        "postgres://fw@host/db?sslpassword=hunter2&port=0",
+        "mysql://fw:hunter2@host/db",
+        "postgres:fw:hunter2@host/db",
+        "fw:hunter2@host",
+        "redis://h/0?token=hunter2",
+    ] {
+        for (at, all) in [
+            ("store.url", problems(&format!("[store]\nurl = {url:?}"))),
+            (
+                "FLYWHEEL_STORE_URL",
+                problems_with("", &env().with("FLYWHEEL_STORE_URL", url)),
+            ),
+        ] {
+            assert_eq!(all.len(), 1, "{url}: {all:#?}");
+            assert!(all[0].starts_with(&format!("{at}: ")), "{all:#?}");
+            assert!(!all[0].contains("hunter2"), "{url}: {}", all[0]);
+        }
+    }
+}
+
+#[test]
+fn ports_out_of_range_are_refused_with_their_key_path() {
+    assert_eq!(
+        problem("[store]\nurl = \"postgres://h:99999/db\""),
+        "store.url: port 99999 is out of range: use 1 to 65535"
+    );
+    assert_eq!(
+        problem("[store]\nurl = \"postgresql://u:pw@[::1]:0/db\""),
+        "store.url: port 0 is out of range: use 1 to 65535"
+    );
+    assert_eq!(
+        problem("[store]\nurl = \"postgres://h:5432x/db\""),
+        "store.url: port \"5432x\" is not a number from 1 to 65535"
+    );
+    assert_eq!(
+        problems_with(
+            "",
+            &env().with("FLYWHEEL_STORE_URL", "postgres://h/db?port=65536")
+        ),
+        ["FLYWHEEL_STORE_URL: port 65536 is out of range: use 1 to 65535"]
+    );
+    assert_eq!(
+        problem("[server]\nlisten = \"0.0.0.0:70000\""),
+        "server.listen: \"0.0.0.0:70000\" is not an address to listen on (port 70000 is out of range: use 0 to 65535, 0 for any free port): write IP:PORT, e.g. 127.0.0.1:3000 or 0.0.0.0:3000"
+    );
+    assert!(
+        problems_with("", &env().with("FLYWHEEL_SERVER_LISTEN", "[::1]:99999"))[0]
+            .starts_with("FLYWHEEL_SERVER_LISTEN: \"[::1]:99999\" is not an address to listen on (port 99999 is out of range")
+    );
+    // The largest ports are fine.
+    assert_eq!(
+        load("[server]\nlisten = \"0.0.0.0:65535\"")
+            .server
+            .listen
+            .port(),
+        65535
+    );
+    load("[store]\nurl = \"postgres://h:65535/db\"");
+}
+
+#[test]
+fn plain_http_counts_as_local_only_for_localhost_and_loopback_addresses() {
+    let slack = |api_url: &str| load(&format!("[slack]\napi_url = {api_url:?}"));
+    for api_url in [
+        "http://127.0.0.1:4000/api",
+        "http://localhost/api",
+        "http://[::1]:8080/api",
+        "https://slack.com/api",
+        "https://127.evil.example/api",
+    ] {
+        let config = slack(api_url);
+        assert!(!config.slack.token_in_clear(), "{api_url}");
+        assert!(!config.render_effective().contains("Warning"), "{api_url}");
+    }
+    for api_url in [
+        "http://127.evil.example/api",
+        "http://127.0.0.1.nip.io/api",
+        "http://localhost.evil.test/api",
+        "http://slack.internal/api",
+    ] {
+        let config = slack(api_url);
+        assert!(config.slack.token_in_clear(), "{api_url}");
+        let rendered = config.render_effective();
+        let slack_section = &rendered[rendered.find("[slack]").unwrap()..];
+        assert!(
+            slack_section
+                .starts_with("[slack]\n# Warning: api_url is plain http:// to another machine"),
+            "{rendered}"
+        );
+    }
+    let discord = load("[discord]\napi_url = \"http://127.evil.example\"");
+    assert!(discord.discord.token_in_clear());
+    assert!(!discord.slack.token_in_clear());
 }
 
 // ---- rendering ----

@@ -19,6 +19,7 @@ use crate::load::{self, Problems};
 use crate::raw::{RawConsole, RawDigest, RawDiscord, RawSlack, RawStore, RawTeam, RawTheme};
 use crate::schema::{SECTIONS, SecretKey};
 use crate::secret::{Secret, SecretSource, SecretSources, Secrets};
+use crate::url;
 use crate::{
     Config, ConfigError, ConsoleConfig, DigestConfig, DiscordConfig, Origin, PrivacyConfig,
     ServerConfig, SlackConfig, SlackTransport, StoreConfig, Team, duration,
@@ -58,6 +59,7 @@ pub(crate) fn build(
         emails: raw.privacy.emails.unwrap_or(true),
         phones: raw.privacy.phones.unwrap_or(true),
         cards: raw.privacy.cards.unwrap_or(true),
+        ibans: raw.privacy.ibans.unwrap_or(true),
         digit_runs: raw.privacy.digit_runs.unwrap_or(true),
     };
     let default_team = raw.teams.is_empty();
@@ -163,39 +165,33 @@ fn check_store_url(url: &str) -> Result<(), String> {
                         "host"
                     }
                 ))
-            } else {
+            } else if scheme == "sqlite://" {
                 Ok(())
+            } else {
+                url::check_ports(url)
             };
         }
     }
-    let shown = redact_url(url);
-    Err(match url.split_once(':') {
-        Some((scheme, _))
-            if !scheme.is_empty()
+    let scheme = url
+        .split_once(':')
+        .map(|(scheme, _)| scheme)
+        .filter(|scheme| {
+            !scheme.is_empty()
                 && scheme
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '+') =>
-        {
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+')
+        });
+    // A URL too malformed to find its password in is described, never quoted.
+    Err(match (url::quotable(url), scheme) {
+        (Some(shown), Some(scheme)) => {
             format!("{shown:?}: the {scheme:?} store is not supported; {usage}")
         }
-        _ => format!("{shown:?} is not a database URL; {usage}"),
+        (None, Some(scheme)) => {
+            format!("the {scheme:?} store is not supported, or \"://\" is missing; {usage}")
+        }
+        (Some(shown), None) => format!("{shown:?} is not a database URL; {usage}"),
+        (None, None) => format!("it is not a database URL; {usage}"),
     })
-}
-
-/// Replaces the password of `scheme://user:password@host…` with `***`.
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_string();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-        None => url.to_string(),
-    }
 }
 
 fn listen(raw: Option<String>, p: &mut Problems) -> SocketAddr {
@@ -207,12 +203,20 @@ fn listen(raw: Option<String>, p: &mut Problems) -> SocketAddr {
     match text.trim().parse() {
         Ok(addr) => addr,
         Err(_) => {
+            // The part after the last colon, when it is all digits, is the port that failed.
+            let port = text
+                .trim()
+                .rsplit_once(':')
+                .map(|(_, port)| port)
+                .filter(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
             let hint = if text.starts_with("localhost") {
-                " (use 127.0.0.1 rather than localhost)"
+                " (use 127.0.0.1 rather than localhost)".to_string()
             } else if !text.contains(':') {
-                " (the port is missing)"
+                " (the port is missing)".to_string()
+            } else if let Some(port) = port.filter(|port| port.parse::<u16>().is_err()) {
+                format!(" (port {port} is out of range: use 0 to 65535, 0 for any free port)")
             } else {
-                ""
+                String::new()
             };
             p.push(
                 "server.listen",
@@ -674,27 +678,6 @@ fn secret(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_are_hidden_in_store_urls() {
-        assert_eq!(
-            redact_url("postgres://app:hunter2@db:5432/flywheel"),
-            "postgres://app:***@db:5432/flywheel"
-        );
-        assert_eq!(
-            redact_url("postgres://app@db/flywheel"),
-            "postgres://app@db/flywheel"
-        );
-        assert_eq!(
-            redact_url("postgres://db/x?user=a@b"),
-            "postgres://db/x?user=a@b"
-        );
-        assert_eq!(
-            redact_url("sqlite:///var/lib/f.db"),
-            "sqlite:///var/lib/f.db"
-        );
-        assert_eq!(redact_url("postgres://a:b:c@h"), "postgres://a:***@h");
-    }
 
     #[test]
     fn team_names_suggest_a_valid_spelling() {

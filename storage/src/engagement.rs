@@ -479,13 +479,15 @@ impl Store {
         Ok(forgotten == 1)
     }
 
-    /// Forgets events seen before `before` (platforms stop retrying within minutes), returning
-    /// how many were forgotten.
+    /// Forgets the platform events first seen before `older_than`, returning how many were
+    /// forgotten. Platforms stop retrying an event within minutes (Slack: three retries over
+    /// about an hour), so a day's memory is plenty; without pruning, the table of seen events
+    /// grows with every event ever received. An event seen exactly at `older_than` is kept.
     #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
-    pub async fn forget_events_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        const CONTEXT: &str = "forgetting old events";
+    pub async fn prune_seen(&self, older_than: DateTime<Utc>) -> Result<u64, StoreError> {
+        const CONTEXT: &str = "pruning seen events";
         let backend = self.backend();
-        let sql = Sql::new("DELETE FROM seen_events WHERE seen_at < $1").bind(millis(before));
+        let sql = Sql::new("DELETE FROM seen_events WHERE seen_at < $1").bind(millis(older_than));
         let mut conn = self.pool.acquire().await.context(backend, CONTEXT)?;
         conn.db().execute(sql).await.context(backend, CONTEXT)
     }

@@ -4,7 +4,16 @@
 //! but reports which migrations this call applied, and always releases the lock, even when a
 //! migration fails. Migrations are recorded in sqlx's usual `_sqlx_migrations` table, so the
 //! sqlx command-line tool reads the same history.
+//!
+//! Processes starting together on a new database take turns. On PostgreSQL an advisory lock
+//! serializes them. SQLite has no such lock (sqlx's `lock` does nothing there), so the check and
+//! the migrations run in one `BEGIN IMMEDIATE` transaction: it takes the write lock before
+//! reading what is applied, and a second process waits for it (up to the busy timeout) and then
+//! finds everything applied, instead of failing with "database is locked" or "table already
+//! exists". The whole history applies at once or not at all, which is also why SQLite
+//! migrations must not be marked `-- no-transaction`.
 
+use sqlx::Connection;
 use sqlx::migrate::{Migrate, MigrateError, Migrator};
 
 use crate::db::Pool;
@@ -22,7 +31,21 @@ const TABLE: &str = "_sqlx_migrations";
 /// Applies what the database lacks, returning what was applied.
 pub(crate) async fn run(pool: &Pool) -> Result<Vec<AppliedMigration>, MigrateError> {
     match pool {
-        Pool::Sqlite(pool) => apply(&mut *pool.acquire().await?, &SQLITE).await,
+        Pool::Sqlite(pool) => {
+            let mut conn = pool.acquire().await?;
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            match apply_locked(&mut *tx, &SQLITE).await {
+                Ok(applied) => {
+                    tx.commit().await?;
+                    Ok(applied)
+                }
+                Err(e) => {
+                    // The migration's own error is the one worth reporting.
+                    let _ = tx.rollback().await;
+                    Err(e)
+                }
+            }
+        }
         Pool::Postgres(pool) => apply(&mut *pool.acquire().await?, &POSTGRES).await,
     }
 }
@@ -73,4 +96,15 @@ async fn apply_locked<C: Migrate>(
         });
     }
     Ok(applied_now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_migrations_can_run_inside_the_locking_transaction() {
+        // A `-- no-transaction` migration (VACUUM, say) would fail inside `BEGIN IMMEDIATE`.
+        assert!(SQLITE.iter().all(|m| !m.no_tx));
+    }
 }

@@ -184,8 +184,9 @@ impl Store {
     }
 
     /// Applies the embedded migrations the database lacks and returns them; an up-to-date
-    /// database gives an empty list. Replicas starting together are safe: on PostgreSQL they
-    /// take turns under an advisory lock. Fails if an applied migration was changed or is
+    /// database gives an empty list. Replicas and processes starting together on a new database
+    /// are safe: they take turns (an advisory lock on PostgreSQL, the write lock on SQLite) and
+    /// one of them applies what is missing. Fails if an applied migration was changed or is
     /// unknown to this build.
     #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
     pub async fn migrate(&self) -> Result<Vec<AppliedMigration>, StoreError> {

@@ -193,6 +193,7 @@ macro_rules! contract_tests {
 
 contract_tests!(
     migrating_twice_is_a_no_op,
+    stores_opening_a_new_database_at_once_all_succeed,
     upsert_tells_inserted_updated_and_unchanged_apart,
     a_batch_is_written_in_order_and_atomically,
     sources_are_case_insensitive_identities,
@@ -218,6 +219,7 @@ contract_tests!(
     votes_count_once_per_person,
     comments_are_deduplicated_by_platform_ref_and_threads_find_their_insight,
     platform_events_are_handled_once,
+    seen_events_older_than_a_cutoff_are_pruned,
     engagement_counts_recent_activity_within_the_scope,
     the_audit_log_keeps_append_order_and_cannot_be_changed,
     hostile_text_round_trips_in_digests_chat_and_audit,
@@ -498,6 +500,34 @@ async fn migrating_twice_is_a_no_op(db: TestDb) {
     assert_eq!(again.migrate().await.expect("third migration"), vec![]);
     assert_eq!(again.count(&Scope::Everything).await.unwrap(), 0);
     again.close().await;
+}
+
+async fn stores_opening_a_new_database_at_once_all_succeed(db: TestDb) {
+    // Replicas, or a CLI command next to the service, starting together on a new database.
+    let starts: Vec<_> = (0..6)
+        .map(|_| {
+            let url = db.url.clone();
+            tokio::spawn(async move {
+                let store = Store::connect(&url, &options()).await?;
+                let applied = store.migrate().await;
+                store.close().await;
+                applied
+            })
+        })
+        .collect();
+    let mut applied: Vec<i64> = Vec::new();
+    for start in starts {
+        let migrations = start
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("a concurrent first start fails: {e}"));
+        applied.extend(migrations.iter().map(|m| m.version));
+    }
+    // Each migration was applied exactly once, by whichever start got there first.
+    applied.sort_unstable();
+    assert_eq!(applied, [1, 2, 3]);
+    assert_eq!(db.store.migrate().await.expect("migrated already"), vec![]);
+    assert_eq!(db.store.count(&Scope::Everything).await.unwrap(), 0);
 }
 
 async fn upsert_tells_inserted_updated_and_unchanged_apart(db: TestDb) {
@@ -2203,7 +2233,7 @@ async fn platform_events_are_handled_once(db: TestDb) {
     assert_eq!(first, 1);
     other.close().await;
 
-    assert_eq!(store.forget_events_before(at(T2)).await.unwrap(), 1);
+    assert_eq!(store.prune_seen(at(T2)).await.unwrap(), 1);
     assert!(store.first_delivery_of("slack:Ev1", at(T3)).await.unwrap());
     assert!(!store.first_delivery_of("slack:Ev2", at(T3)).await.unwrap());
 
@@ -2212,6 +2242,38 @@ async fn platform_events_are_handled_once(db: TestDb) {
     assert!(!store.forget_event("slack:Ev2").await.unwrap());
     assert!(store.first_delivery_of("slack:Ev2", at(T3)).await.unwrap());
     assert!(!store.first_delivery_of("slack:Ev3", at(T3)).await.unwrap());
+}
+
+async fn seen_events_older_than_a_cutoff_are_pruned(db: TestDb) {
+    let store = db.open().await;
+    assert_eq!(store.prune_seen(at(T3)).await.unwrap(), 0);
+    for (key, seen) in [
+        ("slack:Ev1", T1),
+        ("slack:Ev2", T1 + 1),
+        ("slack:Ev3", T2),
+        ("slack:Ev4", T3),
+    ] {
+        assert!(store.first_delivery_of(key, at(seen)).await.unwrap());
+    }
+    // Strictly older than the cutoff: the event seen at the cutoff itself is kept.
+    assert_eq!(store.prune_seen(at(T2)).await.unwrap(), 2);
+    assert_eq!(store.prune_seen(at(T2)).await.unwrap(), 0);
+    assert!(!store.first_delivery_of("slack:Ev3", at(T3)).await.unwrap());
+    assert!(!store.first_delivery_of("slack:Ev4", at(T3)).await.unwrap());
+    // A pruned event is new again if a platform ever sent it again.
+    assert!(store.first_delivery_of("slack:Ev1", at(T3)).await.unwrap());
+
+    // Another replica pruning at the same time removes each row once.
+    let other = db.second_store().await;
+    let (mine, theirs) = tokio::join!(store.prune_seen(at(T3 + 1)), other.prune_seen(at(T3 + 1)));
+    assert_eq!(mine.unwrap() + theirs.unwrap(), 3);
+    other.close().await;
+    assert!(
+        store
+            .first_delivery_of("slack:Ev4", at(T3 + 2))
+            .await
+            .unwrap()
+    );
 }
 
 async fn engagement_counts_recent_activity_within_the_scope(db: TestDb) {
