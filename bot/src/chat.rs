@@ -20,7 +20,7 @@ use flywheel_insights::search::Scope;
 use flywheel_storage::audit::NewAuditEvent;
 
 use crate::app::App;
-use crate::ask::{AskError, ask};
+use crate::services::ask::{AskError, ask};
 
 /// Results shown for a question asked in chat.
 const CHAT_RESULTS: usize = 5;
@@ -456,7 +456,7 @@ async fn save(
     let now = context.app.clock.now();
     // Redacted before anything is derived from it: a title cut mid-address must not keep
     // half an email.
-    let redacted = crate::ingest::redactor(context.app).redact(&text.text);
+    let redacted = crate::services::ingest::redactor(context.app).redact(&text.text);
     let text = NewInsightText {
         text: redacted.text,
         ..text
@@ -477,7 +477,7 @@ async fn save(
         url,
         visibility: Visibility::All,
     };
-    let mut report = crate::ingest::ingest(context.app, vec![data], |_| {}).await?;
+    let mut report = crate::services::ingest::ingest(context.app, vec![data], |_| {}).await?;
     report.redactions += redacted.counts;
     let id = report.ids.first().copied().unwrap_or_default();
     let again = report.inserted == 0;
@@ -570,10 +570,10 @@ async fn useful(context: &Context<'_>, id: InsightId) -> Result<Reply, HandlerEr
 async fn digest(context: &Context<'_>, preview: bool) -> Result<Reply, HandlerError> {
     let team = context.require_team("compose a digest for")?;
     let now = context.app.clock.now();
-    let Some(period) = crate::digests::period_at(team, now) else {
+    let Some(period) = crate::services::digests::period_at(team, now) else {
         return refuse(format!("{}'s schedule has not fired yet.", team.name));
     };
-    let composed = crate::digests::compose(context.app, team, &period).await?;
+    let composed = crate::services::digests::compose(context.app, team, &period).await?;
     Ok(if preview {
         Reply::private(composed.message)
     } else {

@@ -16,10 +16,10 @@ use flywheel_config::SlackTransport;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-use crate::adapters::Adapters;
-use crate::adapters::slack::socket::SocketMode;
 use crate::app::App;
-use crate::delivery::Worker;
+use crate::services::channels::Adapters;
+use crate::services::delivery::Worker;
+use crate::transports::slack::socket::SocketMode;
 
 /// How often the scheduler looks at the teams' schedules.
 const SCHEDULER_EVERY: Duration = Duration::from_secs(30);
@@ -63,8 +63,8 @@ pub fn router(shared: Shared) -> Router {
         .secrets
         .slack_signing_secret
         .clone()
-        .map(crate::adapters::slack::verify::SlackVerifier::new);
-    let slack = crate::adapters::slack::http::routes(verifier, config.slack.max_body_bytes);
+        .map(crate::transports::slack::verify::SlackVerifier::new);
+    let slack = crate::transports::slack::http::routes(verifier, config.slack.max_body_bytes);
     Router::new()
         .route("/healthz", get(healthz))
         .merge(slack)
@@ -170,13 +170,13 @@ async fn scheduler_loop(
             _ = every.tick() => {}
             _ = stop.wait_for(|stop| *stop) => return,
         }
-        match crate::scheduler::tick(&app).await {
+        match crate::services::scheduler::tick(&app).await {
             Ok(outcomes) => {
                 for (team, outcome) in outcomes {
                     if !matches!(
                         outcome,
-                        crate::scheduler::TeamTick::NotYet
-                            | crate::scheduler::TeamTick::Done { .. }
+                        crate::services::scheduler::TeamTick::NotYet
+                            | crate::services::scheduler::TeamTick::Done { .. }
                     ) {
                         tracing::info!(team, "{outcome}");
                     }
@@ -185,7 +185,7 @@ async fn scheduler_loop(
             }
             Err(e) => tracing::error!("scheduler: {e:#}"),
         }
-        match crate::reviews::remind(&app, &adapters).await {
+        match crate::services::reviews::remind(&app, &adapters).await {
             Ok(0) => {}
             Ok(n) => tracing::info!("{n} review reminder(s) posted"),
             Err(e) => tracing::error!("review reminders: {e:#}"),

@@ -12,9 +12,9 @@ mod socket;
 use std::sync::Arc;
 use std::time::Duration;
 
-use flywheel::adapters::slack::verify::SlackVerifier;
-use flywheel::adapters::slack::{Rate, SlackAdapter, SlackOptions};
-use flywheel::adapters::{Adapter, Marker, SendError, Sent};
+use flywheel::services::channels::{Adapter, Marker, SendError, Sent};
+use flywheel::transports::slack::verify::SlackVerifier;
+use flywheel::transports::slack::{Rate, SlackAdapter, SlackOptions};
 use flywheel_config::{Secret, SlackConfig, SlackTransport};
 use flywheel_insights::address::ChannelAddress;
 use flywheel_insights::message::{Action, Block, Button, Field, Message, MoreRef, Section, Text};
@@ -661,7 +661,7 @@ const SIGNING_SECRET: &str = "test-signing-secret";
 /// given, and a team owning `slack:C0TEAM`.
 struct Service {
     app: flywheel::app::App,
-    adapters: flywheel::adapters::Adapters,
+    adapters: flywheel::services::channels::Adapters,
     /// The service's clock: requests are signed with its time.
     clock: flywheel::clock::ManualClock,
     url: String,
@@ -697,7 +697,7 @@ impl Service {
         let app = flywheel::app::App::open(config, Arc::new(clock.clone()))
             .await
             .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
-        let mut adapters = flywheel::adapters::Adapters::new();
+        let mut adapters = flywheel::services::channels::Adapters::new();
         if let Some(slack) = slack {
             adapters = adapters.with(Arc::new(adapter_with(
                 slack,
@@ -921,7 +921,7 @@ async fn without_a_signing_secret_the_endpoints_are_unavailable() {
         .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
     let router = flywheel::serve::router(flywheel::serve::Shared::new(
         app,
-        flywheel::adapters::Adapters::new(),
+        flywheel::services::channels::Adapters::new(),
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/slack/events", listener.local_addr().unwrap());
@@ -1402,22 +1402,25 @@ async fn a_team_digest_reaches_fifty_slack_channels_exactly_once_through_the_wor
             .unwrap()
             .with_timezone(&chrono::Utc),
     );
-    let ticked = flywheel::scheduler::tick(&app).await.unwrap();
+    let ticked = flywheel::services::scheduler::tick(&app).await.unwrap();
     assert!(
-        matches!(ticked[0].1, flywheel::scheduler::TeamTick::Queued { .. }),
+        matches!(
+            ticked[0].1,
+            flywheel::services::scheduler::TeamTick::Queued { .. }
+        ),
         "{ticked:?}"
     );
     assert_eq!(app.store.pending_deliveries().await.unwrap(), 50);
 
-    let adapters = flywheel::adapters::Adapters::new().with(Arc::new(adapter_with(
+    let adapters = flywheel::services::channels::Adapters::new().with(Arc::new(adapter_with(
         &slack,
         SlackOptions {
             request_timeout: Some(Duration::from_secs(5)),
             ..SlackOptions::default()
         },
     )));
-    let worker = flywheel::delivery::Worker::new(app.clone(), adapters, "worker-1");
-    let mut total = flywheel::delivery::StepOutcome::default();
+    let worker = flywheel::services::delivery::Worker::new(app.clone(), adapters, "worker-1");
+    let mut total = flywheel::services::delivery::StepOutcome::default();
     let mut rounds = 0;
     while app.store.pending_deliveries().await.unwrap() > 0 {
         rounds += 1;
@@ -1680,14 +1683,14 @@ async fn decisions_are_logged_reminded_and_reviewed_through_slack() {
     // Six days on, nothing; on the seventh, one reminder in the channel.
     service.clock.advance(chrono::Duration::days(6));
     assert_eq!(
-        flywheel::reviews::remind(&service.app, &service.adapters)
+        flywheel::services::reviews::remind(&service.app, &service.adapters)
             .await
             .unwrap(),
         0
     );
     service.clock.advance(chrono::Duration::days(1));
     assert_eq!(
-        flywheel::reviews::remind(&service.app, &service.adapters)
+        flywheel::services::reviews::remind(&service.app, &service.adapters)
             .await
             .unwrap(),
         1

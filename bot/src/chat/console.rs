@@ -7,38 +7,17 @@ use anyhow::Context as _;
 use flywheel_insights::address::{ChannelAddress, Platform, UserAddress};
 
 use super::{Audience, Incoming, handle};
-use crate::adapters::console::render;
-use crate::app::{App, Failure};
-use crate::cli::ChatArgs;
+use crate::app::App;
+use crate::transports::console::render;
 
-/// Runs `flywheel chat` until end of input.
-pub async fn run(app: &App, args: &ChatArgs) -> Result<(), Failure> {
-    let user: UserAddress = match &args.user {
-        Some(user) => user
-            .parse()
-            .map_err(|e| Failure::Usage(format!("--user {user:?}: {e}")))?,
-        None => {
-            let name: String = std::env::var("USER")
-                .unwrap_or_default()
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-                .collect();
-            let name = if name.is_empty() {
-                "operator".into()
-            } else {
-                name
-            };
-            format!("console:{name}")
-                .parse()
-                .map_err(|e| Failure::Usage(format!("$USER: {e}")))?
-        }
-    };
-    let channel: ChannelAddress = match &args.channel {
-        Some(channel) => channel
-            .parse()
-            .map_err(|e| Failure::Usage(format!("--channel {channel:?}: {e}")))?,
-        None => default_channel(app),
-    };
+/// Talks as `user` in `channel` (default: the first console channel of a team) until end of
+/// input.
+pub async fn converse(
+    app: &App,
+    user: UserAddress,
+    channel: Option<ChannelAddress>,
+) -> anyhow::Result<()> {
+    let channel = channel.unwrap_or_else(|| default_channel(app));
     let team = app
         .config
         .teams_for_channel(&channel)

@@ -7,11 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use flywheel::adapters::Adapters;
-use flywheel::adapters::slack::socket::{SocketError, SocketMode, SocketOptions};
-use flywheel::adapters::slack::{SlackAdapter, SlackOptions};
 use flywheel::app::App;
 use flywheel::serve::Shared;
+use flywheel::services::channels::Adapters;
+use flywheel::transports::slack::socket::{SocketError, SocketMode, SocketOptions};
+use flywheel::transports::slack::{SlackAdapter, SlackOptions};
 use flywheel_config::{Config, Environment, Secret};
 use flywheel_insights::message::{Action, MoreRef};
 use flywheel_tests::slack::{APP_TOKEN, BOT_TOKEN, SOCKET_CEILING, SlackEmulator};

@@ -16,10 +16,10 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::render;
-use crate::adapters::Adapters;
 use crate::app::App;
 use crate::chat::{self, Audience, Context, Incoming, Reply};
 use crate::serve::Shared;
+use crate::services::channels::Adapters;
 
 /// The `callback_id` of the "Save as insight" message shortcut (see `slack-manifest.yaml`).
 pub const SAVE_AS_INSIGHT: &str = "save_as_insight";

@@ -567,8 +567,8 @@ mod tests {
     use flywheel_config::{Config, Environment};
 
     use super::*;
-    use crate::adapters::Adapters;
     use crate::app::App;
+    use crate::services::channels::Adapters;
 
     async fn shared() -> (Shared, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();

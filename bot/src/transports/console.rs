@@ -15,7 +15,7 @@ use flywheel_insights::address::{ChannelAddress, Platform};
 use flywheel_insights::message::{Block, Message, Span, Text};
 use futures::future::BoxFuture;
 
-use super::{Adapter, Marker, SendError, Sent};
+use crate::services::channels::{Adapter, Marker, SendError, Sent};
 
 /// The console adapter.
 #[derive(Debug)]
