@@ -17,7 +17,9 @@ use flywheel_insights::search::Scope;
 use crate::app::App;
 use crate::cli::Failure;
 use crate::clock::ManualClock;
+use crate::conversation::{CommandTyped, Event, Inbound};
 use crate::services::ask::ask;
+use crate::services::channels::Adapters;
 use crate::services::import::{ImportRequest, prepare};
 use crate::services::ingest::ingest;
 use crate::transports::console::render;
@@ -232,15 +234,17 @@ async fn close_the_loop(
         "$ flywheel chat --channel {channel}\n\
          # Closing the loop: Sam flags the top item, Dana (the team's manager) logs a decision.\n\n"
     ));
+    let inbound = Inbound::new(app.clone(), Adapters::new());
     for (user, text) in &conversation {
-        let incoming = crate::chat::Incoming {
+        let event = Event::Command(CommandTyped {
             user: user.parse().context("a demo user")?,
             channel: channel.parse().context("the demo channel")?,
             text: text.clone(),
-        };
-        let reply = crate::chat::handle(app, &incoming).await;
+        });
         out.push_str(&format!("{user}> {text}\n"));
-        out.push_str(&render(&reply.message));
+        if let Some(reply) = inbound.dispatch(event).await? {
+            out.push_str(&render(&reply.message));
+        }
         out.push('\n');
     }
 

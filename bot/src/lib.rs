@@ -2,9 +2,9 @@
 //! clock together, and the ways insights come in and answers go out.
 
 pub mod app;
-pub mod chat;
 pub mod cli;
 pub mod clock;
+pub mod conversation;
 pub mod demo;
 pub mod serve;
 pub mod services;

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 use crate::app::App;
+use crate::conversation::Inbound;
 use crate::services::channels::Adapters;
 use crate::services::delivery::Worker;
 use crate::transports::slack::socket::SocketMode;
@@ -29,36 +30,9 @@ const WORKER_IDLE: Duration = Duration::from_secs(5);
 /// Delivery workers per process.
 const WORKERS: usize = 2;
 
-/// How long a chat command may run before the platform is told "Working on it…" (Slack waits
-/// three seconds for an answer).
-pub const ANSWER_WITHIN: Duration = Duration::from_millis(2500);
-
-/// The state every HTTP handler can read.
-#[derive(Debug, Clone)]
-pub struct Shared {
-    /// The application.
-    pub app: App,
-    /// The adapters.
-    pub adapters: Adapters,
-    /// How long a command may run before it is acknowledged and answered later (zero: always
-    /// acknowledge first).
-    pub answer_within: Duration,
-}
-
-impl Shared {
-    /// The state of a service running `app` with `adapters`.
-    pub fn new(app: App, adapters: Adapters) -> Shared {
-        Shared {
-            app,
-            adapters,
-            answer_within: ANSWER_WITHIN,
-        }
-    }
-}
-
 /// The HTTP routes of the service.
-pub fn router(shared: Shared) -> Router {
-    let config = &shared.app.config;
+pub fn router(inbound: Inbound) -> Router {
+    let config = &inbound.app().config;
     let verifier = config
         .secrets
         .slack_signing_secret
@@ -68,18 +42,19 @@ pub fn router(shared: Shared) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(slack)
-        .with_state(shared)
+        .with_state(inbound)
 }
 
 async fn healthz(
-    State(shared): State<Shared>,
+    State(inbound): State<Inbound>,
 ) -> (axum::http::StatusCode, Json<serde_json::Value>) {
-    match shared.app.store.pending_deliveries().await {
+    let app = inbound.app();
+    match app.store.pending_deliveries().await {
         Ok(pending) => (
             axum::http::StatusCode::OK,
             Json(serde_json::json!({
                 "status": "ok",
-                "store": shared.app.store.backend().to_string(),
+                "store": app.store.backend().to_string(),
                 "pending_deliveries": pending,
             })),
         ),
@@ -104,9 +79,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let socket_mode = match app.config.slack.transport {
-        SlackTransport::Socket => {
-            Some(SocketMode::new(Shared::new(app.clone(), adapters.clone()))?)
-        }
+        SlackTransport::Socket => Some(SocketMode::new(Inbound::new(
+            app.clone(),
+            adapters.clone(),
+        ))?),
         SlackTransport::Http => None,
     };
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -137,7 +113,7 @@ pub async fn run(
         .context("the listener has no address")?;
     tracing::info!("listening on http://{address}");
     let mut http_stop = stop_rx.clone();
-    let server = axum::serve(listener, router(Shared::new(app, adapters))).with_graceful_shutdown(
+    let server = axum::serve(listener, router(Inbound::new(app, adapters))).with_graceful_shutdown(
         async move {
             let _ = http_stop.wait_for(|stop| *stop).await;
         },

@@ -12,6 +12,7 @@ mod socket;
 use std::sync::Arc;
 use std::time::Duration;
 
+use flywheel::conversation::{CommandTyped, Event, Inbound};
 use flywheel::services::channels::{Adapter, Marker, SendError, Sent};
 use flywheel::transports::slack::verify::SlackVerifier;
 use flywheel::transports::slack::{Rate, SlackAdapter, SlackOptions};
@@ -672,7 +673,7 @@ struct Service {
 
 impl Service {
     async fn start(slack: Option<&SlackEmulator>, max_body_bytes: usize) -> Service {
-        Service::start_with(slack, max_body_bytes, flywheel::serve::ANSWER_WITHIN).await
+        Service::start_with(slack, max_body_bytes, flywheel::conversation::ANSWER_WITHIN).await
     }
 
     /// A service that answers commands within `answer_within`, or says "Working on it…".
@@ -707,9 +708,9 @@ impl Service {
                 },
             )));
         }
-        let mut shared = flywheel::serve::Shared::new(app.clone(), adapters.clone());
-        shared.answer_within = answer_within;
-        let router = flywheel::serve::router(shared);
+        let inbound =
+            Inbound::new(app.clone(), adapters.clone()).answering_within(Some(answer_within));
+        let router = flywheel::serve::router(inbound);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await });
@@ -919,7 +920,7 @@ async fn without_a_signing_secret_the_endpoints_are_unavailable() {
     let app = flywheel::app::App::open(config, Arc::new(flywheel::clock::SystemClock))
         .await
         .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
-    let router = flywheel::serve::router(flywheel::serve::Shared::new(
+    let router = flywheel::serve::router(Inbound::new(
         app,
         flywheel::services::channels::Adapters::new(),
     ));
@@ -1386,12 +1387,16 @@ async fn a_team_digest_reaches_fifty_slack_channels_exactly_once_through_the_wor
         "The export drops accents theme:export",
         "Checkout fails on Safari theme:checkout severity:5",
     ] {
-        let incoming = flywheel::chat::Incoming {
+        let event = Event::Command(CommandTyped {
             user: "slack:U0ASKER".parse().unwrap(),
             channel: "slack:C0DIGEST00".parse().unwrap(),
             text: format!("/insights add {text}"),
-        };
-        let reply = flywheel::chat::handle(&app, &incoming).await;
+        });
+        let reply = Inbound::new(app.clone(), flywheel::services::channels::Adapters::new())
+            .dispatch(event)
+            .await
+            .unwrap()
+            .unwrap();
         let said = reply.message.to_plain();
         assert!(said.contains("Saved as"), "{said}");
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use flywheel::app::App;
 use flywheel::clock::ManualClock;
+use flywheel::conversation::{CommandTyped, Event, Inbound};
 use flywheel::services::channels::{Adapter, Adapters, Marker, SendError, Sent};
 use flywheel::services::delivery::Worker;
 use flywheel::services::scheduler::{TeamTick, tick};
@@ -565,13 +566,16 @@ async fn racing_schedulers_and_workers_on_postgres_deliver_once_per_channel() {
 
 /// What `user` is told for `text` typed in `channel`.
 async fn say(app: &App, user: &str, channel: &str, text: &str) -> String {
-    let incoming = flywheel::chat::Incoming {
+    let event = Event::Command(CommandTyped {
         user: user.parse().expect("a user address"),
         channel: channel.parse().expect("a channel address"),
         text: text.to_string(),
-    };
-    flywheel::chat::handle(app, &incoming)
+    });
+    Inbound::new(app.clone(), Adapters::new())
+        .dispatch(event)
         .await
+        .expect("a command is answered")
+        .expect("with a reply")
         .message
         .to_plain()
 }

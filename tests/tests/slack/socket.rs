@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flywheel::app::App;
-use flywheel::serve::Shared;
+use flywheel::conversation::Inbound;
 use flywheel::services::channels::Adapters;
 use flywheel::transports::slack::socket::{SocketError, SocketMode, SocketOptions};
 use flywheel::transports::slack::{SlackAdapter, SlackOptions};
@@ -112,7 +112,7 @@ async fn socket_loop(
     tempfile::TempDir,
 ) {
     let (app, adapters, dir) = app(slack, Some(app_token)).await;
-    let socket_mode = SocketMode::new(Shared::new(app, adapters))
+    let socket_mode = SocketMode::new(Inbound::new(app, adapters))
         .expect("the app-level token is set")
         .with_options(SocketOptions {
             backoff_min: Duration::from_millis(50),

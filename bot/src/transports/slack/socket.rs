@@ -6,7 +6,7 @@
 //! (`slash_commands`, `interactive`, `events_api`), each to be acknowledged within three seconds
 //! with `{"envelope_id": …}`, carrying the answer as `payload` where Slack takes one (a slash
 //! command's answer, as the HTTP endpoint would return it). Envelopes are handled side by side
-//! by [`super::inbound`], as for the HTTP endpoints, so a slow one holds up no other, and their
+//! by [`super::translate`], as for the HTTP endpoints, so a slow one holds up no other, and their
 //! acknowledgements go through the connection's single writer. An Events API callback that could not be handled is not
 //! acknowledged, so Slack delivers it again.
 //!
@@ -29,8 +29,8 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::inbound::{self, SlashCommand};
-use crate::serve::Shared;
+use super::translate::{self, SlashCommand};
+use crate::conversation::Inbound;
 
 /// How long Slack waits for an acknowledgement; later ones are useless.
 const ACK_WINDOW: Duration = Duration::from_secs(3);
@@ -100,7 +100,7 @@ pub enum SocketError {
 
 /// The Socket Mode client of a running service.
 pub struct SocketMode {
-    shared: Shared,
+    inbound: Inbound,
     token: Secret,
     token_source: SecretSource,
     api_url: String,
@@ -144,10 +144,10 @@ enum Frame {
 }
 
 impl SocketMode {
-    /// Socket Mode for the service `shared`, with the app-level token and Web API URL of its
-    /// configuration; an error naming what to set when the token is missing.
-    pub fn new(shared: Shared) -> anyhow::Result<SocketMode> {
-        let config = &shared.app.config;
+    /// Socket Mode handing what Slack sends to `inbound`, with the app-level token and Web API
+    /// URL of its configuration; an error naming what to set when the token is missing.
+    pub fn new(inbound: Inbound) -> anyhow::Result<SocketMode> {
+        let config = &inbound.app().config;
         let token_source = config.secrets.sources.slack_app_token.clone();
         let Some(token) = config.secrets.slack_app_token.clone() else {
             anyhow::bail!(
@@ -161,7 +161,7 @@ impl SocketMode {
         let options = SocketOptions::default();
         Ok(SocketMode {
             http: client(&options)?,
-            shared,
+            inbound,
             token,
             token_source,
             api_url,
@@ -425,10 +425,10 @@ impl SocketMode {
                 })
             }
             _ if message["envelope_id"].is_string() => {
-                let shared = self.shared.clone();
+                let inbound = self.inbound.clone();
                 let outbox = outbox.clone();
                 tokio::spawn(async move {
-                    let Some(ack) = acknowledgement(&shared, &message).await else {
+                    let Some(ack) = acknowledgement(&inbound, &message).await else {
                         return;
                     };
                     if outbox.send(Message::text(ack.to_string())).await.is_err() {
@@ -472,21 +472,21 @@ async fn write(
 
 /// What to acknowledge the envelope with, after handling it; `None` leaves it unacknowledged,
 /// so that Slack delivers it again.
-pub async fn acknowledgement(shared: &Shared, envelope: &Value) -> Option<Value> {
+pub async fn acknowledgement(inbound: &Inbound, envelope: &Value) -> Option<Value> {
     let envelope_id = envelope["envelope_id"].as_str()?;
     let payload = &envelope["payload"];
     let kind = envelope["type"].as_str().unwrap_or_default();
     let answer = match kind {
         "slash_commands" => {
             match SlashCommand::from_fields(|name| payload.get(name).and_then(Value::as_str)) {
-                Ok(command) => Some(inbound::slash_command(shared, command).await),
+                Ok(command) => translate::slash_command(inbound, command).await,
                 Err(e) => {
                     tracing::warn!("refused a Slack command over Socket Mode: {}", e.0);
                     None
                 }
             }
         }
-        "interactive" => match inbound::interaction(shared, payload.clone()).await {
+        "interactive" => match translate::interaction(inbound, payload.clone()).await {
             Ok(answer) => answer,
             Err(e) => {
                 tracing::warn!("refused a Slack interaction over Socket Mode: {}", e.0);
@@ -495,7 +495,7 @@ pub async fn acknowledgement(shared: &Shared, envelope: &Value) -> Option<Value>
         },
         "events_api" => {
             let retry = envelope["retry_attempt"].as_u64().unwrap_or(0).to_string();
-            match inbound::event(&shared.app, payload, &retry).await {
+            match translate::event(inbound, payload, &retry).await {
                 Ok(_) => None,
                 Err(e) => {
                     tracing::error!(
@@ -517,8 +517,10 @@ pub async fn acknowledgement(shared: &Shared, envelope: &Value) -> Option<Value>
     let takes_answer = envelope["accepts_response_payload"]
         .as_bool()
         .unwrap_or(kind == "slash_commands");
-    Some(match answer {
-        Some(payload) if takes_answer => json!({"envelope_id": envelope_id, "payload": payload}),
+    Some(match answer.map(serde_json::to_value) {
+        Some(Ok(payload)) if takes_answer => {
+            json!({"envelope_id": envelope_id, "payload": payload})
+        }
         _ => json!({"envelope_id": envelope_id}),
     })
 }
@@ -570,7 +572,7 @@ mod tests {
     use crate::app::App;
     use crate::services::channels::Adapters;
 
-    async fn shared() -> (Shared, tempfile::TempDir) {
+    async fn inbound() -> (Inbound, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
             "[store]\nurl = \"sqlite://{}\"\n",
@@ -580,7 +582,7 @@ mod tests {
         let app = App::open(config, Arc::new(crate::clock::SystemClock))
             .await
             .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
-        (Shared::new(app, Adapters::new()), dir)
+        (Inbound::new(app, Adapters::new()), dir)
     }
 
     fn event(envelope_id: &str, event_id: &str) -> Value {
@@ -607,18 +609,18 @@ mod tests {
 
     #[tokio::test]
     async fn an_event_that_cannot_be_handled_is_left_for_slack_to_deliver_again() {
-        let (shared, _dir) = shared().await;
+        let (inbound, _dir) = inbound().await;
         assert_eq!(
-            acknowledgement(&shared, &event("e1", "Ev1")).await,
+            acknowledgement(&inbound, &event("e1", "Ev1")).await,
             Some(json!({"envelope_id": "e1"}))
         );
-        shared.app.store.close().await;
-        assert_eq!(acknowledgement(&shared, &event("e2", "Ev2")).await, None);
+        inbound.app().store.close().await;
+        assert_eq!(acknowledgement(&inbound, &event("e2", "Ev2")).await, None);
     }
 
     #[tokio::test]
     async fn envelopes_slack_would_never_send_are_acknowledged_without_an_answer() {
-        let (shared, _dir) = shared().await;
+        let (inbound, _dir) = inbound().await;
         let command = json!({
             "envelope_id": "e1",
             "type": "slash_commands",
@@ -626,16 +628,16 @@ mod tests {
             "payload": {"command": "/insights", "text": "help"},
         });
         assert_eq!(
-            acknowledgement(&shared, &command).await,
+            acknowledgement(&inbound, &command).await,
             Some(json!({"envelope_id": "e1"}))
         );
         let unknown = json!({"envelope_id": "e2", "type": "something_new", "payload": {}});
         assert_eq!(
-            acknowledgement(&shared, &unknown).await,
+            acknowledgement(&inbound, &unknown).await,
             Some(json!({"envelope_id": "e2"}))
         );
         assert_eq!(
-            acknowledgement(&shared, &json!({"type": "hello"})).await,
+            acknowledgement(&inbound, &json!({"type": "hello"})).await,
             None
         );
     }
