@@ -954,6 +954,104 @@ async fn the_url_verification_challenge_is_echoed() {
     );
 }
 
+/// Signed requests whose content Slack would never send get a 400 that says what is wrong,
+/// without quoting what was sent; what Slack may send but Flywheel does not use gets a 200.
+#[tokio::test]
+async fn payloads_that_do_not_fit_are_refused_with_what_is_wrong() {
+    let service = Service::start(None, 1 << 20).await;
+    let ct = "application/x-www-form-urlencoded";
+    let refused = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), 400);
+        response.text().await.unwrap()
+    };
+
+    let no_user = form(&[("command", "/insights"), ("channel_id", "C0TEAM")]);
+    let why = refused(
+        service
+            .send("/slack/commands", ct, &no_user, None, &[])
+            .await,
+    )
+    .await;
+    assert_eq!(why, "the command does not fit: missing field `user_id`");
+    let bad_id = form(&[("user_id", "U0ASKER"), ("channel_id", "#general")]);
+    let why = refused(
+        service
+            .send("/slack/commands", ct, &bad_id, None, &[])
+            .await,
+    )
+    .await;
+    assert!(why.contains("invalid user or channel"), "{why}");
+
+    let interaction = |payload: &str| form(&[("payload", payload)]);
+    let why = refused(
+        service
+            .send(
+                "/slack/interactions",
+                ct,
+                &form(&[("other", "x")]),
+                None,
+                &[],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(why, "the payload field is required");
+    for (payload, wanted) in [
+        ("{not json", "the interaction payload is not JSON"),
+        ("", "the interaction payload is not JSON"),
+        ("{}", "missing field `type`"),
+        (
+            r#"{"type": "block_actions", "channel": {"id": "C0TEAM"}, "actions": []}"#,
+            "missing field `user`",
+        ),
+        (
+            r#"{"type": "block_actions", "user": {"id": "U0ASKER"}, "channel": {"id": "C0TEAM"}, "actions": []}"#,
+            "names no action",
+        ),
+        (
+            r#"{"type": "block_actions", "user": {"id": "U0ASKER"}, "actions": "call me at 555 0100"}"#,
+            "invalid type: a string",
+        ),
+    ] {
+        let why = refused(
+            service
+                .send("/slack/interactions", ct, &interaction(payload), None, &[])
+                .await,
+        )
+        .await;
+        assert!(why.contains(wanted), "{payload}: {why}");
+        assert!(!why.contains("555"), "{why}");
+    }
+    let modal = service
+        .send(
+            "/slack/interactions",
+            ct,
+            &interaction(r#"{"type": "view_closed", "view": {"id": "V1"}}"#),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(modal.status(), 200);
+
+    let json = "application/json";
+    for (body, wanted) in [
+        ("[]", "the event does not fit"),
+        ("{\"type\": \"event_callback\"}", "missing field `event_id`"),
+        ("nul\u{0}", "the event is not JSON"),
+    ] {
+        let why = refused(service.send("/slack/events", json, body, None, &[]).await).await;
+        assert!(why.contains(wanted), "{body:?}: {why}");
+    }
+    for unused in [
+        json!({"type": "app_rate_limited", "minute_rate_limited": 1}),
+        json!({"type": "event_callback", "event_id": "EvR", "event": {"type": "reaction_added"}}),
+        json!({"type": "event_callback", "event_id": "EvE",
+               "event": {"type": "message", "subtype": "message_changed", "channel": "C0TEAM"}}),
+    ] {
+        assert_eq!(service.event(&unused, None).await.status(), 200, "{unused}");
+    }
+}
+
 fn thread_reply(event_id: &str, thread_ts: &str, ts: &str, text: &str) -> Value {
     json!({
         "type": "event_callback",

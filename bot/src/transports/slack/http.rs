@@ -11,10 +11,11 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::payloads::{self, BadRequest, CommandPayload, EventsPayload, InteractionPayload};
 use super::respond::ResponseBody;
-use super::translate::{self, BadRequest, EventAnswer, SlashCommand};
+use super::translate::{self, EventAnswer};
 use super::verify::SlackVerifier;
 use crate::conversation::Inbound;
 
@@ -81,6 +82,8 @@ impl Endpoint {
 }
 
 fn bad_request(BadRequest(why): BadRequest) -> Response {
+    // The request's text is never logged: it may hold customer text; the reason quotes none.
+    tracing::warn!("refused a Slack request: {why}");
     (StatusCode::BAD_REQUEST, why).into_response()
 }
 
@@ -95,8 +98,12 @@ fn acknowledgement(body: Option<ResponseBody>) -> Response {
 /// `POST /slack/commands`.
 async fn commands(inbound: Inbound, body: Bytes) -> Response {
     let form = Form::parse(&body);
-    match SlashCommand::from_fields(|name| form.get(name)) {
-        Ok(command) => acknowledgement(translate::slash_command(&inbound, command).await),
+    let command = match CommandPayload::from_form(form.fields()) {
+        Ok(command) => command,
+        Err(e) => return bad_request(e),
+    };
+    match translate::slash_command(&inbound, command).await {
+        Ok(body) => acknowledgement(body),
         Err(e) => bad_request(e),
     }
 }
@@ -105,15 +112,13 @@ async fn commands(inbound: Inbound, body: Bytes) -> Response {
 async fn interactions(inbound: Inbound, body: Bytes) -> Response {
     let form = Form::parse(&body);
     let Some(payload) = form.get("payload") else {
-        return (StatusCode::BAD_REQUEST, "the payload field is required").into_response();
+        return bad_request(BadRequest("the payload field is required".into()));
     };
-    let payload: Value = match serde_json::from_str(payload) {
-        Ok(payload) => payload,
-        Err(e) => {
-            tracing::warn!("a Slack interaction payload is not JSON: {e}");
-            return (StatusCode::BAD_REQUEST, "the payload is not JSON").into_response();
-        }
-    };
+    let payload: InteractionPayload =
+        match payloads::from_json("the interaction payload", payload.as_bytes()) {
+            Ok(payload) => payload,
+            Err(e) => return bad_request(e),
+        };
     match translate::interaction(&inbound, payload).await {
         Ok(body) => acknowledgement(body),
         Err(e) => bad_request(e),
@@ -122,18 +127,16 @@ async fn interactions(inbound: Inbound, body: Bytes) -> Response {
 
 /// `POST /slack/events`: the Events API.
 async fn events(inbound: Inbound, headers: &HeaderMap, body: Bytes) -> Response {
-    let envelope: Value = match serde_json::from_slice(&body) {
-        Ok(envelope) => envelope,
-        Err(e) => {
-            tracing::warn!("a Slack event is not JSON: {e}");
-            return (StatusCode::BAD_REQUEST, "the body is not JSON").into_response();
-        }
+    let payload: EventsPayload = match payloads::from_json("the event", &body) {
+        Ok(payload) => payload,
+        Err(e) => return bad_request(e),
     };
     let retry = headers
         .get("x-slack-retry-num")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("0");
-    match translate::event(&inbound, &envelope, retry).await {
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    match translate::events(&inbound, payload, retry).await {
         Ok(EventAnswer::Challenge(challenge)) => {
             axum::Json(json!({ "challenge": challenge })).into_response()
         }
@@ -167,6 +170,10 @@ impl Form {
             })
             .collect();
         Form { fields }
+    }
+
+    fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
     fn get(&self, name: &str) -> Option<&str> {

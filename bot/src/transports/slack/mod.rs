@@ -13,6 +13,7 @@
 mod client;
 pub mod http;
 mod limiter;
+pub mod payloads;
 pub mod render;
 pub mod respond;
 pub mod socket;

@@ -22,14 +22,16 @@ use std::time::Duration;
 
 use flywheel_config::{Secret, SecretSource};
 use futures::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::translate::{self, SlashCommand};
+use super::payloads::{self, SocketFrame};
+use super::respond::ResponseBody;
+use super::translate;
 use crate::conversation::Inbound;
 
 /// How long Slack waits for an acknowledgement; later ones are useless.
@@ -106,6 +108,16 @@ pub struct SocketMode {
     api_url: String,
     options: SocketOptions,
     http: reqwest::Client,
+}
+
+/// What `apps.connections.open` answers.
+#[derive(Deserialize)]
+struct ConnectionsOpen {
+    ok: bool,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
 }
 
 /// Why `apps.connections.open` gave no URL.
@@ -305,14 +317,14 @@ impl SocketMode {
                 "apps.connections.open answered HTTP {status}"
             )));
         }
-        let body: Value = response.json().await.map_err(|e| {
+        let body: ConnectionsOpen = response.json().await.map_err(|e| {
             failed(format!(
-                "apps.connections.open answered something that is not JSON: {}",
+                "apps.connections.open answered something that does not fit: {}",
                 e.without_url()
             ))
         })?;
-        if body["ok"] != true {
-            let code = body["error"].as_str().unwrap_or("unknown_error");
+        if !body.ok {
+            let code = body.error.as_deref().unwrap_or("unknown_error");
             if REFUSED.contains(&code) {
                 return Err(OpenError::Refused(SocketError::Refused {
                     code: code.to_string(),
@@ -321,10 +333,8 @@ impl SocketMode {
             }
             return Err(failed(format!("apps.connections.open answered {code}")));
         }
-        match body["url"].as_str() {
-            Some(url) if url.starts_with("wss://") || url.starts_with("ws://") => {
-                Ok(url.to_string())
-            }
+        match body.url {
+            Some(url) if url.starts_with("wss://") || url.starts_with("ws://") => Ok(url),
             _ => Err(failed("apps.connections.open gave no WebSocket URL".into())),
         }
     }
@@ -398,24 +408,24 @@ impl SocketMode {
 
     /// Reads one text frame.
     fn frame(&self, text: &str, outbox: &mpsc::Sender<Message>) -> Frame {
-        let message: Value = match serde_json::from_str(text) {
-            Ok(message) => message,
+        let frame: SocketFrame = match payloads::from_json("a Socket Mode frame", text.as_bytes()) {
+            Ok(frame) => frame,
             Err(e) => {
                 // The frame is never logged: it may hold customer text.
-                tracing::warn!("a Slack Socket Mode frame is not JSON: {e}");
+                tracing::warn!("refused a Slack Socket Mode frame: {e}");
                 return Frame::Continue;
             }
         };
-        match message["type"].as_str() {
-            Some("hello") => {
+        match frame.kind.as_str() {
+            "hello" => {
                 tracing::info!(
-                    connections = message["num_connections"].as_u64(),
+                    connections = frame.num_connections,
                     "connected to Slack over Socket Mode"
                 );
                 Frame::Hello
             }
-            Some("disconnect") => {
-                let reason = message["reason"].as_str().unwrap_or_default().to_string();
+            "disconnect" => {
+                let reason = frame.reason.unwrap_or_default();
                 Frame::End(match reason.as_str() {
                     "link_disabled" => Ended::LinkDisabled,
                     "refresh_requested" | "warning" => Ended::Refresh { reason },
@@ -424,14 +434,21 @@ impl SocketMode {
                     },
                 })
             }
-            _ if message["envelope_id"].is_string() => {
+            _ if frame.envelope_id.is_some() => {
                 let inbound = self.inbound.clone();
                 let outbox = outbox.clone();
                 tokio::spawn(async move {
-                    let Some(ack) = acknowledgement(&inbound, &message).await else {
+                    let Some(ack) = acknowledgement(&inbound, frame).await else {
                         return;
                     };
-                    if outbox.send(Message::text(ack.to_string())).await.is_err() {
+                    let ack = match serde_json::to_string(&ack) {
+                        Ok(ack) => ack,
+                        Err(e) => {
+                            tracing::error!("cannot encode a Socket Mode acknowledgement: {e}");
+                            return;
+                        }
+                    };
+                    if outbox.send(Message::text(ack)).await.is_err() {
                         tracing::warn!(
                             "a Socket Mode acknowledgement was not sent: the connection had closed"
                         );
@@ -440,7 +457,7 @@ impl SocketMode {
                 Frame::Continue
             }
             other => {
-                tracing::debug!(kind = ?other, "ignored a Slack Socket Mode frame");
+                tracing::debug!(kind = other, "ignored a Slack Socket Mode frame");
                 Frame::Continue
             }
         }
@@ -470,58 +487,65 @@ async fn write(
     let _ = sink.close().await;
 }
 
-/// What to acknowledge the envelope with, after handling it; `None` leaves it unacknowledged,
-/// so that Slack delivers it again.
-pub async fn acknowledgement(inbound: &Inbound, envelope: &Value) -> Option<Value> {
-    let envelope_id = envelope["envelope_id"].as_str()?;
-    let payload = &envelope["payload"];
-    let kind = envelope["type"].as_str().unwrap_or_default();
+/// What a Socket Mode envelope is acknowledged with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SocketAck {
+    /// The envelope's id.
+    pub envelope_id: String,
+    /// The answer, where Slack takes one (a slash command's, as the HTTP endpoint would
+    /// return it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<ResponseBody>,
+}
+
+/// What to acknowledge the envelope `frame` with, after handling it; `None` leaves it
+/// unacknowledged, so that Slack delivers it again (an event that could not be stored). An
+/// envelope whose payload does not fit is acknowledged without an answer: delivering it again
+/// would not make it fit.
+pub async fn acknowledgement(inbound: &Inbound, frame: SocketFrame) -> Option<SocketAck> {
+    let envelope_id = frame.envelope_id?;
+    let kind = frame.kind.as_str();
     let answer = match kind {
-        "slash_commands" => {
-            match SlashCommand::from_fields(|name| payload.get(name).and_then(Value::as_str)) {
-                Ok(command) => translate::slash_command(inbound, command).await,
-                Err(e) => {
-                    tracing::warn!("refused a Slack command over Socket Mode: {}", e.0);
-                    None
-                }
-            }
-        }
-        "interactive" => match translate::interaction(inbound, payload.clone()).await {
-            Ok(answer) => answer,
-            Err(e) => {
-                tracing::warn!("refused a Slack interaction over Socket Mode: {}", e.0);
-                None
-            }
+        "slash_commands" => match payloads::from_value("the command", frame.payload) {
+            Ok(command) => translate::slash_command(inbound, command).await,
+            Err(e) => Err(e),
         },
-        "events_api" => {
-            let retry = envelope["retry_attempt"].as_u64().unwrap_or(0).to_string();
-            match translate::event(inbound, payload, &retry).await {
-                Ok(_) => None,
-                Err(e) => {
+        "interactive" => match payloads::from_value("the interaction payload", frame.payload) {
+            Ok(interaction) => translate::interaction(inbound, interaction).await,
+            Err(e) => Err(e),
+        },
+        "events_api" => match payloads::from_value("the event", frame.payload) {
+            Ok(event) => {
+                let retry = frame.retry_attempt.unwrap_or(0);
+                if let Err(e) = translate::events(inbound, event, retry).await {
                     tracing::error!(
                         retry,
                         "cannot handle a Slack event; Slack will deliver it again: {e:#}"
                     );
                     return None;
                 }
+                Ok(None)
             }
-        }
+            Err(e) => Err(e),
+        },
         other => {
             tracing::debug!(
                 kind = other,
                 "acknowledged a Slack envelope of an unused type"
             );
-            None
+            Ok(None)
         }
     };
-    let takes_answer = envelope["accepts_response_payload"]
-        .as_bool()
+    let answer = answer.unwrap_or_else(|e| {
+        tracing::warn!(kind, "refused a Slack envelope over Socket Mode: {e}");
+        None
+    });
+    let takes_answer = frame
+        .accepts_response_payload
         .unwrap_or(kind == "slash_commands");
-    Some(match answer.map(serde_json::to_value) {
-        Some(Ok(payload)) if takes_answer => {
-            json!({"envelope_id": envelope_id, "payload": payload})
-        }
-        _ => json!({"envelope_id": envelope_id}),
+    Some(SocketAck {
+        envelope_id,
+        payload: answer.filter(|_| takes_answer),
     })
 }
 
@@ -567,6 +591,7 @@ mod tests {
     use std::sync::Arc;
 
     use flywheel_config::{Config, Environment};
+    use serde_json::json;
 
     use super::*;
     use crate::app::App;
@@ -585,7 +610,15 @@ mod tests {
         (Inbound::new(app, Adapters::new()), dir)
     }
 
-    fn event(envelope_id: &str, event_id: &str) -> Value {
+    /// The acknowledgement of the frame `frame`, as JSON.
+    async fn ack(inbound: &Inbound, frame: serde_json::Value) -> Option<serde_json::Value> {
+        let frame: SocketFrame = serde_json::from_value(frame).expect("a frame");
+        acknowledgement(inbound, frame)
+            .await
+            .map(|ack| serde_json::to_value(ack).unwrap())
+    }
+
+    fn event(envelope_id: &str, event_id: &str) -> serde_json::Value {
         json!({
             "envelope_id": envelope_id,
             "type": "events_api",
@@ -611,11 +644,11 @@ mod tests {
     async fn an_event_that_cannot_be_handled_is_left_for_slack_to_deliver_again() {
         let (inbound, _dir) = inbound().await;
         assert_eq!(
-            acknowledgement(&inbound, &event("e1", "Ev1")).await,
+            ack(&inbound, event("e1", "Ev1")).await,
             Some(json!({"envelope_id": "e1"}))
         );
         inbound.app().store.close().await;
-        assert_eq!(acknowledgement(&inbound, &event("e2", "Ev2")).await, None);
+        assert_eq!(ack(&inbound, event("e2", "Ev2")).await, None);
     }
 
     #[tokio::test]
@@ -628,18 +661,15 @@ mod tests {
             "payload": {"command": "/insights", "text": "help"},
         });
         assert_eq!(
-            acknowledgement(&inbound, &command).await,
+            ack(&inbound, command).await,
             Some(json!({"envelope_id": "e1"}))
         );
         let unknown = json!({"envelope_id": "e2", "type": "something_new", "payload": {}});
         assert_eq!(
-            acknowledgement(&inbound, &unknown).await,
+            ack(&inbound, unknown).await,
             Some(json!({"envelope_id": "e2"}))
         );
-        assert_eq!(
-            acknowledgement(&inbound, &json!({"type": "hello"})).await,
-            None
-        );
+        assert_eq!(ack(&inbound, json!({"type": "hello"})).await, None);
     }
 
     #[test]

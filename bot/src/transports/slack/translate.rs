@@ -1,149 +1,106 @@
-//! What Slack sends Flywheel, however it arrives: slash commands, interactions (digest buttons
-//! and the "Save as insight" message shortcut) and Events API callbacks, translated into the
-//! conversation layer's events. The HTTP endpoints ([`super::http`]) and Socket Mode
-//! ([`super::socket`]) only unwrap Slack's framing and call these, so both transports behave
-//! alike.
+//! Slack's payloads translated into the conversation layer's events: slash commands, buttons,
+//! the "Save as insight" message shortcut and thread replies. User and channel ids become
+//! addresses here (`slack:U0123`); what the conversation layer answers goes back through a
+//! [`SlackResponder`]. The HTTP endpoints ([`super::http`]) and Socket Mode ([`super::socket`])
+//! only unwrap Slack's framing and call these, so both transports behave alike.
 
 use flywheel_insights::address::{ChannelAddress, UserAddress};
-use serde_json::Value;
 
+use super::payloads::{
+    BadRequest, BlockActions, CommandPayload, EventsPayload, InnerEvent, InteractionPayload,
+    MessageAction, MessageEvent,
+};
 use super::respond::{ResponseBody, SlackResponder};
 use crate::conversation::{
     ButtonPressed, CommandTyped, Event, Inbound, Once, SaveMessage, ThreadReply,
 };
 
-/// The `callback_id` of the "Save as insight" message shortcut (see `slack-manifest.yaml`).
+/// The `callback_id` of the "Save as insight" message shortcut (see `slack/manifest.yaml`).
 pub const SAVE_AS_INSIGHT: &str = "save_as_insight";
 
-/// A request that Slack would never send: what is missing or wrong in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BadRequest(pub &'static str);
-
-/// A slash command, from a form (HTTP) or a JSON payload (Socket Mode).
-#[derive(Debug, Clone)]
-pub struct SlashCommand {
-    /// `/insights` or `/decision`.
-    pub command: String,
-    /// What follows the command.
-    pub text: String,
-    /// Who typed it.
-    pub user: UserAddress,
-    /// Where.
-    pub channel: ChannelAddress,
-    /// Where a late answer goes.
-    pub response_url: Option<String>,
-}
-
-impl SlashCommand {
-    /// The command described by Slack's fields, read with `field`.
-    pub fn from_fields<'a>(
-        field: impl Fn(&str) -> Option<&'a str>,
-    ) -> Result<SlashCommand, BadRequest> {
-        let (Some(user_id), Some(channel_id)) = (field("user_id"), field("channel_id")) else {
-            return Err(BadRequest("user_id and channel_id are required"));
-        };
-        let (user, channel) = addresses(user_id, channel_id)?;
-        Ok(SlashCommand {
-            command: field("command").unwrap_or("/insights").to_string(),
-            text: field("text").unwrap_or_default().to_string(),
-            user,
-            channel,
-            response_url: field("response_url").map(str::to_string),
-        })
-    }
-}
-
 /// Runs a slash command: what to acknowledge it with.
-pub async fn slash_command(inbound: &Inbound, command: SlashCommand) -> Option<ResponseBody> {
+pub async fn slash_command(
+    inbound: &Inbound,
+    command: CommandPayload,
+) -> Result<Option<ResponseBody>, BadRequest> {
+    let (user, channel) = addresses(&command.user_id, &command.channel_id)?;
     let event = Event::Command(CommandTyped {
-        user: command.user,
-        channel: command.channel,
+        user,
+        channel,
         text: format!("{} {}", command.command, command.text)
             .trim_end()
             .to_string(),
     });
-    inbound
+    Ok(inbound
         .respond(event, SlackResponder::command(command.response_url))
-        .await
+        .await)
 }
 
-/// Handles an interaction payload: what to acknowledge it with (`None`: an empty 200).
+/// Handles an interaction: what to acknowledge it with (`None`: an empty 200).
 pub async fn interaction(
     inbound: &Inbound,
-    payload: Value,
+    payload: InteractionPayload,
 ) -> Result<Option<ResponseBody>, BadRequest> {
-    let event = match payload["type"].as_str() {
-        Some("block_actions") => block_actions(&payload)?,
-        Some("message_action") => message_action(&payload)?,
-        other => {
-            // Modals and other surfaces are not used; acknowledge them.
-            tracing::debug!(kind = ?other, "ignored a Slack interaction of an unused type");
-            None
+    let (event, response_url) = match payload {
+        InteractionPayload::BlockActions(pressed) => {
+            let response_url = pressed.response_url.clone();
+            (button(pressed)?, response_url)
+        }
+        InteractionPayload::MessageAction(shortcut) => {
+            let response_url = shortcut.response_url.clone();
+            (save(shortcut)?, response_url)
+        }
+        InteractionPayload::Unused => {
+            tracing::debug!("ignored a Slack interaction of an unused type");
+            (None, None)
         }
     };
     let Some(event) = event else {
         return Ok(None);
     };
-    let response_url = payload["response_url"].as_str().map(str::to_string);
     Ok(inbound
         .respond(event, SlackResponder::interaction(response_url))
         .await)
 }
 
-/// A digest or answer button.
-fn block_actions(payload: &Value) -> Result<Option<Event>, BadRequest> {
-    let (Some(user_id), Some(channel_id)) = (
-        payload["user"]["id"].as_str(),
-        payload["channel"]["id"].as_str(),
-    ) else {
+/// A digest or answer button; `None` for a button outside a message, which is not Flywheel's.
+fn button(pressed: BlockActions) -> Result<Option<Event>, BadRequest> {
+    let Some(channel) = pressed.channel else {
+        tracing::debug!("ignored a Slack button outside a channel");
         return Ok(None);
     };
-    let (user, channel) = addresses(user_id, channel_id)?;
-    let message = &payload["message"];
+    let Some(action) = pressed.actions.into_iter().next() else {
+        return Err(BadRequest("the button press names no action".into()));
+    };
+    let (user, channel) = addresses(&pressed.user.id, &channel.id)?;
     Ok(Some(Event::Button(ButtonPressed {
         user,
         channel,
-        button: payload["actions"][0]["action_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        message: message["thread_ts"]
-            .as_str()
-            .or_else(|| message["ts"].as_str())
-            .map(str::to_string),
+        button: action.action_id,
+        // A discussion opens in the thread the button is in, or under its message.
+        message: pressed.message.map(|m| m.thread_ts.unwrap_or(m.ts)),
     })))
 }
 
-/// The "Save as insight" message shortcut.
-fn message_action(payload: &Value) -> Result<Option<Event>, BadRequest> {
-    let callback = payload["callback_id"].as_str().unwrap_or_default();
-    if callback != SAVE_AS_INSIGHT {
-        tracing::warn!(callback, "an unknown Slack shortcut was used");
+/// The "Save as insight" message shortcut; `None` for a shortcut Flywheel does not know.
+fn save(shortcut: MessageAction) -> Result<Option<Event>, BadRequest> {
+    if shortcut.callback_id != SAVE_AS_INSIGHT {
+        tracing::warn!(
+            callback = shortcut.callback_id,
+            "an unknown Slack shortcut was used"
+        );
         return Ok(None);
     }
-    let (Some(user_id), Some(channel_id)) = (
-        payload["user"]["id"].as_str(),
-        payload["channel"]["id"].as_str(),
-    ) else {
-        return Err(BadRequest("user.id and channel.id are required"));
-    };
-    let (user, channel) = addresses(user_id, channel_id)?;
-    let message = &payload["message"];
-    let Some(ts) = message["ts"]
-        .as_str()
-        .or_else(|| payload["message_ts"].as_str())
-    else {
-        return Err(BadRequest("the message has no ts"));
-    };
+    let (user, channel) = addresses(&shortcut.user.id, &shortcut.channel.id)?;
     Ok(Some(Event::Save(SaveMessage {
         user,
         channel,
-        message: ts.to_string(),
-        text: message["text"].as_str().unwrap_or_default().to_string(),
+        message: shortcut.message.ts,
+        text: shortcut.message.text.unwrap_or_default(),
     })))
 }
 
-/// What an Events API request asks for.
+/// What an Events API request is answered with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventAnswer {
     /// `url_verification`: echo the challenge.
@@ -152,64 +109,67 @@ pub enum EventAnswer {
     Done,
 }
 
-/// Handles an Events API envelope. An error means the event was not handled and was not
-/// remembered, so the platform's retry will be.
-pub async fn event(
+/// Handles an Events API payload. An error means the event was not handled and was not
+/// remembered, so Slack's retry will be; `retry` (Slack's retry number) is for the log.
+pub async fn events(
     inbound: &Inbound,
-    envelope: &Value,
-    retry: &str,
+    payload: EventsPayload,
+    retry: u64,
 ) -> anyhow::Result<EventAnswer> {
-    match envelope["type"].as_str() {
-        Some("url_verification") => Ok(EventAnswer::Challenge(
-            envelope["challenge"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        )),
-        Some("event_callback") => {
-            let Some(event_id) = envelope["event_id"].as_str() else {
-                return Ok(EventAnswer::Done);
-            };
-            let Some(reply) = thread_reply(&envelope["event"]) else {
-                return Ok(EventAnswer::Done);
-            };
-            let key = format!("slack:{event_id}");
-            if inbound.handle_once(&key, reply).await? == Once::Repeated {
-                tracing::debug!(event_id, retry, "ignored a Slack event delivered again");
-            }
-            Ok(EventAnswer::Done)
+    let callback = match payload {
+        EventsPayload::UrlVerification { challenge } => {
+            return Ok(EventAnswer::Challenge(challenge));
         }
-        other => {
-            tracing::debug!(kind = ?other, "ignored a Slack request of an unused type");
-            Ok(EventAnswer::Done)
+        EventsPayload::EventCallback(callback) => callback,
+        EventsPayload::Unused => {
+            tracing::debug!("ignored a Slack request of an unused type");
+            return Ok(EventAnswer::Done);
         }
+    };
+    let InnerEvent::Message(message) = callback.event else {
+        return Ok(EventAnswer::Done);
+    };
+    let Some(reply) = thread_reply(message) else {
+        return Ok(EventAnswer::Done);
+    };
+    let key = format!("slack:{}", callback.event_id);
+    if inbound.handle_once(&key, reply).await? == Once::Repeated {
+        tracing::debug!(
+            event_id = callback.event_id,
+            retry,
+            "ignored a Slack event delivered again"
+        );
     }
+    Ok(EventAnswer::Done)
 }
 
-/// A person's reply in a thread, from a `message` event; anything else is not for Flywheel.
-fn thread_reply(event: &Value) -> Option<Event> {
-    if event["type"] != "message" || !event["subtype"].is_null() || !event["bot_id"].is_null() {
+/// A person's reply in a thread; `None` for any other message (a bot's, an edit, a thread's
+/// first message, a message outside threads).
+fn thread_reply(message: MessageEvent) -> Option<Event> {
+    if message.subtype.is_some() || message.bot_id.is_some() {
         return None;
     }
-    let (Some(ts), Some(thread_ts), Some(channel), Some(user)) = (
-        event["ts"].as_str(),
-        event["thread_ts"].as_str(),
-        event["channel"].as_str(),
-        event["user"].as_str(),
-    ) else {
+    let (Some(ts), Some(thread_ts), Some(channel), Some(user)) =
+        (message.ts, message.thread_ts, message.channel, message.user)
+    else {
         return None;
     };
     if ts == thread_ts {
-        // The thread's first message, not a reply.
         return None;
     }
-    let (user, channel) = addresses(user, channel).ok()?;
+    let (user, channel) = match addresses(&user, &channel) {
+        Ok(addresses) => addresses,
+        Err(e) => {
+            tracing::warn!("ignored a Slack thread reply: {e}");
+            return None;
+        }
+    };
     Some(Event::ThreadReply(ThreadReply {
         user,
         channel,
-        thread: thread_ts.to_string(),
-        message: ts.to_string(),
-        text: event["text"].as_str().unwrap_or_default().to_string(),
+        thread: thread_ts,
+        message: ts,
+        text: message.text.unwrap_or_default(),
     }))
 }
 
@@ -219,9 +179,8 @@ fn addresses(user_id: &str, channel_id: &str) -> Result<(UserAddress, ChannelAdd
     let channel = ChannelAddress::parse(&format!("slack:{channel_id}"));
     match (user, channel) {
         (Ok(user), Ok(channel)) => Ok((user, channel)),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::warn!("a Slack request names an invalid user or channel: {e}");
-            Err(BadRequest("invalid user or channel id"))
-        }
+        (Err(e), _) | (_, Err(e)) => Err(BadRequest(format!(
+            "the request names an invalid user or channel: {e}"
+        ))),
     }
 }
