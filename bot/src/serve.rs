@@ -1,8 +1,9 @@
-//! `flywheel serve`: the long-running service. The scheduler loop queues due digests, delivery
-//! workers send them, and an HTTP listener answers `GET /healthz` (and the chat platforms'
-//! endpoints). With `[slack] transport = "socket"`, a Socket Mode connection to Slack runs
-//! alongside. Everything stops cleanly when the shutdown future completes (SIGINT or SIGTERM
-//! in the binary; a channel in tests).
+//! `flywheel serve`: the long-running service, and the composition root that wires the layers
+//! together. The scheduler loop queues due digests, delivery workers send them, the
+//! transports of the configuration (Slack's HTTP endpoints, Slack's Socket Mode) hand what
+//! arrives to the conversation layer, and an HTTP listener answers `GET /healthz` and the
+//! transports' routes. Everything stops cleanly when the shutdown future completes (SIGINT or
+//! SIGTERM in the binary; a channel in tests), which every loop and transport is told.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,7 +13,6 @@ use anyhow::Context as _;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use flywheel_config::SlackTransport;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
@@ -20,7 +20,7 @@ use crate::app::App;
 use crate::conversation::Inbound;
 use crate::services::channels::Adapters;
 use crate::services::delivery::Worker;
-use crate::transports::slack::socket::SocketMode;
+use crate::transports::{self, Transport};
 
 /// How often the scheduler looks at the teams' schedules.
 const SCHEDULER_EVERY: Duration = Duration::from_secs(30);
@@ -30,25 +30,17 @@ const WORKER_IDLE: Duration = Duration::from_secs(5);
 /// Delivery workers per process.
 const WORKERS: usize = 2;
 
-/// The HTTP routes of the service.
-pub fn router(inbound: Inbound) -> Router {
-    let config = &inbound.app().config;
-    let verifier = config
-        .secrets
-        .slack_signing_secret
-        .clone()
-        .map(crate::transports::slack::verify::SlackVerifier::new);
-    let slack = crate::transports::slack::http::routes(verifier, config.slack.max_body_bytes);
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(slack)
-        .with_state(inbound)
+/// The HTTP routes of the service: `GET /healthz` and every transport's routes.
+pub fn router(app: &App, transports: &[Box<dyn Transport>]) -> Router {
+    transports.iter().fold(
+        Router::new()
+            .route("/healthz", get(healthz))
+            .with_state(app.clone()),
+        |router, transport| router.merge(transport.routes()),
+    )
 }
 
-async fn healthz(
-    State(inbound): State<Inbound>,
-) -> (axum::http::StatusCode, Json<serde_json::Value>) {
-    let app = inbound.app();
+async fn healthz(State(app): State<App>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
     match app.store.pending_deliveries().await {
         Ok(pending) => (
             axum::http::StatusCode::OK,
@@ -70,21 +62,18 @@ async fn healthz(
     }
 }
 
-/// Runs the service on `listener` until `shutdown` completes. Fails at once when Slack's
-/// transport is Socket Mode and the app-level token is missing.
+/// Runs the service on `listener` until `shutdown` completes: the scheduler, the delivery
+/// workers, and the transports of the configuration ([`transports::for_config`]), each given
+/// the shutdown signal. Fails at once when a transport cannot start (Socket Mode without its
+/// app-level token).
 pub async fn run(
     app: App,
     adapters: Adapters,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let socket_mode = match app.config.slack.transport {
-        SlackTransport::Socket => Some(SocketMode::new(Inbound::new(
-            app.clone(),
-            adapters.clone(),
-        ))?),
-        SlackTransport::Http => None,
-    };
+    let inbound = Inbound::new(app.clone(), adapters.clone());
+    let transports = transports::for_config(&inbound)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let wake = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
@@ -100,12 +89,10 @@ pub async fn run(
         let worker = Worker::new(app.clone(), adapters.clone(), owner);
         tasks.spawn(worker_loop(worker, wake.clone(), stop_rx.clone()));
     }
-    if let Some(socket_mode) = socket_mode {
-        // A permanent failure is logged by the loop; the rest of the service keeps running.
-        let stop = stop_rx.clone();
-        tasks.spawn(async move {
-            let _ = socket_mode.run(stop).await;
-        });
+    let router = router(&app, &transports);
+    for transport in transports {
+        tracing::info!("starting {}", transport.name());
+        tasks.spawn(transport.run(stop_rx.clone()));
     }
 
     let address = listener
@@ -113,11 +100,9 @@ pub async fn run(
         .context("the listener has no address")?;
     tracing::info!("listening on http://{address}");
     let mut http_stop = stop_rx.clone();
-    let server = axum::serve(listener, router(Inbound::new(app, adapters))).with_graceful_shutdown(
-        async move {
-            let _ = http_stop.wait_for(|stop| *stop).await;
-        },
-    );
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let _ = http_stop.wait_for(|stop| *stop).await;
+    });
     let server = tokio::spawn(async move { server.await });
 
     shutdown.await;

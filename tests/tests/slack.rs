@@ -710,7 +710,8 @@ impl Service {
         }
         let inbound =
             Inbound::new(app.clone(), adapters.clone()).answering_within(Some(answer_within));
-        let router = flywheel::serve::router(inbound);
+        let transports = flywheel::transports::for_config(&inbound).expect("the transports start");
+        let router = flywheel::serve::router(&app, &transports);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await });
@@ -920,10 +921,9 @@ async fn without_a_signing_secret_the_endpoints_are_unavailable() {
     let app = flywheel::app::App::open(config, Arc::new(flywheel::clock::SystemClock))
         .await
         .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
-    let router = flywheel::serve::router(Inbound::new(
-        app,
-        flywheel::services::channels::Adapters::new(),
-    ));
+    let inbound = Inbound::new(app.clone(), flywheel::services::channels::Adapters::new());
+    let transports = flywheel::transports::for_config(&inbound).expect("the transports start");
+    let router = flywheel::serve::router(&app, &transports);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/slack/events", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });

@@ -18,19 +18,55 @@ use super::respond::ResponseBody;
 use super::translate::{self, EventAnswer};
 use super::verify::SlackVerifier;
 use crate::conversation::Inbound;
+use crate::transports::Transport;
 
 /// What every endpoint answers when no signing secret is configured.
 const NOT_CONFIGURED: &str = "Slack is not configured";
 
 /// The state of the Slack routes: the verifier, when the signing secret is set.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct Endpoint {
     verifier: Option<SlackVerifier>,
 }
 
+/// Slack over HTTP: a transport that contributes Slack's endpoints to the service's listener.
+#[derive(Debug, Clone)]
+pub struct SlackHttp {
+    inbound: Inbound,
+    verifier: Option<SlackVerifier>,
+    max_body_bytes: usize,
+}
+
+impl SlackHttp {
+    /// The endpoints of the configuration of `inbound`'s app: its signing secret (without
+    /// one, every endpoint answers 503) and `[slack] max_body_bytes`.
+    pub fn new(inbound: Inbound) -> SlackHttp {
+        let config = &inbound.app().config;
+        SlackHttp {
+            verifier: config
+                .secrets
+                .slack_signing_secret
+                .clone()
+                .map(SlackVerifier::new),
+            max_body_bytes: config.slack.max_body_bytes,
+            inbound,
+        }
+    }
+}
+
+impl Transport for SlackHttp {
+    fn name(&self) -> &'static str {
+        "Slack HTTP endpoints"
+    }
+
+    fn routes(&self) -> Router {
+        routes(self.verifier.clone(), self.max_body_bytes).with_state(self.inbound.clone())
+    }
+}
+
 /// Slack's endpoints: `POST /slack/commands`, `/slack/interactions` and `/slack/events`.
 /// Without a `verifier` (no signing secret) they answer 503.
-pub fn routes(verifier: Option<SlackVerifier>, max_body_bytes: usize) -> Router<Inbound> {
+fn routes(verifier: Option<SlackVerifier>, max_body_bytes: usize) -> Router<Inbound> {
     let endpoint = Endpoint { verifier };
     let with = |handler: Handler| {
         let endpoint = endpoint.clone();

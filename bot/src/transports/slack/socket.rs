@@ -21,6 +21,7 @@
 use std::time::Duration;
 
 use flywheel_config::{Secret, SecretSource};
+use futures::future::BoxFuture;
 use futures::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
@@ -33,6 +34,7 @@ use super::payloads::{self, SocketFrame};
 use super::respond::ResponseBody;
 use super::translate;
 use crate::conversation::Inbound;
+use crate::transports::Transport;
 
 /// How long Slack waits for an acknowledgement; later ones are useless.
 const ACK_WINDOW: Duration = Duration::from_secs(3);
@@ -461,6 +463,19 @@ impl SocketMode {
                 Frame::Continue
             }
         }
+    }
+}
+
+impl Transport for SocketMode {
+    fn name(&self) -> &'static str {
+        "Slack Socket Mode"
+    }
+
+    fn run(self: Box<Self>, shutdown: watch::Receiver<bool>) -> BoxFuture<'static, ()> {
+        // A permanent failure is logged by the loop; the rest of the service keeps running.
+        Box::pin(async move {
+            let _ = SocketMode::run(*self, shutdown).await;
+        })
     }
 }
 
