@@ -1,5 +1,5 @@
 //! The chat commands: `/insights ask|show|add|flag|useful|digest|help` and the `/decision`
-//! family (in [`decisions`](super::decisions)). Parse (in `flywheel-insights`, pure),
+//! family (in [`decisions`]). Parse (in `flywheel-insights`, pure),
 //! authorize, apply (the store), answer with a neutral message.
 
 use flywheel_insights::command::{self, Command, NewInsightText};

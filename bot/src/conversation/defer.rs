@@ -1,13 +1,12 @@
 //! Answer within the deadline, or acknowledge and follow up: one helper for every platform.
 //!
-//! Chat platforms want an event acknowledged quickly (Slack and Discord: three seconds), while
+//! Chat platforms want an event acknowledged quickly (within three seconds), while
 //! a question over many insights can take longer. [`Inbound::respond`] handles the event in
 //! its own task and waits up to the deadline: an answer ready in time is the acknowledgement
 //! itself; otherwise the platform is acknowledged at once ("Working on it…" for a typed
 //! command) and the answer follows when it is ready. A transport only says how its platform is
-//! acknowledged and how an answer follows (a [`Responder`]): Slack's response body and
-//! `response_url`, Discord's interaction callback and follow-up webhook, the console's
-//! terminal.
+//! acknowledged and how an answer follows (a [`Responder`]): an HTTP response body and a
+//! follow-up URL or webhook, a frame on a socket, a line on a terminal.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,8 +19,8 @@ use super::Inbound;
 use super::event::Event;
 use super::reply::{HandlerError, Reply, finish};
 
-/// How long an event may take before the platform is acknowledged without its answer (Slack
-/// and Discord wait three seconds).
+/// How long an event may take before the platform is acknowledged without its answer (chat
+/// platforms wait three seconds).
 pub const ANSWER_WITHIN: Duration = Duration::from_millis(2500);
 /// What a typed command is acknowledged with when its answer is not ready in time.
 pub const WORKING_ON_IT: &str = "Working on it…";
@@ -52,7 +51,7 @@ pub trait Responder: Send + Sync + 'static {
     fn follow_up(&self, reply: &Reply) -> impl Future<Output = ()> + Send;
 
     /// Whether the platform shows an answer only when it follows, even one ready in time
-    /// (Slack's buttons and shortcuts): then every answer also follows.
+    /// (the answer to a button, on some platforms): then every answer also follows.
     fn shows_only_follow_ups(&self) -> bool {
         false
     }
@@ -128,5 +127,146 @@ impl Inbound {
             (Event::Save(_), Some(_)) => Some(Duration::ZERO),
             (_, within) => within,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::conversation::{CommandTyped, SaveMessage, ThreadReply, scratch_inbound};
+
+    /// Says how it was acknowledged, and hands over every answer that follows.
+    struct Recorder {
+        follow_ups: mpsc::UnboundedSender<Reply>,
+        only_follow_ups: bool,
+    }
+
+    impl Responder for Recorder {
+        type Ack = String;
+
+        fn acknowledge(&self, acknowledgement: Acknowledgement<'_>) -> String {
+            match acknowledgement {
+                Acknowledgement::Answer(reply) => format!("answer: {}", reply.message.to_plain()),
+                Acknowledgement::Working(reply) => {
+                    format!("working: {}", reply.message.to_plain())
+                }
+                Acknowledgement::Quiet => "quiet".into(),
+            }
+        }
+
+        async fn follow_up(&self, reply: &Reply) {
+            let _ = self.follow_ups.send(reply.clone());
+        }
+
+        fn shows_only_follow_ups(&self) -> bool {
+            self.only_follow_ups
+        }
+    }
+
+    /// A recorder, and what follows through it; the receiver ends once handling is over.
+    fn recorder(only_follow_ups: bool) -> (Recorder, mpsc::UnboundedReceiver<Reply>) {
+        let (follow_ups, followed) = mpsc::unbounded_channel();
+        (
+            Recorder {
+                follow_ups,
+                only_follow_ups,
+            },
+            followed,
+        )
+    }
+
+    fn help() -> Event {
+        Event::Command(CommandTyped {
+            user: "console:ana".parse().unwrap(),
+            channel: "console:growth".parse().unwrap(),
+            text: "/insights help".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn an_answer_ready_in_time_is_the_acknowledgement_and_nothing_follows() {
+        let (inbound, _dir) = scratch_inbound().await;
+        let (recorder, mut followed) = recorder(false);
+        let ack = inbound
+            .clone()
+            .answering_within(None)
+            .respond(help(), recorder)
+            .await;
+        assert!(ack.starts_with("answer: "), "{ack}");
+        assert!(ack.contains("/insights ask"), "{ack}");
+        assert!(followed.recv().await.is_none(), "nothing follows");
+    }
+
+    #[tokio::test]
+    async fn a_late_command_is_acknowledged_as_working_and_its_answer_follows() {
+        let (inbound, _dir) = scratch_inbound().await;
+        let (recorder, mut followed) = recorder(false);
+        let ack = inbound
+            .answering_within(Some(Duration::ZERO))
+            .respond(help(), recorder)
+            .await;
+        assert_eq!(ack, format!("working: {WORKING_ON_IT}"));
+        let answer = followed.recv().await.expect("the answer follows");
+        assert!(answer.message.to_plain().contains("/insights ask"));
+        assert!(followed.recv().await.is_none(), "it follows once");
+    }
+
+    #[tokio::test]
+    async fn where_only_follow_ups_show_every_answer_follows_too() {
+        let (inbound, _dir) = scratch_inbound().await;
+        let (recorder, mut followed) = recorder(true);
+        let ack = inbound
+            .answering_within(None)
+            .respond(help(), recorder)
+            .await;
+        assert!(ack.starts_with("answer: "), "{ack}");
+        let answer = followed.recv().await.expect("the answer follows");
+        assert_eq!(format!("answer: {}", answer.message.to_plain()), ack);
+        assert!(followed.recv().await.is_none(), "it follows once");
+    }
+
+    #[tokio::test]
+    async fn a_save_is_acknowledged_at_once_and_answered_when_saved() {
+        let (inbound, _dir) = scratch_inbound().await;
+        let (recorder, mut followed) = recorder(true);
+        let save = Event::Save(SaveMessage {
+            user: "console:ana".parse().unwrap(),
+            channel: "console:growth".parse().unwrap(),
+            message: "m1".into(),
+            text: "The export drops accents.".into(),
+        });
+        assert_eq!(inbound.respond(save, recorder).await, "quiet");
+        let answer = followed.recv().await.expect("the answer follows");
+        assert_eq!(answer.audience, crate::conversation::Audience::Asker);
+        assert!(answer.message.to_plain().contains("Saved as #1"));
+    }
+
+    #[tokio::test]
+    async fn an_event_without_an_answer_is_acknowledged_quietly_and_handled_once() {
+        let (inbound, _dir) = scratch_inbound().await;
+        let reply = Event::ThreadReply(ThreadReply {
+            user: "console:ana".parse().unwrap(),
+            channel: "console:growth".parse().unwrap(),
+            thread: "t1".into(),
+            message: "m2".into(),
+            text: "in a thread nobody discusses".into(),
+        });
+        let (recorder, mut followed) = recorder(false);
+        assert_eq!(inbound.respond(reply.clone(), recorder).await, "quiet");
+        assert!(followed.recv().await.is_none());
+        use crate::conversation::Once;
+        assert_eq!(
+            inbound
+                .handle_once("test:Ev1", reply.clone())
+                .await
+                .unwrap(),
+            Once::Handled
+        );
+        assert_eq!(
+            inbound.handle_once("test:Ev1", reply).await.unwrap(),
+            Once::Repeated
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! What a person does on a chat platform, as the conversation layer sees it: every transport
 //! turns its platform's payloads into one of these [`Event`]s, with the user and channel
-//! addresses already built (`slack:U0123`, `console:ana`), so nothing past this point depends
-//! on a platform.
+//! addresses already built (`platform:id`), so nothing past this point depends on a
+//! platform.
 
 use flywheel_insights::address::{ChannelAddress, UserAddress};
 
@@ -52,7 +52,7 @@ pub struct SaveMessage {
     pub user: UserAddress,
     /// Where the message is.
     pub channel: ChannelAddress,
-    /// The platform's id of the message (Slack's `ts`): saving it again updates the insight.
+    /// The platform's id of the message: saving it again updates the insight.
     pub message: String,
     /// What the message says.
     pub text: String,

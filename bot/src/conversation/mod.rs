@@ -60,7 +60,7 @@ impl Inbound {
     }
 
     /// The same path with another deadline: `Some(Duration::ZERO)` always acknowledges first,
-    /// `None` waits for every answer (the console, where nothing times out).
+    /// `None` waits for every answer (a terminal, where nothing times out).
     pub fn answering_within(mut self, deadline: Option<Duration>) -> Inbound {
         self.answer_within = deadline;
         self
@@ -85,4 +85,21 @@ pub fn without_nul(text: &str) -> std::borrow::Cow<'_, str> {
     } else {
         std::borrow::Cow::Borrowed(text)
     }
+}
+
+/// An inbound path on a fresh SQLite store with no adapters, for tests; the store lives as
+/// long as the directory.
+#[cfg(test)]
+pub(crate) async fn scratch_inbound() -> (Inbound, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let text = format!(
+        "[store]\nurl = \"sqlite://{}\"\n",
+        dir.path().join("flywheel.db").display()
+    );
+    let config = flywheel_config::Config::parse(&text, &flywheel_config::Environment::empty())
+        .expect("a valid config");
+    let app = App::open(config, std::sync::Arc::new(crate::clock::SystemClock))
+        .await
+        .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
+    (Inbound::new(app, Adapters::new()), dir)
 }

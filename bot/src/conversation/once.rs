@@ -1,5 +1,5 @@
-//! Handling a platform's event once. Platforms deliver some events more than once (Slack
-//! retries an Events API callback that was not acknowledged in time), so each is recorded in
+//! Handling a platform's event once. Platforms deliver some events more than once (a callback
+//! not acknowledged in time is sent again), so each is recorded in
 //! the store's seen events before it is handled; one that fails is given back (forgotten), so
 //! that the platform's next delivery of it is handled rather than ignored.
 
@@ -17,7 +17,7 @@ pub enum Once {
 
 impl Inbound {
     /// Handles `event` unless the event `key` was handled before. `key` names the event
-    /// uniquely across platforms (`slack:Ev0123`); the transport builds it. Any answer is
+    /// uniquely across platforms (`platform:event-id`); the transport builds it. Any answer is
     /// dropped: this is for events that the platform only acknowledges. An error means the
     /// event was not handled and is not remembered, so the platform's retry will be.
     pub async fn handle_once(&self, key: &str, event: Event) -> anyhow::Result<Once> {

@@ -7,7 +7,7 @@ use flywheel_insights::message::Message;
 /// Who sees a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
-    /// Only the person who asked (Slack ephemeral, Discord ephemeral, console).
+    /// Only the person who asked (an ephemeral message, where the platform has them).
     Asker,
     /// Everyone in the channel.
     Channel,

@@ -1,5 +1,5 @@
 //! The console: the embedded default platform. Its [`adapter`] prints messages or appends them
-//! to a log file per channel, [`render`] turns a message into plain text (also what
+//! to a log file per channel, [`render()`] turns a message into plain text (also what
 //! `flywheel ask`, digest previews and the demo print), and [`chat`] makes the terminal a chat
 //! platform for `flywheel chat`.
 

@@ -603,27 +603,10 @@ fn advice(code: &str, source: &SecretSource) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use flywheel_config::{Config, Environment};
     use serde_json::json;
 
     use super::*;
-    use crate::app::App;
-    use crate::services::channels::Adapters;
-
-    async fn inbound() -> (Inbound, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            "[store]\nurl = \"sqlite://{}\"\n",
-            dir.path().join("flywheel.db").display()
-        );
-        let config = Config::parse(&text, &Environment::empty()).expect("a valid config");
-        let app = App::open(config, Arc::new(crate::clock::SystemClock))
-            .await
-            .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
-        (Inbound::new(app, Adapters::new()), dir)
-    }
+    use crate::conversation::scratch_inbound as inbound;
 
     /// The acknowledgement of the frame `frame`, as JSON.
     async fn ack(inbound: &Inbound, frame: serde_json::Value) -> Option<serde_json::Value> {
