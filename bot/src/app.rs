@@ -1,13 +1,12 @@
 //! The running application: configuration, store and clock, opened once and shared by every
-//! command, handler and worker. Also how failures become exit codes.
+//! command, handler and worker. The base every other layer stands on.
 
 use std::fmt;
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use flywheel_config::Config;
+use flywheel_config::{Config, ConfigError, Team};
 use flywheel_storage::{Store, StoreOptions};
 
 use crate::clock::{Clock, SystemClock};
@@ -33,16 +32,17 @@ impl fmt::Debug for App {
 
 impl App {
     /// Loads the configuration, opens the store (applying migrations) on the system clock.
-    pub async fn start(config_path: Option<&Path>) -> Result<App, Failure> {
+    pub async fn start(config_path: Option<&Path>) -> Result<App, StartError> {
         let config = load_config(config_path)?;
         App::open(config, Arc::new(SystemClock)).await
     }
 
     /// Opens the store of a loaded configuration, applying migrations.
-    pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<App, Failure> {
+    pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
         let store = Store::open(&config.store.url, &store_options(&config))
             .await
-            .context("cannot open the store")?;
+            .context("cannot open the store")
+            .map_err(StartError::Store)?;
         Ok(App {
             config: Arc::new(config),
             store,
@@ -54,6 +54,35 @@ impl App {
     pub fn today(&self) -> chrono::NaiveDate {
         self.clock.now().date_naive()
     }
+
+    /// The team called `name`, or an error listing the teams there are.
+    pub fn team(&self, name: &str) -> Result<&Team, UnknownTeam> {
+        self.config.team(name).ok_or_else(|| UnknownTeam {
+            name: name.to_string(),
+            teams: self.config.teams.iter().map(|t| t.name.clone()).collect(),
+        })
+    }
+}
+
+/// Why the application did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is invalid: every problem is listed.
+    #[error("invalid configuration\n{0}")]
+    Config(#[from] ConfigError),
+    /// The store cannot be opened or migrated.
+    #[error(transparent)]
+    Store(anyhow::Error),
+}
+
+/// A team name that the configuration does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no team is called {name:?}; the teams are: {}", .teams.join(", "))]
+pub struct UnknownTeam {
+    /// The name asked for.
+    pub name: String,
+    /// The teams configured.
+    pub teams: Vec<String>,
 }
 
 fn store_options(config: &Config) -> StoreOptions {
@@ -65,7 +94,7 @@ fn store_options(config: &Config) -> StoreOptions {
 }
 
 /// Applies migrations and returns what was applied.
-pub async fn migrate(config: &Config) -> Result<Vec<String>, Failure> {
+pub async fn migrate(config: &Config) -> anyhow::Result<Vec<String>> {
     let store = Store::connect(&config.store.url, &store_options(config))
         .await
         .context("cannot connect to the store")?;
@@ -77,56 +106,6 @@ pub async fn migrate(config: &Config) -> Result<Vec<String>, Failure> {
 }
 
 /// Loads and validates the configuration from `path` (if any) and the process environment.
-pub fn load_config(path: Option<&Path>) -> Result<Config, Failure> {
-    Config::load(path, &flywheel_config::Environment::from_process()).map_err(Failure::Config)
-}
-
-/// Sets up logging to stderr. `FLYWHEEL_LOG` takes `tracing` filter directives
-/// (`info`, `flywheel=debug,sqlx=warn`); `default` applies when it is unset. Colours only when
-/// stderr is a terminal: a log file or journal gets plain text.
-pub fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FLYWHEEL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-}
-
-/// Why a command failed, and so which exit code it ends with.
-#[derive(Debug)]
-pub enum Failure {
-    /// The configuration is invalid: every problem is listed. Exit code 2.
-    Config(flywheel_config::ConfigError),
-    /// The command was used wrongly (a bad query, an unknown team). Exit code 2.
-    Usage(String),
-    /// Anything else. Exit code 1.
-    Other(anyhow::Error),
-}
-
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Failure {
-        Failure::Other(e)
-    }
-}
-
-impl Failure {
-    /// Prints the failure to stderr and returns the exit code.
-    pub fn report(self) -> ExitCode {
-        match self {
-            Failure::Config(errors) => {
-                eprintln!("error: invalid configuration\n{errors}");
-                ExitCode::from(2)
-            }
-            Failure::Usage(message) => {
-                eprintln!("error: {message}");
-                ExitCode::from(2)
-            }
-            Failure::Other(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        }
-    }
+pub fn load_config(path: Option<&Path>) -> Result<Config, ConfigError> {
+    Config::load(path, &flywheel_config::Environment::from_process())
 }

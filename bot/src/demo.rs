@@ -14,10 +14,15 @@ use flywheel_config::{Config, Environment};
 use flywheel_insights::import::{self, Format, ImportOptions};
 use flywheel_insights::search::Scope;
 
-use crate::app::{App, Failure};
-use crate::ask::ask;
+use crate::app::App;
+use crate::cli::Failure;
 use crate::clock::ManualClock;
-use crate::ingest::ingest;
+use crate::conversation::{CommandTyped, Event, Inbound};
+use crate::services::ask::ask;
+use crate::services::channels::Adapters;
+use crate::services::import::{ImportRequest, prepare};
+use crate::services::ingest::ingest;
+use crate::transports::console::render;
 
 /// The sample: complaints about credit reporting, July to September 2023.
 pub const SAMPLE: &[u8] = include_bytes!("../data/cfpb-complaints-sample.csv");
@@ -129,30 +134,18 @@ pub async fn run_in(dir: &Path) -> Result<String, Failure> {
     ));
 
     for pass in ["first", "again"] {
-        let options = ImportOptions::new(Format::Csv, app.today());
-        let parsed =
-            import::read(SAMPLE, &options).context("the embedded sample does not parse")?;
-        let rows = parsed.rows.len();
-        let mut good = Vec::with_capacity(rows);
-        let mut rejected = 0;
-        for row in parsed.rows {
-            match row.result {
-                Ok(data) => good.push(data),
-                Err(_) => rejected += 1,
-            }
-        }
-        let report = ingest(&app, good, |_| {}).await?;
+        let request = ImportRequest {
+            format: Some(Format::Csv),
+            ..ImportRequest::default()
+        };
+        let prepared = prepare(&app, SAMPLE_NAME, SAMPLE.to_vec(), &request)
+            .await
+            .context("the embedded sample does not parse")?;
+        let report = ingest(&app, prepared.rows, |_| {}).await?;
         if pass == "again" {
             out.push_str("Importing the same file again changes nothing:\n");
         }
-        out.push_str(&crate::import::summary(
-            SAMPLE_NAME,
-            &parsed.recognised.to_string(),
-            Format::Csv,
-            rows,
-            rejected,
-            &report,
-        ));
+        out.push_str(&crate::cli::import::summary(&prepared.about, &report));
         out.push('\n');
     }
 
@@ -162,7 +155,7 @@ pub async fn run_in(dir: &Path) -> Result<String, Failure> {
             .await
             .map_err(|e| Failure::Other(anyhow::anyhow!("{question}: {e}")))?;
         let message = flywheel_insights::present::answer(&asked.answer, &asked.notes);
-        out.push_str(&crate::adapters::console::render(&message));
+        out.push_str(&render(&message));
         out.push('\n');
     }
 
@@ -174,18 +167,18 @@ pub async fn run_in(dir: &Path) -> Result<String, Failure> {
     let monday = chrono::DateTime::parse_from_rfc3339("2023-07-24T09:00:00-04:00")
         .context("a valid instant")?
         .with_timezone(&chrono::Utc);
-    let period = crate::digests::period_at(team, monday).context("the schedule fires")?;
+    let period = crate::services::digests::period_at(team, monday).context("the schedule fires")?;
     let then = App {
         clock: Arc::new(ManualClock::new(monday)),
         ..app.clone()
     };
-    let composed = crate::digests::compose(&then, team, &period).await?;
+    let composed = crate::services::digests::compose(&then, team, &period).await?;
     out.push_str(&format!(
         "$ flywheel digest preview --team credit-reports --at {}\n\
          # The weekly digest the team's channel got that Monday: what is new, what is moving.\n\n",
         monday.format("%Y-%m-%dT%H:%M:%SZ")
     ));
-    out.push_str(&crate::adapters::console::render(&composed.message));
+    out.push_str(&render(&composed.message));
     out.push('\n');
 
     close_the_loop(&app, &composed.digest, &mut out).await?;
@@ -241,15 +234,17 @@ async fn close_the_loop(
         "$ flywheel chat --channel {channel}\n\
          # Closing the loop: Sam flags the top item, Dana (the team's manager) logs a decision.\n\n"
     ));
+    let inbound = Inbound::new(app.clone(), Adapters::new());
     for (user, text) in &conversation {
-        let incoming = crate::chat::Incoming {
+        let event = Event::Command(CommandTyped {
             user: user.parse().context("a demo user")?,
             channel: channel.parse().context("the demo channel")?,
             text: text.clone(),
-        };
-        let reply = crate::chat::handle(app, &incoming).await;
+        });
         out.push_str(&format!("{user}> {text}\n"));
-        out.push_str(&crate::adapters::console::render(&reply.message));
+        if let Some(reply) = inbound.dispatch(event).await? {
+            out.push_str(&render(&reply.message));
+        }
         out.push('\n');
     }
 
@@ -265,12 +260,12 @@ async fn close_the_loop(
         .await
         .context("cannot read the reviews due")?;
     if let Some(decision) = due.first() {
-        let message = crate::reviews::reminder(&reminded, decision).await?;
+        let message = crate::services::reviews::reminder(&reminded, decision).await?;
         out.push_str(&format!(
             "# {}: the review reminder in {channel}.\n\n",
             later.format("%Y-%m-%d")
         ));
-        out.push_str(&crate::adapters::console::render(&message));
+        out.push_str(&render(&message));
         out.push('\n');
     }
     Ok(())

@@ -1,8 +1,9 @@
-//! `flywheel serve`: the long-running service. The scheduler loop queues due digests, delivery
-//! workers send them, and an HTTP listener answers `GET /healthz` (and the chat platforms'
-//! endpoints). With `[slack] transport = "socket"`, a Socket Mode connection to Slack runs
-//! alongside. Everything stops cleanly when the shutdown future completes (SIGINT or SIGTERM
-//! in the binary; a channel in tests).
+//! `flywheel serve`: the long-running service, and the composition root that wires the layers
+//! together. The scheduler loop queues due digests, delivery workers send them, the
+//! transports of the configuration (Slack's HTTP endpoints, Slack's Socket Mode) hand what
+//! arrives to the conversation layer, and an HTTP listener answers `GET /healthz` and the
+//! transports' routes. Everything stops cleanly when the shutdown future completes (SIGINT or
+//! SIGTERM in the binary; a channel in tests), which every loop and transport is told.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,14 +13,14 @@ use anyhow::Context as _;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use flywheel_config::SlackTransport;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-use crate::adapters::Adapters;
-use crate::adapters::slack::socket::SocketMode;
 use crate::app::App;
-use crate::delivery::Worker;
+use crate::conversation::Inbound;
+use crate::services::channels::Adapters;
+use crate::services::delivery::Worker;
+use crate::transports::{self, Transport};
 
 /// How often the scheduler looks at the teams' schedules.
 const SCHEDULER_EVERY: Duration = Duration::from_secs(30);
@@ -29,57 +30,23 @@ const WORKER_IDLE: Duration = Duration::from_secs(5);
 /// Delivery workers per process.
 const WORKERS: usize = 2;
 
-/// How long a chat command may run before the platform is told "Working on it…" (Slack waits
-/// three seconds for an answer).
-pub const ANSWER_WITHIN: Duration = Duration::from_millis(2500);
-
-/// The state every HTTP handler can read.
-#[derive(Debug, Clone)]
-pub struct Shared {
-    /// The application.
-    pub app: App,
-    /// The adapters.
-    pub adapters: Adapters,
-    /// How long a command may run before it is acknowledged and answered later (zero: always
-    /// acknowledge first).
-    pub answer_within: Duration,
+/// The HTTP routes of the service: `GET /healthz` and every transport's routes.
+pub fn router(app: &App, transports: &[Box<dyn Transport>]) -> Router {
+    transports.iter().fold(
+        Router::new()
+            .route("/healthz", get(healthz))
+            .with_state(app.clone()),
+        |router, transport| router.merge(transport.routes()),
+    )
 }
 
-impl Shared {
-    /// The state of a service running `app` with `adapters`.
-    pub fn new(app: App, adapters: Adapters) -> Shared {
-        Shared {
-            app,
-            adapters,
-            answer_within: ANSWER_WITHIN,
-        }
-    }
-}
-
-/// The HTTP routes of the service.
-pub fn router(shared: Shared) -> Router {
-    let config = &shared.app.config;
-    let verifier = config
-        .secrets
-        .slack_signing_secret
-        .clone()
-        .map(crate::adapters::slack::verify::SlackVerifier::new);
-    let slack = crate::adapters::slack::http::routes(verifier, config.slack.max_body_bytes);
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(slack)
-        .with_state(shared)
-}
-
-async fn healthz(
-    State(shared): State<Shared>,
-) -> (axum::http::StatusCode, Json<serde_json::Value>) {
-    match shared.app.store.pending_deliveries().await {
+async fn healthz(State(app): State<App>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+    match app.store.pending_deliveries().await {
         Ok(pending) => (
             axum::http::StatusCode::OK,
             Json(serde_json::json!({
                 "status": "ok",
-                "store": shared.app.store.backend().to_string(),
+                "store": app.store.backend().to_string(),
                 "pending_deliveries": pending,
             })),
         ),
@@ -95,20 +62,18 @@ async fn healthz(
     }
 }
 
-/// Runs the service on `listener` until `shutdown` completes. Fails at once when Slack's
-/// transport is Socket Mode and the app-level token is missing.
+/// Runs the service on `listener` until `shutdown` completes: the scheduler, the delivery
+/// workers, and the transports of the configuration ([`transports::for_config`]), each given
+/// the shutdown signal. Fails at once when a transport cannot start (Socket Mode without its
+/// app-level token).
 pub async fn run(
     app: App,
     adapters: Adapters,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let socket_mode = match app.config.slack.transport {
-        SlackTransport::Socket => {
-            Some(SocketMode::new(Shared::new(app.clone(), adapters.clone()))?)
-        }
-        SlackTransport::Http => None,
-    };
+    let inbound = Inbound::new(app.clone(), adapters.clone());
+    let transports = transports::for_config(&inbound)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let wake = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
@@ -124,12 +89,10 @@ pub async fn run(
         let worker = Worker::new(app.clone(), adapters.clone(), owner);
         tasks.spawn(worker_loop(worker, wake.clone(), stop_rx.clone()));
     }
-    if let Some(socket_mode) = socket_mode {
-        // A permanent failure is logged by the loop; the rest of the service keeps running.
-        let stop = stop_rx.clone();
-        tasks.spawn(async move {
-            let _ = socket_mode.run(stop).await;
-        });
+    let router = router(&app, &transports);
+    for transport in transports {
+        tracing::info!("starting {}", transport.name());
+        tasks.spawn(transport.run(stop_rx.clone()));
     }
 
     let address = listener
@@ -137,11 +100,9 @@ pub async fn run(
         .context("the listener has no address")?;
     tracing::info!("listening on http://{address}");
     let mut http_stop = stop_rx.clone();
-    let server = axum::serve(listener, router(Shared::new(app, adapters))).with_graceful_shutdown(
-        async move {
-            let _ = http_stop.wait_for(|stop| *stop).await;
-        },
-    );
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let _ = http_stop.wait_for(|stop| *stop).await;
+    });
     let server = tokio::spawn(async move { server.await });
 
     shutdown.await;
@@ -170,13 +131,13 @@ async fn scheduler_loop(
             _ = every.tick() => {}
             _ = stop.wait_for(|stop| *stop) => return,
         }
-        match crate::scheduler::tick(&app).await {
+        match crate::services::scheduler::tick(&app).await {
             Ok(outcomes) => {
                 for (team, outcome) in outcomes {
                     if !matches!(
                         outcome,
-                        crate::scheduler::TeamTick::NotYet
-                            | crate::scheduler::TeamTick::Done { .. }
+                        crate::services::scheduler::TeamTick::NotYet
+                            | crate::services::scheduler::TeamTick::Done { .. }
                     ) {
                         tracing::info!(team, "{outcome}");
                     }
@@ -185,7 +146,7 @@ async fn scheduler_loop(
             }
             Err(e) => tracing::error!("scheduler: {e:#}"),
         }
-        match crate::reviews::remind(&app, &adapters).await {
+        match crate::services::reviews::remind(&app, &adapters).await {
             Ok(0) => {}
             Ok(n) => tracing::info!("{n} review reminder(s) posted"),
             Err(e) => tracing::error!("review reminders: {e:#}"),

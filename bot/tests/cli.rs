@@ -624,9 +624,10 @@ fn decisions_follow_the_permission_matrix_of_role_command_and_team() {
         "{maria}"
     );
 
-    // A member of growth may browse and flag, not log, review or see the queue.
+    // A member of growth may browse and flag, not log, review or see the queue. A bare name
+    // is a console user: `ana` is `console:ana`.
     let ana = talk(
-        "console:ana",
+        "ana",
         "console:growth",
         "/decision log \"Mine\" evidence:5\n\
          /decision review 1 kept \"fine\"\n\

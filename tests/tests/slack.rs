@@ -12,9 +12,10 @@ mod socket;
 use std::sync::Arc;
 use std::time::Duration;
 
-use flywheel::adapters::slack::verify::SlackVerifier;
-use flywheel::adapters::slack::{Rate, SlackAdapter, SlackOptions};
-use flywheel::adapters::{Adapter, Marker, SendError, Sent};
+use flywheel::conversation::{CommandTyped, Event, Inbound};
+use flywheel::services::channels::{Adapter, Marker, SendError, Sent};
+use flywheel::transports::slack::verify::SlackVerifier;
+use flywheel::transports::slack::{Rate, SlackAdapter, SlackOptions};
 use flywheel_config::{Secret, SlackConfig, SlackTransport};
 use flywheel_insights::address::ChannelAddress;
 use flywheel_insights::message::{Action, Block, Button, Field, Message, MoreRef, Section, Text};
@@ -661,7 +662,7 @@ const SIGNING_SECRET: &str = "test-signing-secret";
 /// given, and a team owning `slack:C0TEAM`.
 struct Service {
     app: flywheel::app::App,
-    adapters: flywheel::adapters::Adapters,
+    adapters: flywheel::services::channels::Adapters,
     /// The service's clock: requests are signed with its time.
     clock: flywheel::clock::ManualClock,
     url: String,
@@ -672,7 +673,7 @@ struct Service {
 
 impl Service {
     async fn start(slack: Option<&SlackEmulator>, max_body_bytes: usize) -> Service {
-        Service::start_with(slack, max_body_bytes, flywheel::serve::ANSWER_WITHIN).await
+        Service::start_with(slack, max_body_bytes, flywheel::conversation::ANSWER_WITHIN).await
     }
 
     /// A service that answers commands within `answer_within`, or says "Working on it…".
@@ -697,7 +698,7 @@ impl Service {
         let app = flywheel::app::App::open(config, Arc::new(clock.clone()))
             .await
             .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
-        let mut adapters = flywheel::adapters::Adapters::new();
+        let mut adapters = flywheel::services::channels::Adapters::new();
         if let Some(slack) = slack {
             adapters = adapters.with(Arc::new(adapter_with(
                 slack,
@@ -707,9 +708,10 @@ impl Service {
                 },
             )));
         }
-        let mut shared = flywheel::serve::Shared::new(app.clone(), adapters.clone());
-        shared.answer_within = answer_within;
-        let router = flywheel::serve::router(shared);
+        let inbound =
+            Inbound::new(app.clone(), adapters.clone()).answering_within(Some(answer_within));
+        let transports = flywheel::transports::for_config(&inbound).expect("the transports start");
+        let router = flywheel::serve::router(&app, &transports);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await });
@@ -919,10 +921,9 @@ async fn without_a_signing_secret_the_endpoints_are_unavailable() {
     let app = flywheel::app::App::open(config, Arc::new(flywheel::clock::SystemClock))
         .await
         .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
-    let router = flywheel::serve::router(flywheel::serve::Shared::new(
-        app,
-        flywheel::adapters::Adapters::new(),
-    ));
+    let inbound = Inbound::new(app.clone(), flywheel::services::channels::Adapters::new());
+    let transports = flywheel::transports::for_config(&inbound).expect("the transports start");
+    let router = flywheel::serve::router(&app, &transports);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/slack/events", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -951,6 +952,104 @@ async fn the_url_verification_challenge_is_echoed() {
         body["challenge"],
         "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
     );
+}
+
+/// Signed requests whose content Slack would never send get a 400 that says what is wrong,
+/// without quoting what was sent; what Slack may send but Flywheel does not use gets a 200.
+#[tokio::test]
+async fn payloads_that_do_not_fit_are_refused_with_what_is_wrong() {
+    let service = Service::start(None, 1 << 20).await;
+    let ct = "application/x-www-form-urlencoded";
+    let refused = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), 400);
+        response.text().await.unwrap()
+    };
+
+    let no_user = form(&[("command", "/insights"), ("channel_id", "C0TEAM")]);
+    let why = refused(
+        service
+            .send("/slack/commands", ct, &no_user, None, &[])
+            .await,
+    )
+    .await;
+    assert_eq!(why, "the command does not fit: missing field `user_id`");
+    let bad_id = form(&[("user_id", "U0ASKER"), ("channel_id", "#general")]);
+    let why = refused(
+        service
+            .send("/slack/commands", ct, &bad_id, None, &[])
+            .await,
+    )
+    .await;
+    assert!(why.contains("invalid user or channel"), "{why}");
+
+    let interaction = |payload: &str| form(&[("payload", payload)]);
+    let why = refused(
+        service
+            .send(
+                "/slack/interactions",
+                ct,
+                &form(&[("other", "x")]),
+                None,
+                &[],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(why, "the payload field is required");
+    for (payload, wanted) in [
+        ("{not json", "the interaction payload is not JSON"),
+        ("", "the interaction payload is not JSON"),
+        ("{}", "missing field `type`"),
+        (
+            r#"{"type": "block_actions", "channel": {"id": "C0TEAM"}, "actions": []}"#,
+            "missing field `user`",
+        ),
+        (
+            r#"{"type": "block_actions", "user": {"id": "U0ASKER"}, "channel": {"id": "C0TEAM"}, "actions": []}"#,
+            "names no action",
+        ),
+        (
+            r#"{"type": "block_actions", "user": {"id": "U0ASKER"}, "actions": "call me at 555 0100"}"#,
+            "invalid type: a string",
+        ),
+    ] {
+        let why = refused(
+            service
+                .send("/slack/interactions", ct, &interaction(payload), None, &[])
+                .await,
+        )
+        .await;
+        assert!(why.contains(wanted), "{payload}: {why}");
+        assert!(!why.contains("555"), "{why}");
+    }
+    let modal = service
+        .send(
+            "/slack/interactions",
+            ct,
+            &interaction(r#"{"type": "view_closed", "view": {"id": "V1"}}"#),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(modal.status(), 200);
+
+    let json = "application/json";
+    for (body, wanted) in [
+        ("[]", "the event does not fit"),
+        ("{\"type\": \"event_callback\"}", "missing field `event_id`"),
+        ("nul\u{0}", "the event is not JSON"),
+    ] {
+        let why = refused(service.send("/slack/events", json, body, None, &[]).await).await;
+        assert!(why.contains(wanted), "{body:?}: {why}");
+    }
+    for unused in [
+        json!({"type": "app_rate_limited", "minute_rate_limited": 1}),
+        json!({"type": "event_callback", "event_id": "EvR", "event": {"type": "reaction_added"}}),
+        json!({"type": "event_callback", "event_id": "EvE",
+               "event": {"type": "message", "subtype": "message_changed", "channel": "C0TEAM"}}),
+    ] {
+        assert_eq!(service.event(&unused, None).await.status(), 200, "{unused}");
+    }
 }
 
 fn thread_reply(event_id: &str, thread_ts: &str, ts: &str, text: &str) -> Value {
@@ -1386,12 +1485,16 @@ async fn a_team_digest_reaches_fifty_slack_channels_exactly_once_through_the_wor
         "The export drops accents theme:export",
         "Checkout fails on Safari theme:checkout severity:5",
     ] {
-        let incoming = flywheel::chat::Incoming {
+        let event = Event::Command(CommandTyped {
             user: "slack:U0ASKER".parse().unwrap(),
             channel: "slack:C0DIGEST00".parse().unwrap(),
             text: format!("/insights add {text}"),
-        };
-        let reply = flywheel::chat::handle(&app, &incoming).await;
+        });
+        let reply = Inbound::new(app.clone(), flywheel::services::channels::Adapters::new())
+            .dispatch(event)
+            .await
+            .unwrap()
+            .unwrap();
         let said = reply.message.to_plain();
         assert!(said.contains("Saved as"), "{said}");
     }
@@ -1402,22 +1505,25 @@ async fn a_team_digest_reaches_fifty_slack_channels_exactly_once_through_the_wor
             .unwrap()
             .with_timezone(&chrono::Utc),
     );
-    let ticked = flywheel::scheduler::tick(&app).await.unwrap();
+    let ticked = flywheel::services::scheduler::tick(&app).await.unwrap();
     assert!(
-        matches!(ticked[0].1, flywheel::scheduler::TeamTick::Queued { .. }),
+        matches!(
+            ticked[0].1,
+            flywheel::services::scheduler::TeamTick::Queued { .. }
+        ),
         "{ticked:?}"
     );
     assert_eq!(app.store.pending_deliveries().await.unwrap(), 50);
 
-    let adapters = flywheel::adapters::Adapters::new().with(Arc::new(adapter_with(
+    let adapters = flywheel::services::channels::Adapters::new().with(Arc::new(adapter_with(
         &slack,
         SlackOptions {
             request_timeout: Some(Duration::from_secs(5)),
             ..SlackOptions::default()
         },
     )));
-    let worker = flywheel::delivery::Worker::new(app.clone(), adapters, "worker-1");
-    let mut total = flywheel::delivery::StepOutcome::default();
+    let worker = flywheel::services::delivery::Worker::new(app.clone(), adapters, "worker-1");
+    let mut total = flywheel::services::delivery::StepOutcome::default();
     let mut rounds = 0;
     while app.store.pending_deliveries().await.unwrap() > 0 {
         rounds += 1;
@@ -1680,14 +1786,14 @@ async fn decisions_are_logged_reminded_and_reviewed_through_slack() {
     // Six days on, nothing; on the seventh, one reminder in the channel.
     service.clock.advance(chrono::Duration::days(6));
     assert_eq!(
-        flywheel::reviews::remind(&service.app, &service.adapters)
+        flywheel::services::reviews::remind(&service.app, &service.adapters)
             .await
             .unwrap(),
         0
     );
     service.clock.advance(chrono::Duration::days(1));
     assert_eq!(
-        flywheel::reviews::remind(&service.app, &service.adapters)
+        flywheel::services::reviews::remind(&service.app, &service.adapters)
             .await
             .unwrap(),
         1

@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use flywheel::adapters::console::ConsoleAdapter;
-use flywheel::adapters::{Adapter, Adapters, Marker, SendError, Sent};
 use flywheel::app::App;
 use flywheel::clock::ManualClock;
-use flywheel::delivery::Worker;
-use flywheel::scheduler::{TeamTick, tick};
+use flywheel::conversation::{CommandTyped, Event, Inbound};
+use flywheel::services::channels::{Adapter, Adapters, Marker, SendError, Sent};
+use flywheel::services::delivery::Worker;
+use flywheel::services::scheduler::{TeamTick, tick};
+use flywheel::transports::console::ConsoleAdapter;
 use flywheel_config::{Config, Environment};
 use flywheel_insights::address::{ChannelAddress, Platform};
 use flywheel_insights::message::Message;
@@ -246,7 +247,7 @@ timezone = "UTC"
 
     let worker = Worker::new(
         app.clone(),
-        flywheel::adapters::for_config(&app.config),
+        flywheel::transports::adapters(&app.config),
         "w",
     );
     let drained = worker.drain().await.unwrap();
@@ -269,7 +270,7 @@ timezone = "UTC"
     assert_eq!(queued(&tick(&app).await.unwrap()), 1);
     let worker = Worker::new(
         app.clone(),
-        flywheel::adapters::for_config(&app.config),
+        flywheel::transports::adapters(&app.config),
         "w",
     );
     assert_eq!(worker.drain().await.unwrap().sent, 1);
@@ -460,7 +461,12 @@ timezone = "UTC"
     // A worker claims both, sends to `a`, and dies before recording anything.
     let claimed = app
         .store
-        .claim_deliveries("dead", clock.now_utc(), flywheel::delivery::LEASE, 10)
+        .claim_deliveries(
+            "dead",
+            clock.now_utc(),
+            flywheel::services::delivery::LEASE,
+            10,
+        )
         .await
         .unwrap();
     assert_eq!(claimed.len(), 2);
@@ -477,7 +483,7 @@ timezone = "UTC"
     let worker = Worker::new(app.clone(), Adapters::new().with(scripted.clone()), "w");
     assert_eq!(worker.step().await.unwrap().claimed, 0, "leases still held");
     clock.advance(
-        chrono::Duration::from_std(flywheel::delivery::LEASE).unwrap()
+        chrono::Duration::from_std(flywheel::services::delivery::LEASE).unwrap()
             + chrono::Duration::seconds(1),
     );
     let after = worker.step().await.unwrap();
@@ -560,13 +566,16 @@ async fn racing_schedulers_and_workers_on_postgres_deliver_once_per_channel() {
 
 /// What `user` is told for `text` typed in `channel`.
 async fn say(app: &App, user: &str, channel: &str, text: &str) -> String {
-    let incoming = flywheel::chat::Incoming {
+    let event = Event::Command(CommandTyped {
         user: user.parse().expect("a user address"),
         channel: channel.parse().expect("a channel address"),
         text: text.to_string(),
-    };
-    flywheel::chat::handle(app, &incoming)
+    });
+    Inbound::new(app.clone(), Adapters::new())
+        .dispatch(event)
         .await
+        .expect("a command is answered")
+        .expect("with a reply")
         .message
         .to_plain()
 }
@@ -640,12 +649,24 @@ timezone = "America/Los_Angeles"
 
     // 23:59 in Auckland: not yet.
     clock.set(utc("2026-03-01T10:59:00Z"));
-    assert_eq!(flywheel::reviews::remind(&app, &adapters).await.unwrap(), 0);
+    assert_eq!(
+        flywheel::services::reviews::remind(&app, &adapters)
+            .await
+            .unwrap(),
+        0
+    );
     // Midnight in Auckland (still the 1st in UTC): Auckland's reminder, not Los Angeles'.
     clock.set(utc("2026-03-01T11:00:00Z"));
-    assert_eq!(flywheel::reviews::remind(&app, &adapters).await.unwrap(), 1);
     assert_eq!(
-        flywheel::reviews::remind(&app, &adapters).await.unwrap(),
+        flywheel::services::reviews::remind(&app, &adapters)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        flywheel::services::reviews::remind(&app, &adapters)
+            .await
+            .unwrap(),
         0,
         "reminded once"
     );
@@ -658,9 +679,19 @@ timezone = "America/Los_Angeles"
     assert!(!dir.path().join("console/la.log").exists());
     // Midnight in Los Angeles.
     clock.set(utc("2026-03-02T07:59:00Z"));
-    assert_eq!(flywheel::reviews::remind(&app, &adapters).await.unwrap(), 0);
+    assert_eq!(
+        flywheel::services::reviews::remind(&app, &adapters)
+            .await
+            .unwrap(),
+        0
+    );
     clock.set(utc("2026-03-02T08:00:00Z"));
-    assert_eq!(flywheel::reviews::remind(&app, &adapters).await.unwrap(), 1);
+    assert_eq!(
+        flywheel::services::reviews::remind(&app, &adapters)
+            .await
+            .unwrap(),
+        1
+    );
     let la = std::fs::read_to_string(dir.path().join("console/la.log")).unwrap();
     assert!(la.contains("Review due: D2 Refund within a week"), "{la}");
 
@@ -689,13 +720,18 @@ timezone = "America/Los_Angeles"
     assert!(akl.contains("1 reviews done, 0 on time, 1 late"), "{akl}");
     let la = say(&app, "console:lee", "console:la", "/decision stats").await;
     assert!(la.contains("1 reviews done, 1 on time, 0 late"), "{la}");
-    assert_eq!(flywheel::reviews::remind(&app, &adapters).await.unwrap(), 0);
+    assert_eq!(
+        flywheel::services::reviews::remind(&app, &adapters)
+            .await
+            .unwrap(),
+        0
+    );
 
     // The next digest's footer carries the same figures.
     clock.set(utc("2026-03-09T20:00:00Z"));
     let team = app.config.team("auckland").unwrap();
-    let period = flywheel::digests::period_at(team, clock.now_utc()).unwrap();
-    let composed = flywheel::digests::compose(&app, team, &period)
+    let period = flywheel::services::digests::period_at(team, clock.now_utc()).unwrap();
+    let composed = flywheel::services::digests::compose(&app, team, &period)
         .await
         .unwrap();
     let plain = composed.message.to_plain();

@@ -7,11 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use flywheel::adapters::Adapters;
-use flywheel::adapters::slack::socket::{SocketError, SocketMode, SocketOptions};
-use flywheel::adapters::slack::{SlackAdapter, SlackOptions};
 use flywheel::app::App;
-use flywheel::serve::Shared;
+use flywheel::conversation::Inbound;
+use flywheel::services::channels::Adapters;
+use flywheel::transports::slack::socket::{SocketError, SocketMode, SocketOptions};
+use flywheel::transports::slack::{SlackAdapter, SlackOptions};
 use flywheel_config::{Config, Environment, Secret};
 use flywheel_insights::message::{Action, MoreRef};
 use flywheel_tests::slack::{APP_TOKEN, BOT_TOKEN, SOCKET_CEILING, SlackEmulator};
@@ -112,7 +112,7 @@ async fn socket_loop(
     tempfile::TempDir,
 ) {
     let (app, adapters, dir) = app(slack, Some(app_token)).await;
-    let socket_mode = SocketMode::new(Shared::new(app, adapters))
+    let socket_mode = SocketMode::new(Inbound::new(app, adapters))
         .expect("the app-level token is set")
         .with_options(SocketOptions {
             backoff_min: Duration::from_millis(50),

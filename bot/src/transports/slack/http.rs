@@ -2,7 +2,7 @@
 //!
 //! Every request is checked with the signing secret before anything in it is read; a request
 //! larger than `[slack] max_body_bytes` is refused with 413 before it is checked. What the
-//! request asks is then done by [`super::inbound`], as for Socket Mode. An event that could not
+//! request asks is then done by [`super::translate`], as for Socket Mode. An event that could not
 //! be handled is answered with 500, so Slack sends it again.
 
 use axum::Router;
@@ -11,38 +11,76 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::inbound::{self, BadRequest, EventAnswer, SlashCommand};
+use super::payloads::{self, BadRequest, CommandPayload, EventsPayload, InteractionPayload};
+use super::respond::ResponseBody;
+use super::translate::{self, EventAnswer};
 use super::verify::SlackVerifier;
-use crate::serve::Shared;
+use crate::conversation::Inbound;
+use crate::transports::Transport;
 
 /// What every endpoint answers when no signing secret is configured.
 const NOT_CONFIGURED: &str = "Slack is not configured";
 
 /// The state of the Slack routes: the verifier, when the signing secret is set.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct Endpoint {
     verifier: Option<SlackVerifier>,
 }
 
+/// Slack over HTTP: a transport that contributes Slack's endpoints to the service's listener.
+#[derive(Debug, Clone)]
+pub struct SlackHttp {
+    inbound: Inbound,
+    verifier: Option<SlackVerifier>,
+    max_body_bytes: usize,
+}
+
+impl SlackHttp {
+    /// The endpoints of the configuration of `inbound`'s app: its signing secret (without
+    /// one, every endpoint answers 503) and `[slack] max_body_bytes`.
+    pub fn new(inbound: Inbound) -> SlackHttp {
+        let config = &inbound.app().config;
+        SlackHttp {
+            verifier: config
+                .secrets
+                .slack_signing_secret
+                .clone()
+                .map(SlackVerifier::new),
+            max_body_bytes: config.slack.max_body_bytes,
+            inbound,
+        }
+    }
+}
+
+impl Transport for SlackHttp {
+    fn name(&self) -> &'static str {
+        "Slack HTTP endpoints"
+    }
+
+    fn routes(&self) -> Router {
+        routes(self.verifier.clone(), self.max_body_bytes).with_state(self.inbound.clone())
+    }
+}
+
 /// Slack's endpoints: `POST /slack/commands`, `/slack/interactions` and `/slack/events`.
 /// Without a `verifier` (no signing secret) they answer 503.
-pub fn routes(verifier: Option<SlackVerifier>, max_body_bytes: usize) -> Router<Shared> {
+fn routes(verifier: Option<SlackVerifier>, max_body_bytes: usize) -> Router<Inbound> {
     let endpoint = Endpoint { verifier };
     let with = |handler: Handler| {
         let endpoint = endpoint.clone();
         post(
-            move |State(shared): State<Shared>, headers: HeaderMap, body: Bytes| {
+            move |State(inbound): State<Inbound>, headers: HeaderMap, body: Bytes| {
                 let endpoint = endpoint.clone();
                 async move {
-                    if let Err(response) = endpoint.check(&shared, &headers, &body) {
+                    if let Err(response) = endpoint.check(&inbound, &headers, &body) {
                         return response;
                     }
                     match handler {
-                        Handler::Commands => commands(shared, body).await,
-                        Handler::Interactions => interactions(shared, body).await,
-                        Handler::Events => events(shared, &headers, body).await,
+                        Handler::Commands => commands(inbound, body).await,
+                        Handler::Interactions => interactions(inbound, body).await,
+                        Handler::Events => events(inbound, &headers, body).await,
                     }
                 }
             },
@@ -65,12 +103,12 @@ enum Handler {
 impl Endpoint {
     /// Whether the request is Slack's; the refusal to send when it is not.
     #[allow(clippy::result_large_err)]
-    fn check(&self, shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+    fn check(&self, inbound: &Inbound, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
         let Some(verifier) = &self.verifier else {
             return Err((StatusCode::SERVICE_UNAVAILABLE, NOT_CONFIGURED).into_response());
         };
         verifier
-            .verify_headers(headers, body, shared.app.clock.now())
+            .verify_headers(headers, body, inbound.app().clock.now())
             .map_err(|e| {
                 // The body is never logged: it may hold customer text.
                 tracing::warn!(body_bytes = body.len(), "refused a Slack request: {e}");
@@ -80,52 +118,61 @@ impl Endpoint {
 }
 
 fn bad_request(BadRequest(why): BadRequest) -> Response {
+    // The request's text is never logged: it may hold customer text; the reason quotes none.
+    tracing::warn!("refused a Slack request: {why}");
     (StatusCode::BAD_REQUEST, why).into_response()
 }
 
+/// The response that acknowledges a command or an interaction.
+fn acknowledgement(body: Option<ResponseBody>) -> Response {
+    match body {
+        Some(body) => axum::Json(body).into_response(),
+        None => StatusCode::OK.into_response(),
+    }
+}
+
 /// `POST /slack/commands`.
-async fn commands(shared: Shared, body: Bytes) -> Response {
+async fn commands(inbound: Inbound, body: Bytes) -> Response {
     let form = Form::parse(&body);
-    match SlashCommand::from_fields(|name| form.get(name)) {
-        Ok(command) => axum::Json(inbound::slash_command(&shared, command).await).into_response(),
+    let command = match CommandPayload::from_form(form.fields()) {
+        Ok(command) => command,
+        Err(e) => return bad_request(e),
+    };
+    match translate::slash_command(&inbound, command).await {
+        Ok(body) => acknowledgement(body),
         Err(e) => bad_request(e),
     }
 }
 
 /// `POST /slack/interactions`: buttons and shortcuts.
-async fn interactions(shared: Shared, body: Bytes) -> Response {
+async fn interactions(inbound: Inbound, body: Bytes) -> Response {
     let form = Form::parse(&body);
     let Some(payload) = form.get("payload") else {
-        return (StatusCode::BAD_REQUEST, "the payload field is required").into_response();
+        return bad_request(BadRequest("the payload field is required".into()));
     };
-    let payload: Value = match serde_json::from_str(payload) {
-        Ok(payload) => payload,
-        Err(e) => {
-            tracing::warn!("a Slack interaction payload is not JSON: {e}");
-            return (StatusCode::BAD_REQUEST, "the payload is not JSON").into_response();
-        }
-    };
-    match inbound::interaction(&shared, payload).await {
-        Ok(Some(body)) => axum::Json(body).into_response(),
-        Ok(None) => StatusCode::OK.into_response(),
+    let payload: InteractionPayload =
+        match payloads::from_json("the interaction payload", payload.as_bytes()) {
+            Ok(payload) => payload,
+            Err(e) => return bad_request(e),
+        };
+    match translate::interaction(&inbound, payload).await {
+        Ok(body) => acknowledgement(body),
         Err(e) => bad_request(e),
     }
 }
 
 /// `POST /slack/events`: the Events API.
-async fn events(shared: Shared, headers: &HeaderMap, body: Bytes) -> Response {
-    let envelope: Value = match serde_json::from_slice(&body) {
-        Ok(envelope) => envelope,
-        Err(e) => {
-            tracing::warn!("a Slack event is not JSON: {e}");
-            return (StatusCode::BAD_REQUEST, "the body is not JSON").into_response();
-        }
+async fn events(inbound: Inbound, headers: &HeaderMap, body: Bytes) -> Response {
+    let payload: EventsPayload = match payloads::from_json("the event", &body) {
+        Ok(payload) => payload,
+        Err(e) => return bad_request(e),
     };
     let retry = headers
         .get("x-slack-retry-num")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("0");
-    match inbound::event(&shared.app, &envelope, retry).await {
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    match translate::events(&inbound, payload, retry).await {
         Ok(EventAnswer::Challenge(challenge)) => {
             axum::Json(json!({ "challenge": challenge })).into_response()
         }
@@ -159,6 +206,10 @@ impl Form {
             })
             .collect();
         Form { fields }
+    }
+
+    fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -220,7 +271,10 @@ mod tests {
                 flywheel_insights::command::parse(&format!("{command} help"))
                     .unwrap_or_else(|e| panic!("{command} is not understood: {e}"));
             }
-            assert_eq!(values(manifest, "callback_id"), [inbound::SAVE_AS_INSIGHT]);
+            assert_eq!(
+                values(manifest, "callback_id"),
+                [translate::SAVE_AS_INSIGHT]
+            );
             for scope in ["chat:write", "commands", "channels:history"] {
                 assert!(
                     manifest.contains(&format!("      - {scope}\n")),

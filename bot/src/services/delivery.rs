@@ -20,8 +20,8 @@ use flywheel_storage::audit::NewAuditEvent;
 use flywheel_storage::deliveries::ClaimedDelivery;
 use futures::StreamExt as _;
 
-use crate::adapters::{Adapters, Marker, SendError, Sent};
 use crate::app::App;
+use crate::services::channels::{Adapters, Marker, SendError, Sent};
 
 /// Attempts before a delivery that keeps failing transiently is given up.
 pub const MAX_ATTEMPTS: u32 = 8;

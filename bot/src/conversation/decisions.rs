@@ -13,7 +13,8 @@ use flywheel_storage::decisions::{
     ReviewOutcome,
 };
 
-use super::{Context, HandlerError, Reply, UserError, refuse, team_today};
+use super::context::Context;
+use super::reply::{HandlerError, Reply, UserError, refuse};
 
 /// Days until review when a decision does not say.
 pub const DEFAULT_REVIEW_DAYS: u64 = 30;
@@ -61,7 +62,7 @@ fn review_date(today: NaiveDate, when: Option<ReviewWhen>) -> Result<NaiveDate, 
 /// `/decision log`.
 pub async fn log(context: &Context<'_>, draft: DecisionDraft) -> Result<Reply, HandlerError> {
     let team = require_manager(context, "log decisions").await?;
-    let today = team_today(context);
+    let today = context.team_today();
     let review_on = review_date(today, draft.review)?;
     let owner = match &draft.owner {
         None | Some(OwnerRef::Me) => context.user.to_string(),
@@ -131,7 +132,7 @@ pub async fn list(
     let status = match filter {
         ListFilter::Open => DecisionListing::Open,
         ListFilter::Due => DecisionListing::Due {
-            today: team_today(context),
+            today: context.team_today(),
         },
         ListFilter::Mine => DecisionListing::Mine {
             user: context.user.to_string(),
@@ -352,7 +353,7 @@ pub async fn stats(context: &Context<'_>) -> Result<Reply, HandlerError> {
     let s = context
         .app
         .store
-        .decision_stats(Some(&team.name), None, team_today(context))
+        .decision_stats(Some(&team.name), None, context.team_today())
         .await?;
     let median = s
         .median_days_evidence_to_decision

@@ -1,5 +1,5 @@
-//! `flywheel audit export`: the append-only audit log, as CSV or JSON, streamed page by page so
-//! a large log never sits in memory.
+//! The audit log's export (`flywheel audit export`): every event as CSV or JSON, streamed page
+//! by page so a large log never sits in memory.
 //!
 //! Every state change is in it: insights added, flags, decisions logged and reviewed, review
 //! reminders, digests sent or failed, refused permissions. Events name insights by id
@@ -9,27 +9,21 @@
 use std::io::Write;
 
 use anyhow::Context as _;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use flywheel_storage::audit::AuditEvent;
 
-use crate::app::{App, Failure};
-use crate::cli::{AuditExportArgs, ExportFormat};
+use crate::app::App;
 
 /// Events read from the store at a time.
 const PAGE: usize = 1_000;
 
-/// Runs `flywheel audit export`, writing to standard output.
-pub async fn run_export(app: &App, args: &AuditExportArgs) -> Result<(), Failure> {
-    let since = match args.since.as_deref().map(parse_since).transpose() {
-        Ok(since) => since,
-        Err(message) => return Err(Failure::Usage(message)),
-    };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let written = export(app, since, args.format, &mut out).await?;
-    out.flush().context("cannot write the export")?;
-    eprintln!("{written} audit event(s) exported");
-    Ok(())
+/// How the audit log is written out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Comma-separated values: a header row, then one row per event, details as JSON.
+    Csv,
+    /// A JSON array of events.
+    Json,
 }
 
 /// Writes every event at or after `since` to `out` in `format`; how many were written.
@@ -68,21 +62,6 @@ pub async fn export(
         writeln!(out, "{}]", if written == 0 { "" } else { "\n" })?;
     }
     Ok(written)
-}
-
-/// `--since`: a date (midnight UTC) or an RFC 3339 instant.
-fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
-    }
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            format!(
-                "--since {text:?} is not a date: use 2026-03-01 (midnight UTC) or \
-                 2026-03-01T09:00:00Z"
-            )
-        })
 }
 
 fn csv_row(event: &AuditEvent) -> String {
@@ -135,20 +114,5 @@ mod tests {
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_cell("-1"), "'-1");
         assert_eq!(csv_cell("{\"a\":1}"), "\"{\"\"a\"\":1}\"");
-    }
-
-    #[test]
-    fn since_takes_a_date_or_an_instant() {
-        assert_eq!(
-            parse_since("2026-03-01").unwrap().to_rfc3339(),
-            "2026-03-01T00:00:00+00:00"
-        );
-        assert_eq!(
-            parse_since("2026-03-01T09:00:00+02:00")
-                .unwrap()
-                .to_rfc3339(),
-            "2026-03-01T07:00:00+00:00"
-        );
-        assert!(parse_since("last week").unwrap_err().contains("not a date"));
     }
 }

@@ -1,13 +1,12 @@
-//! Where messages go out: one adapter per chat platform, behind the one trait the core needs.
+//! Where messages go out: the one trait the services need from a chat platform, and the set of
+//! adapters a running service has. Transports implement [`Adapter`]; services only see this
+//! module, so none of them depends on a platform.
 //!
 //! An adapter renders the neutral [`Message`] in its platform's markup, keeps inside the
 //! platform's limits, and classifies failures as transient (retry later, perhaps after
 //! `Retry-After`) or permanent (unknown channel, bot not in channel, revoked token: stop).
 //! Each digest delivery carries a [`Marker`]; after a crash between sending and recording, the
 //! delivery worker asks [`Adapter::find_sent`] before sending again, so nothing is posted twice.
-
-pub mod console;
-pub mod slack;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -147,19 +146,4 @@ impl Adapters {
     pub fn get(&self, platform: Platform) -> Option<&Arc<dyn Adapter>> {
         self.by_platform.get(&platform)
     }
-}
-
-/// The adapters the configuration enables: the console always, each chat platform when its
-/// secrets are set.
-pub fn for_config(config: &flywheel_config::Config) -> Adapters {
-    let mut adapters = Adapters::new().with(Arc::new(console::ConsoleAdapter::new(
-        config.console.dir.clone(),
-    )));
-    if let Some(token) = &config.secrets.slack_bot_token {
-        adapters = adapters.with(Arc::new(slack::SlackAdapter::new(
-            &config.slack,
-            token.clone(),
-        )));
-    }
-    adapters
 }

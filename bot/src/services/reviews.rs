@@ -14,8 +14,8 @@ use flywheel_insights::search::Scope;
 use flywheel_storage::audit::NewAuditEvent;
 use flywheel_storage::decisions::{DecisionSummary, SentimentCounts};
 
-use crate::adapters::Adapters;
 use crate::app::App;
+use crate::services::channels::Adapters;
 
 /// Posts every review reminder that is due; returns how many were posted.
 pub async fn remind(app: &App, adapters: &Adapters) -> anyhow::Result<usize> {

@@ -6,7 +6,7 @@
 //! (`slash_commands`, `interactive`, `events_api`), each to be acknowledged within three seconds
 //! with `{"envelope_id": …}`, carrying the answer as `payload` where Slack takes one (a slash
 //! command's answer, as the HTTP endpoint would return it). Envelopes are handled side by side
-//! by [`super::inbound`], as for the HTTP endpoints, so a slow one holds up no other, and their
+//! by [`super::translate`], as for the HTTP endpoints, so a slow one holds up no other, and their
 //! acknowledgements go through the connection's single writer. An Events API callback that could not be handled is not
 //! acknowledged, so Slack delivers it again.
 //!
@@ -21,16 +21,20 @@
 use std::time::Duration;
 
 use flywheel_config::{Secret, SecretSource};
+use futures::future::BoxFuture;
 use futures::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::inbound::{self, SlashCommand};
-use crate::serve::Shared;
+use super::payloads::{self, SocketFrame};
+use super::respond::ResponseBody;
+use super::translate;
+use crate::conversation::Inbound;
+use crate::transports::Transport;
 
 /// How long Slack waits for an acknowledgement; later ones are useless.
 const ACK_WINDOW: Duration = Duration::from_secs(3);
@@ -100,12 +104,22 @@ pub enum SocketError {
 
 /// The Socket Mode client of a running service.
 pub struct SocketMode {
-    shared: Shared,
+    inbound: Inbound,
     token: Secret,
     token_source: SecretSource,
     api_url: String,
     options: SocketOptions,
     http: reqwest::Client,
+}
+
+/// What `apps.connections.open` answers.
+#[derive(Deserialize)]
+struct ConnectionsOpen {
+    ok: bool,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
 }
 
 /// Why `apps.connections.open` gave no URL.
@@ -144,10 +158,10 @@ enum Frame {
 }
 
 impl SocketMode {
-    /// Socket Mode for the service `shared`, with the app-level token and Web API URL of its
-    /// configuration; an error naming what to set when the token is missing.
-    pub fn new(shared: Shared) -> anyhow::Result<SocketMode> {
-        let config = &shared.app.config;
+    /// Socket Mode handing what Slack sends to `inbound`, with the app-level token and Web API
+    /// URL of its configuration; an error naming what to set when the token is missing.
+    pub fn new(inbound: Inbound) -> anyhow::Result<SocketMode> {
+        let config = &inbound.app().config;
         let token_source = config.secrets.sources.slack_app_token.clone();
         let Some(token) = config.secrets.slack_app_token.clone() else {
             anyhow::bail!(
@@ -161,7 +175,7 @@ impl SocketMode {
         let options = SocketOptions::default();
         Ok(SocketMode {
             http: client(&options)?,
-            shared,
+            inbound,
             token,
             token_source,
             api_url,
@@ -305,14 +319,14 @@ impl SocketMode {
                 "apps.connections.open answered HTTP {status}"
             )));
         }
-        let body: Value = response.json().await.map_err(|e| {
+        let body: ConnectionsOpen = response.json().await.map_err(|e| {
             failed(format!(
-                "apps.connections.open answered something that is not JSON: {}",
+                "apps.connections.open answered something that does not fit: {}",
                 e.without_url()
             ))
         })?;
-        if body["ok"] != true {
-            let code = body["error"].as_str().unwrap_or("unknown_error");
+        if !body.ok {
+            let code = body.error.as_deref().unwrap_or("unknown_error");
             if REFUSED.contains(&code) {
                 return Err(OpenError::Refused(SocketError::Refused {
                     code: code.to_string(),
@@ -321,10 +335,8 @@ impl SocketMode {
             }
             return Err(failed(format!("apps.connections.open answered {code}")));
         }
-        match body["url"].as_str() {
-            Some(url) if url.starts_with("wss://") || url.starts_with("ws://") => {
-                Ok(url.to_string())
-            }
+        match body.url {
+            Some(url) if url.starts_with("wss://") || url.starts_with("ws://") => Ok(url),
             _ => Err(failed("apps.connections.open gave no WebSocket URL".into())),
         }
     }
@@ -398,24 +410,24 @@ impl SocketMode {
 
     /// Reads one text frame.
     fn frame(&self, text: &str, outbox: &mpsc::Sender<Message>) -> Frame {
-        let message: Value = match serde_json::from_str(text) {
-            Ok(message) => message,
+        let frame: SocketFrame = match payloads::from_json("a Socket Mode frame", text.as_bytes()) {
+            Ok(frame) => frame,
             Err(e) => {
                 // The frame is never logged: it may hold customer text.
-                tracing::warn!("a Slack Socket Mode frame is not JSON: {e}");
+                tracing::warn!("refused a Slack Socket Mode frame: {e}");
                 return Frame::Continue;
             }
         };
-        match message["type"].as_str() {
-            Some("hello") => {
+        match frame.kind.as_str() {
+            "hello" => {
                 tracing::info!(
-                    connections = message["num_connections"].as_u64(),
+                    connections = frame.num_connections,
                     "connected to Slack over Socket Mode"
                 );
                 Frame::Hello
             }
-            Some("disconnect") => {
-                let reason = message["reason"].as_str().unwrap_or_default().to_string();
+            "disconnect" => {
+                let reason = frame.reason.unwrap_or_default();
                 Frame::End(match reason.as_str() {
                     "link_disabled" => Ended::LinkDisabled,
                     "refresh_requested" | "warning" => Ended::Refresh { reason },
@@ -424,14 +436,21 @@ impl SocketMode {
                     },
                 })
             }
-            _ if message["envelope_id"].is_string() => {
-                let shared = self.shared.clone();
+            _ if frame.envelope_id.is_some() => {
+                let inbound = self.inbound.clone();
                 let outbox = outbox.clone();
                 tokio::spawn(async move {
-                    let Some(ack) = acknowledgement(&shared, &message).await else {
+                    let Some(ack) = acknowledgement(&inbound, frame).await else {
                         return;
                     };
-                    if outbox.send(Message::text(ack.to_string())).await.is_err() {
+                    let ack = match serde_json::to_string(&ack) {
+                        Ok(ack) => ack,
+                        Err(e) => {
+                            tracing::error!("cannot encode a Socket Mode acknowledgement: {e}");
+                            return;
+                        }
+                    };
+                    if outbox.send(Message::text(ack)).await.is_err() {
                         tracing::warn!(
                             "a Socket Mode acknowledgement was not sent: the connection had closed"
                         );
@@ -440,10 +459,23 @@ impl SocketMode {
                 Frame::Continue
             }
             other => {
-                tracing::debug!(kind = ?other, "ignored a Slack Socket Mode frame");
+                tracing::debug!(kind = other, "ignored a Slack Socket Mode frame");
                 Frame::Continue
             }
         }
+    }
+}
+
+impl Transport for SocketMode {
+    fn name(&self) -> &'static str {
+        "Slack Socket Mode"
+    }
+
+    fn run(self: Box<Self>, shutdown: watch::Receiver<bool>) -> BoxFuture<'static, ()> {
+        // A permanent failure is logged by the loop; the rest of the service keeps running.
+        Box::pin(async move {
+            let _ = SocketMode::run(*self, shutdown).await;
+        })
     }
 }
 
@@ -470,56 +502,65 @@ async fn write(
     let _ = sink.close().await;
 }
 
-/// What to acknowledge the envelope with, after handling it; `None` leaves it unacknowledged,
-/// so that Slack delivers it again.
-pub async fn acknowledgement(shared: &Shared, envelope: &Value) -> Option<Value> {
-    let envelope_id = envelope["envelope_id"].as_str()?;
-    let payload = &envelope["payload"];
-    let kind = envelope["type"].as_str().unwrap_or_default();
+/// What a Socket Mode envelope is acknowledged with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SocketAck {
+    /// The envelope's id.
+    pub envelope_id: String,
+    /// The answer, where Slack takes one (a slash command's, as the HTTP endpoint would
+    /// return it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<ResponseBody>,
+}
+
+/// What to acknowledge the envelope `frame` with, after handling it; `None` leaves it
+/// unacknowledged, so that Slack delivers it again (an event that could not be stored). An
+/// envelope whose payload does not fit is acknowledged without an answer: delivering it again
+/// would not make it fit.
+pub async fn acknowledgement(inbound: &Inbound, frame: SocketFrame) -> Option<SocketAck> {
+    let envelope_id = frame.envelope_id?;
+    let kind = frame.kind.as_str();
     let answer = match kind {
-        "slash_commands" => {
-            match SlashCommand::from_fields(|name| payload.get(name).and_then(Value::as_str)) {
-                Ok(command) => Some(inbound::slash_command(shared, command).await),
-                Err(e) => {
-                    tracing::warn!("refused a Slack command over Socket Mode: {}", e.0);
-                    None
-                }
-            }
-        }
-        "interactive" => match inbound::interaction(shared, payload.clone()).await {
-            Ok(answer) => answer,
-            Err(e) => {
-                tracing::warn!("refused a Slack interaction over Socket Mode: {}", e.0);
-                None
-            }
+        "slash_commands" => match payloads::from_value("the command", frame.payload) {
+            Ok(command) => translate::slash_command(inbound, command).await,
+            Err(e) => Err(e),
         },
-        "events_api" => {
-            let retry = envelope["retry_attempt"].as_u64().unwrap_or(0).to_string();
-            match inbound::event(&shared.app, payload, &retry).await {
-                Ok(_) => None,
-                Err(e) => {
+        "interactive" => match payloads::from_value("the interaction payload", frame.payload) {
+            Ok(interaction) => translate::interaction(inbound, interaction).await,
+            Err(e) => Err(e),
+        },
+        "events_api" => match payloads::from_value("the event", frame.payload) {
+            Ok(event) => {
+                let retry = frame.retry_attempt.unwrap_or(0);
+                if let Err(e) = translate::events(inbound, event, retry).await {
                     tracing::error!(
                         retry,
                         "cannot handle a Slack event; Slack will deliver it again: {e:#}"
                     );
                     return None;
                 }
+                Ok(None)
             }
-        }
+            Err(e) => Err(e),
+        },
         other => {
             tracing::debug!(
                 kind = other,
                 "acknowledged a Slack envelope of an unused type"
             );
-            None
+            Ok(None)
         }
     };
-    let takes_answer = envelope["accepts_response_payload"]
-        .as_bool()
+    let answer = answer.unwrap_or_else(|e| {
+        tracing::warn!(kind, "refused a Slack envelope over Socket Mode: {e}");
+        None
+    });
+    let takes_answer = frame
+        .accepts_response_payload
         .unwrap_or(kind == "slash_commands");
-    Some(match answer {
-        Some(payload) if takes_answer => json!({"envelope_id": envelope_id, "payload": payload}),
-        _ => json!({"envelope_id": envelope_id}),
+    Some(SocketAck {
+        envelope_id,
+        payload: answer.filter(|_| takes_answer),
     })
 }
 
@@ -562,28 +603,20 @@ fn advice(code: &str, source: &SecretSource) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use flywheel_config::{Config, Environment};
+    use serde_json::json;
 
     use super::*;
-    use crate::adapters::Adapters;
-    use crate::app::App;
+    use crate::conversation::scratch_inbound as inbound;
 
-    async fn shared() -> (Shared, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            "[store]\nurl = \"sqlite://{}\"\n",
-            dir.path().join("flywheel.db").display()
-        );
-        let config = Config::parse(&text, &Environment::empty()).expect("a valid config");
-        let app = App::open(config, Arc::new(crate::clock::SystemClock))
+    /// The acknowledgement of the frame `frame`, as JSON.
+    async fn ack(inbound: &Inbound, frame: serde_json::Value) -> Option<serde_json::Value> {
+        let frame: SocketFrame = serde_json::from_value(frame).expect("a frame");
+        acknowledgement(inbound, frame)
             .await
-            .unwrap_or_else(|e| panic!("the app opens: {e:?}"));
-        (Shared::new(app, Adapters::new()), dir)
+            .map(|ack| serde_json::to_value(ack).unwrap())
     }
 
-    fn event(envelope_id: &str, event_id: &str) -> Value {
+    fn event(envelope_id: &str, event_id: &str) -> serde_json::Value {
         json!({
             "envelope_id": envelope_id,
             "type": "events_api",
@@ -607,18 +640,18 @@ mod tests {
 
     #[tokio::test]
     async fn an_event_that_cannot_be_handled_is_left_for_slack_to_deliver_again() {
-        let (shared, _dir) = shared().await;
+        let (inbound, _dir) = inbound().await;
         assert_eq!(
-            acknowledgement(&shared, &event("e1", "Ev1")).await,
+            ack(&inbound, event("e1", "Ev1")).await,
             Some(json!({"envelope_id": "e1"}))
         );
-        shared.app.store.close().await;
-        assert_eq!(acknowledgement(&shared, &event("e2", "Ev2")).await, None);
+        inbound.app().store.close().await;
+        assert_eq!(ack(&inbound, event("e2", "Ev2")).await, None);
     }
 
     #[tokio::test]
     async fn envelopes_slack_would_never_send_are_acknowledged_without_an_answer() {
-        let (shared, _dir) = shared().await;
+        let (inbound, _dir) = inbound().await;
         let command = json!({
             "envelope_id": "e1",
             "type": "slash_commands",
@@ -626,18 +659,15 @@ mod tests {
             "payload": {"command": "/insights", "text": "help"},
         });
         assert_eq!(
-            acknowledgement(&shared, &command).await,
+            ack(&inbound, command).await,
             Some(json!({"envelope_id": "e1"}))
         );
         let unknown = json!({"envelope_id": "e2", "type": "something_new", "payload": {}});
         assert_eq!(
-            acknowledgement(&shared, &unknown).await,
+            ack(&inbound, unknown).await,
             Some(json!({"envelope_id": "e2"}))
         );
-        assert_eq!(
-            acknowledgement(&shared, &json!({"type": "hello"})).await,
-            None
-        );
+        assert_eq!(ack(&inbound, json!({"type": "hello"})).await, None);
     }
 
     #[test]

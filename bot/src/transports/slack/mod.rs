@@ -4,17 +4,20 @@
 //! escaped so it can never mention or link anyone. [`SlackAdapter`] posts them with
 //! slack-morphism's hyper client at the configured API URL (a local emulator works), paced per
 //! channel and per workspace, marking each digest delivery with message metadata so
-//! [`find_sent`](crate::adapters::Adapter::find_sent) can find it again after a crash.
+//! [`find_sent`](crate::services::channels::Adapter::find_sent) can find it again after a crash.
 //! [`verify`] checks the signature Slack puts on the requests it sends us. What Slack sends
 //! arrives over the HTTP endpoints of [`http`] or the Socket Mode connection of [`socket`], and
-//! is handled alike by [`inbound`].
+//! is translated alike by [`translate`] into the conversation layer's events; [`respond`] says
+//! how Slack is answered.
 
 mod client;
 pub mod http;
-pub mod inbound;
 mod limiter;
+pub mod payloads;
 pub mod render;
+pub mod respond;
 pub mod socket;
+pub mod translate;
 pub mod verify;
 
 pub use client::{

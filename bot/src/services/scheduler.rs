@@ -15,7 +15,7 @@ use flywheel_config::Team;
 use flywheel_insights::digest::Period;
 
 use crate::app::App;
-use crate::digests::{self, Created, period_at};
+use crate::services::digests::{self, Created, period_at};
 
 /// The most missed periods recorded as skipped in one tick.
 const MAX_SKIPPED: usize = 1000;

@@ -25,7 +25,7 @@ use slack_morphism::prelude::*;
 
 use super::limiter::{Limiter, Rate};
 use super::render::{self, Rendered};
-use crate::adapters::{Adapter, Marker, SendError, Sent};
+use crate::services::channels::{Adapter, Marker, SendError, Sent};
 
 /// The metadata `event_type` of every digest delivery.
 pub const DELIVERY_EVENT_TYPE: &str = "flywheel_delivery";

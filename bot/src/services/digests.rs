@@ -12,16 +12,15 @@ use flywheel_insights::digest::{
 };
 use flywheel_insights::message::Message;
 use flywheel_insights::search::{DateRange, Scope, SearchOptions};
+use flywheel_storage::deliveries::DeliveryRecord;
 use flywheel_storage::digests::{DigestCreated, NewDigest};
 
 use std::sync::Arc;
 
-use flywheel_storage::deliveries::DeliveryStatus;
-
-use crate::app::{App, Failure};
-use crate::cli::DigestArgs;
+use crate::app::App;
 use crate::clock::ManualClock;
-use crate::delivery::Worker;
+use crate::services::channels::Adapters;
+use crate::services::delivery::Worker;
 
 /// How many of a period's insights, the best as the search engine ranks every one of them, the
 /// digest chooses its items from.
@@ -255,129 +254,85 @@ pub async fn create(app: &App, team: &Team, period: &Period) -> anyhow::Result<C
     )
 }
 
-/// Reads `--at`: an RFC 3339 instant, or a date meaning the end of that day in the team's
-/// timezone.
-fn parse_at(team: &Team, at: &str) -> Result<DateTime<Utc>, Failure> {
-    if let Ok(instant) = DateTime::parse_from_rfc3339(at.trim()) {
-        return Ok(instant.with_timezone(&Utc));
-    }
-    let day = chrono::NaiveDate::parse_from_str(at.trim(), "%Y-%m-%d").map_err(|_| {
-        Failure::Usage(format!(
-            "--at {at:?} is neither a date (2026-03-02) nor an instant (2026-03-02T09:00:00Z)"
-        ))
-    })?;
-    let end = day
-        .succ_opt()
-        .and_then(|next| next.and_hms_opt(0, 0, 0))
-        .and_then(|midnight| midnight.and_local_timezone(team.timezone).earliest())
-        .ok_or_else(|| Failure::Usage(format!("--at {at:?} is out of range")))?;
-    Ok(end.with_timezone(&Utc) - chrono::Duration::seconds(1))
+/// Why a team's digest could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    /// The team's schedule has no fire time at or before the moment asked for.
+    #[error("team {team}'s schedule has not fired by {at}")]
+    NotFiredBy {
+        /// The team.
+        team: String,
+        /// The moment asked for.
+        at: DateTime<Utc>,
+    },
+    /// The team's schedule has not fired yet.
+    #[error("team {team}'s schedule has not fired yet")]
+    NotFiredYet {
+        /// The team.
+        team: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
 }
 
-fn team<'a>(app: &'a App, name: &str) -> Result<&'a Team, Failure> {
-    app.config.team(name).ok_or_else(|| {
-        let names: Vec<&str> = app.config.teams.iter().map(|t| t.name.as_str()).collect();
-        Failure::Usage(format!(
-            "no team is called {name:?}; the teams are: {}",
-            names.join(", ")
-        ))
-    })
-}
-
-/// Runs `flywheel digest preview`.
-pub async fn run_preview(app: &App, args: &DigestArgs) -> Result<(), Failure> {
-    let team = team(app, &args.team)?;
-    let at = match &args.at {
-        Some(at) => parse_at(team, at)?,
-        None => app.clock.now(),
-    };
+/// The digest `team` got (or would get) for the period due at `at`, composed as of `at` and
+/// written nowhere.
+pub async fn preview(
+    app: &App,
+    team: &Team,
+    at: DateTime<Utc>,
+) -> Result<(Period, Composed), DigestError> {
     let app = App {
         clock: Arc::new(ManualClock::new(at)),
         ..app.clone()
     };
-    let period = period_at(team, at).ok_or_else(|| {
-        Failure::Usage(format!(
-            "team {}'s schedule has not fired by {at}",
-            team.name
-        ))
+    let period = period_at(team, at).ok_or_else(|| DigestError::NotFiredBy {
+        team: team.name.clone(),
+        at,
     })?;
     let composed = compose(&app, team, &period).await?;
-    print!("{}", crate::adapters::console::render(&composed.message));
-    eprintln!(
-        "preview of {}'s digest for {} (scheduled {}); nothing was sent",
-        team.name,
-        period.label(),
-        period
-            .end
-            .with_timezone(&team.timezone)
-            .format("%Y-%m-%d %H:%M %Z")
-    );
-    Ok(())
+    Ok((period, composed))
 }
 
-/// Runs `flywheel digest send`.
-pub async fn run_send(app: &App, args: &DigestArgs) -> Result<(), Failure> {
-    let team = team(app, &args.team)?;
-    if args.at.is_some() {
-        return Err(Failure::Usage(
-            "--at is for previews: `digest send` sends the current period's digest".into(),
-        ));
-    }
+/// What [`send_now`] did.
+#[derive(Debug, Clone)]
+pub struct SentNow {
+    /// The period whose digest it is.
+    pub period: Period,
+    /// Whether it was composed now or existed already.
+    pub created: Created,
+    /// Every delivery of the digest, as it stands after sending.
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+/// Composes this period's digest of `team` (once) and sends its deliveries now through
+/// `adapters`; deliveries that must wait for a retry stay queued for `flywheel serve`.
+pub async fn send_now(
+    app: &App,
+    team: &Team,
+    adapters: Adapters,
+    worker_name: &str,
+) -> Result<SentNow, DigestError> {
     let now = app.clock.now();
-    let period = period_at(team, now).ok_or_else(|| {
-        Failure::Usage(format!("team {}'s schedule has not fired yet", team.name))
+    let period = period_at(team, now).ok_or_else(|| DigestError::NotFiredYet {
+        team: team.name.clone(),
     })?;
-    let digest_id = match create(app, team, &period).await? {
-        Created::Queued {
-            digest_id,
-            deliveries,
-        } => {
-            println!(
-                "composed {}'s digest for {} and queued it to {deliveries} channel(s)",
-                team.name,
-                period.label()
-            );
-            digest_id
-        }
-        Created::AlreadyExists { digest_id } => {
-            println!(
-                "{}'s digest for {} already exists (digest {digest_id})",
-                team.name,
-                period.label()
-            );
-            digest_id
-        }
+    let created = create(app, team, &period).await?;
+    let digest_id = match &created {
+        Created::Queued { digest_id, .. } | Created::AlreadyExists { digest_id } => *digest_id,
     };
-    let worker = Worker::new(
-        app.clone(),
-        crate::adapters::for_config(&app.config),
-        format!("cli-{}", std::process::id()),
-    );
-    worker.drain().await?;
-    let mut failed = 0;
-    for delivery in app
+    Worker::new(app.clone(), adapters, worker_name)
+        .drain()
+        .await?;
+    let deliveries = app
         .store
         .deliveries(digest_id)
         .await
-        .context("cannot read deliveries")?
-    {
-        let detail = match &delivery.last_error {
-            Some(error) if delivery.status != DeliveryStatus::Sent => format!(": {error}"),
-            _ => String::new(),
-        };
-        if delivery.status == DeliveryStatus::Failed {
-            failed += 1;
-        }
-        println!(
-            "  {:<32} {}{detail}",
-            delivery.channel,
-            delivery.status.name()
-        );
-    }
-    if failed > 0 {
-        return Err(Failure::Other(anyhow::anyhow!(
-            "{failed} delivery(ies) failed"
-        )));
-    }
-    Ok(())
+        .context("cannot read deliveries")?;
+    Ok(SentNow {
+        period,
+        created,
+        deliveries,
+    })
 }

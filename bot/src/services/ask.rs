@@ -1,6 +1,6 @@
 //! Asking the store a question: parse, search within what the asker may see, relax a
 //! natural-language question that matched nothing, rank, and build the answer. Shared by
-//! `flywheel ask` and the chat `ask` command.
+//! `flywheel ask`, the chat `ask` command and the demo.
 
 use anyhow::Context as _;
 use flywheel_insights::answer::{Answer, answer};
@@ -9,8 +9,7 @@ use flywheel_insights::query::{Filter, Query, QueryError, Test, parse};
 use flywheel_insights::search::{Scope, SearchOptions};
 use serde::Serialize;
 
-use crate::app::{App, Failure};
-use crate::cli::AskArgs;
+use crate::app::{App, UnknownTeam};
 
 /// An answer and anything the asker should know about their question.
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +32,9 @@ pub enum AskError {
         /// What is wrong with it.
         error: QueryError,
     },
+    /// The question was asked as a team that does not exist.
+    #[error(transparent)]
+    UnknownTeam(#[from] UnknownTeam),
     /// Nothing to look for.
     #[error(
         "ask needs something to look for: words, \"a phrase\" or a filter such as theme:billing"
@@ -127,29 +129,20 @@ async fn unknown_themes(app: &App, query: &Query, scope: &Scope) -> anyhow::Resu
         .collect())
 }
 
-/// Runs `flywheel ask`.
-pub async fn run(app: &App, args: &AskArgs) -> Result<(), Failure> {
-    let (scope, filter) = match &args.team {
+/// Answers `text`, as `team` sees it when one is named (only insights visible to the team,
+/// within its filter), else over everything.
+pub async fn ask_as(
+    app: &App,
+    text: &str,
+    team: Option<&str>,
+    limit: usize,
+) -> Result<Asked, AskError> {
+    match team {
         Some(name) => {
-            let team = app
-                .config
-                .team(name)
-                .ok_or_else(|| Failure::Usage(format!("no team is called {name:?}")))?;
-            (Scope::Team(team.name.clone()), Some(team.filter.clone()))
+            let team = app.team(name)?;
+            let scope = Scope::Team(team.name.clone());
+            ask(app, text, scope, Some(&team.filter), limit).await
         }
-        None => (Scope::Everything, None),
-    };
-    let asked = match ask(app, &args.query, scope, filter.as_ref(), args.limit.into()).await {
-        Ok(asked) => asked,
-        Err(AskError::Store(e)) => return Err(Failure::Other(e)),
-        Err(e) => return Err(Failure::Usage(e.to_string())),
-    };
-    if args.json {
-        let json = serde_json::to_string_pretty(&asked).context("cannot encode the answer")?;
-        println!("{json}");
-    } else {
-        let message = flywheel_insights::present::answer(&asked.answer, &asked.notes);
-        print!("{}", crate::adapters::console::render(&message));
+        None => ask(app, text, Scope::Everything, None, limit).await,
     }
-    Ok(())
 }

@@ -1,0 +1,253 @@
+//! The command line: argument definitions, parsing, printing and exit codes. Each command's
+//! arguments and output live in its own module here; the work is done by the services, called
+//! with plain domain arguments.
+
+pub mod ask;
+pub mod audit;
+pub mod chat;
+pub mod digest;
+pub mod import;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{App, StartError};
+use ask::AskArgs;
+use audit::AuditCommand;
+use chat::ChatArgs;
+use digest::DigestCommand;
+use import::ImportArgs;
+
+const EXAMPLES: &str = "\
+Examples:
+  flywheel demo
+  flywheel import complaints.csv
+  flywheel ask \"what are customers saying about refunds?\"
+  flywheel ask 'theme:billing severity:>=4 since:30d' --json
+  flywheel --config flywheel.toml config check
+  flywheel digest preview --team growth
+  flywheel audit export --since 2026-01-01 --format csv > audit.csv
+  flywheel serve";
+
+/// Flywheel: customer insight in the chat where teams decide.
+#[derive(Debug, Parser)]
+#[command(name = "flywheel", version, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The configuration file. Without one, Flywheel runs on defaults: an SQLite store in the
+    /// local data directory and console output.
+    #[arg(long, global = true, env = "FLYWHEEL_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show Flywheel at work on real customer complaints, with nothing to set up.
+    #[command(after_help = "Example:\n  cargo run --release -- demo")]
+    Demo,
+    /// Import insights from a CSV, JSON or NDJSON file.
+    #[command(after_help = import::EXAMPLES)]
+    Import(ImportArgs),
+    /// Ask the store a question, in keywords or in your own words.
+    #[command(after_help = ask::EXAMPLES)]
+    Ask(AskArgs),
+    /// Apply the store's migrations (they are also applied on start).
+    #[command(
+        after_help = "Example:\n  FLYWHEEL_STORE_URL=postgres://flywheel@db/flywheel flywheel migrate"
+    )]
+    Migrate,
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Preview or send a team's digest.
+    #[command(subcommand)]
+    Digest(DigestCommand),
+    /// Talk to the bot through the console: one chat command per line from standard input.
+    #[command(after_help = chat::EXAMPLES)]
+    Chat(ChatArgs),
+    /// Run the service: scheduler, delivery workers and the HTTP listener.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+    /// Read the audit log of every change: who did what, when and where.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  flywheel --config flywheel.toml serve
+  flywheel serve --listen 0.0.0.0:3000
+
+Stops cleanly on Ctrl-C or SIGTERM. GET /healthz answers while it runs.";
+
+/// Arguments of `flywheel serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (default: server.listen from the configuration, 127.0.0.1:3000).
+    #[arg(long, value_name = "IP:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// `flywheel config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print it as it takes effect, secrets masked.
+    #[command(after_help = "Example:\n  flywheel --config flywheel.toml config check")]
+    Check,
+}
+
+/// Runs the command line and returns the process exit code: 0 on success, 1 on failure, 2 for
+/// invalid configuration or usage.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(match cli.command {
+        Command::Demo => "error",
+        Command::Serve(_) => "info,sqlx=warn",
+        _ => "warn",
+    });
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+/// Runs one parsed command.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Demo => crate::demo::run().await,
+        Command::Config(ConfigCommand::Check) => {
+            let config = crate::app::load_config(cli.config.as_deref()).map_err(Failure::Config)?;
+            print!("{}", config.render_effective());
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        Command::Migrate => {
+            let config = crate::app::load_config(cli.config.as_deref()).map_err(Failure::Config)?;
+            let applied = crate::app::migrate(&config).await?;
+            if applied.is_empty() {
+                println!("store is up to date");
+            } else {
+                for m in applied {
+                    println!("applied {m}");
+                }
+            }
+            Ok(())
+        }
+        Command::Import(args) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            import::run(&app, &args).await
+        }
+        Command::Ask(args) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            ask::run(&app, &args).await
+        }
+        Command::Digest(DigestCommand::Preview(args)) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            digest::run_preview(&app, &args).await
+        }
+        Command::Digest(DigestCommand::Send(args)) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            digest::run_send(&app, &args).await
+        }
+        Command::Chat(args) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            chat::run(&app, &args).await
+        }
+        Command::Audit(AuditCommand::Export(args)) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            audit::run_export(&app, &args).await
+        }
+        Command::Serve(args) => {
+            let app = App::start(cli.config.as_deref()).await?;
+            let address = args.listen.unwrap_or(app.config.server.listen);
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+            let adapters = crate::transports::adapters(&app.config);
+            let bound = listener.local_addr().unwrap_or(address);
+            eprintln!("flywheel serving on http://{bound} (Ctrl-C to stop)");
+            crate::serve::run(app, adapters, listener, crate::serve::signal()).await?;
+            Ok(())
+        }
+    }
+}
+
+/// Sets up logging to stderr. `FLYWHEEL_LOG` takes `tracing` filter directives
+/// (`info`, `flywheel=debug,sqlx=warn`); `default` applies when it is unset. Colours only when
+/// stderr is a terminal: a log file or journal gets plain text.
+pub fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLYWHEEL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Why a command failed, and so which exit code it ends with.
+#[derive(Debug)]
+pub enum Failure {
+    /// The configuration is invalid: every problem is listed. Exit code 2.
+    Config(flywheel_config::ConfigError),
+    /// The command was used wrongly (a bad query, an unknown team). Exit code 2.
+    Usage(String),
+    /// Anything else. Exit code 1.
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        Failure::Other(e)
+    }
+}
+
+impl From<StartError> for Failure {
+    fn from(e: StartError) -> Failure {
+        match e {
+            StartError::Config(errors) => Failure::Config(errors),
+            StartError::Store(e) => Failure::Other(e),
+        }
+    }
+}
+
+impl Failure {
+    /// A usage mistake, told as `error`'s message.
+    pub fn usage(error: impl std::fmt::Display) -> Failure {
+        Failure::Usage(error.to_string())
+    }
+
+    /// Prints the failure to stderr and returns the exit code.
+    pub fn report(self) -> ExitCode {
+        match self {
+            Failure::Config(errors) => {
+                eprintln!("error: invalid configuration\n{errors}");
+                ExitCode::from(2)
+            }
+            Failure::Usage(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(2)
+            }
+            Failure::Other(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
