@@ -381,6 +381,7 @@ fn every_command_has_help_with_examples() {
         &["ask", "--help"],
         &["migrate", "--help"],
         &["config", "check", "--help"],
+        &["reindex", "--help"],
     ] {
         let run = scratch.run(command);
         assert_eq!(run.code, 0, "{command:?}: {run:?}");
@@ -787,4 +788,121 @@ fn decisions_follow_the_permission_matrix_of_role_command_and_team() {
         bad.stderr.contains("--since \"last week\" is not a date"),
         "{bad:?}"
     );
+}
+
+/// The total and the ids of the best matches of `flywheel ask QUERY --json`.
+fn asked(scratch: &Scratch, query: &str) -> (u64, Vec<i64>) {
+    let run = scratch.run(&["ask", query, "--json", "--limit", "20"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let answer = json(&run);
+    let ids = answer["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["id"].as_i64().expect("an id"))
+        .collect();
+    (answer["total"].as_u64().expect("a total"), ids)
+}
+
+#[test]
+fn the_search_index_is_rebuilt_when_deleted_and_on_demand() {
+    let scratch = Scratch::sqlite();
+    assert_eq!(scratch.run(&["import", SAMPLE]).code, 0);
+    let questions = [
+        "what are customers saying about identity theft on their credit report?",
+        "foreclosure",
+        "credit account:equifax",
+    ];
+    let before: Vec<(u64, Vec<i64>)> = questions.iter().map(|q| asked(&scratch, q)).collect();
+    assert!(before.iter().all(|(total, _)| *total > 0), "{before:?}");
+
+    let index = scratch.path("flywheel.index");
+    assert!(index.is_dir(), "the index lives beside the store");
+    std::fs::remove_dir_all(&index).unwrap();
+    let after_deletion: Vec<(u64, Vec<i64>)> =
+        questions.iter().map(|q| asked(&scratch, q)).collect();
+    assert_eq!(after_deletion, before);
+
+    let reindex = scratch.run(&["reindex"]);
+    assert_eq!(reindex.code, 0, "{reindex:?}");
+    assert!(
+        reindex.stdout.contains("indexed 2067 insights"),
+        "{reindex:?}"
+    );
+    let after_reindex: Vec<(u64, Vec<i64>)> =
+        questions.iter().map(|q| asked(&scratch, q)).collect();
+    assert_eq!(after_reindex, before);
+}
+
+#[test]
+fn an_import_killed_midway_leaves_the_store_and_the_index_agreeing() {
+    let scratch = Scratch::sqlite();
+    // The sample many times over, each copy with its own complaint ids.
+    let sample = std::fs::read_to_string(SAMPLE).unwrap();
+    let mut records = csv::Reader::from_reader(sample.as_bytes());
+    let headers = records.headers().unwrap().clone();
+    let id = headers.iter().position(|h| h == "Complaint ID").unwrap();
+    let rows: Vec<csv::StringRecord> = records.records().map(Result::unwrap).collect();
+    let big = scratch.path("big.csv");
+    let mut out = csv::Writer::from_path(&big).unwrap();
+    out.write_record(&headers).unwrap();
+    for copy in 0..15 {
+        for row in &rows {
+            let mut row: Vec<String> = row.iter().map(str::to_string).collect();
+            row[id] = format!("{copy}-{}", row[id]);
+            out.write_record(&row).unwrap();
+        }
+    }
+    out.flush().unwrap();
+    drop(out);
+
+    let mut import = flywheel()
+        .args(["import", big.to_str().unwrap()])
+        .env("FLYWHEEL_STORE_URL", &scratch.store_url)
+        .env("FLYWHEEL_DATA_DIR", scratch.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("flywheel import starts");
+    let stored = || -> i64 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let Ok(mut db) = sqlx::SqliteConnection::connect(&scratch.store_url).await else {
+                return 0;
+            };
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM insights")
+                .fetch_one(&mut db)
+                .await
+                .unwrap_or(0)
+        })
+    };
+    wait_for(
+        "the import to write some rows",
+        std::time::Duration::from_secs(120),
+        || stored() > 0,
+    );
+    // SIGKILL: no chance to finish anything.
+    import.kill().unwrap();
+    let status = import.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the import was killed before it finished"
+    );
+    let written = stored();
+    assert!(written > 0 && written < 15 * 2067, "{written} rows written");
+
+    // Every complaint of the sample is a cfpb insight: the index finds exactly what the store holds.
+    let (total, _) = asked(&scratch, "source:cfpb");
+    assert_eq!(total as i64, written);
+    let reindex = scratch.run(&["reindex"]);
+    assert_eq!(reindex.code, 0, "{reindex:?}");
+    assert_eq!(asked(&scratch, "source:cfpb").0 as i64, written);
+    // Importing again completes what was missing, exactly once.
+    let again = scratch.run(&["import", big.to_str().unwrap()]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(stored(), 15 * 2067);
+    assert_eq!(asked(&scratch, "source:cfpb").0, 15 * 2067);
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod chat;
 pub mod digest;
 pub mod import;
+pub mod index;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ Examples:
   flywheel --config flywheel.toml config check
   flywheel digest preview --team growth
   flywheel audit export --since 2026-01-01 --format csv > audit.csv
+  flywheel reindex
   flywheel serve";
 
 /// Flywheel: customer insight in the chat where teams decide.
@@ -77,6 +79,9 @@ pub enum Command {
     /// Read the audit log of every change: who did what, when and where.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Rebuild the search index from the store.
+    #[command(after_help = index::EXAMPLES)]
+    Reindex,
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -155,19 +160,27 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Ask(args) => {
             let app = App::start(cli.config.as_deref()).await?;
+            index::bring_up_to_date(&app).await?;
             ask::run(&app, &args).await
         }
         Command::Digest(DigestCommand::Preview(args)) => {
             let app = App::start(cli.config.as_deref()).await?;
+            index::bring_up_to_date(&app).await?;
             digest::run_preview(&app, &args).await
         }
         Command::Digest(DigestCommand::Send(args)) => {
             let app = App::start(cli.config.as_deref()).await?;
+            index::bring_up_to_date(&app).await?;
             digest::run_send(&app, &args).await
         }
         Command::Chat(args) => {
             let app = App::start(cli.config.as_deref()).await?;
+            index::bring_up_to_date(&app).await?;
             chat::run(&app, &args).await
+        }
+        Command::Reindex => {
+            let app = App::start(cli.config.as_deref()).await?;
+            index::run_reindex(&app).await
         }
         Command::Audit(AuditCommand::Export(args)) => {
             let app = App::start(cli.config.as_deref()).await?;
@@ -175,6 +188,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Serve(args) => {
             let app = App::start(cli.config.as_deref()).await?;
+            index::bring_up_to_date(&app).await?;
             let address = args.listen.unwrap_or(app.config.server.listen);
             let listener = tokio::net::TcpListener::bind(address)
                 .await
