@@ -29,6 +29,9 @@ const SCHEDULER_EVERY: Duration = Duration::from_secs(30);
 const WORKER_IDLE: Duration = Duration::from_secs(5);
 /// Delivery workers per process.
 const WORKERS: usize = 2;
+/// How often the search index looks for changes another process or replica made (searching
+/// catches up by itself too; this keeps the first search after a large import elsewhere fast).
+const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
 /// The HTTP routes of the service: `GET /healthz` and every transport's routes.
 pub fn router(app: &App, transports: &[Box<dyn Transport>]) -> Router {
@@ -89,6 +92,7 @@ pub async fn run(
         let worker = Worker::new(app.clone(), adapters.clone(), owner);
         tasks.spawn(worker_loop(worker, wake.clone(), stop_rx.clone()));
     }
+    tasks.spawn(follow_loop(app.clone(), stop_rx.clone()));
     let router = router(&app, &transports);
     for transport in transports {
         tracing::info!("starting {}", transport.name());
@@ -116,6 +120,21 @@ pub async fn run(
         result.context("a background task panicked")?;
     }
     Ok(())
+}
+
+/// Keeps the search index up to the store's latest change.
+async fn follow_loop(app: App, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(FOLLOW_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        if let Err(e) = app.store.sync_search(&|_, _| {}).await {
+            tracing::warn!("the search index could not follow the store: {e}");
+        }
+    }
 }
 
 async fn scheduler_loop(

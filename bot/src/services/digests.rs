@@ -191,9 +191,14 @@ pub async fn compose(app: &App, team: &Team, period: &Period) -> anyhow::Result<
         decisions,
         size: team.digest_size,
     };
-    let digest = digest::compose(&input);
-    let message = digest::message(&digest);
-    Ok(Composed { digest, message })
+    // Grouping near-duplicates and rendering is CPU work: off the async runtime's threads.
+    tokio::task::spawn_blocking(move || {
+        let digest = digest::compose(&input);
+        let message = digest::message(&digest);
+        Composed { digest, message }
+    })
+    .await
+    .context("composing the digest stopped unexpectedly")
 }
 
 /// What [`create`] did.
