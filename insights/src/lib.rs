@@ -21,4 +21,5 @@ pub mod rank;
 pub mod redact;
 pub mod schedule;
 pub mod search;
+pub mod spike;
 pub mod text;

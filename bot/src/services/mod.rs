@@ -6,6 +6,7 @@
 pub mod ask;
 pub mod audit;
 pub mod channels;
+pub mod charts;
 pub mod delivery;
 pub mod digests;
 pub mod import;
