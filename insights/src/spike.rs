@@ -237,7 +237,7 @@ mod tests {
 
     #[test]
     fn a_spike_alerts_once_and_says_since_when() {
-        let mut counts = vec![4, 5, 3, 4, 6, 4, 5].repeat(5);
+        let mut counts = [4, 5, 3, 4, 6, 4, 5].repeat(5);
         // A day above normal, two far above, then back to normal.
         counts.extend([9, 25, 22, 5, 4, 4, 5]);
         let s = series(counts);
