@@ -906,3 +906,22 @@ fn an_import_killed_midway_leaves_the_store_and_the_index_agreeing() {
     assert_eq!(stored(), 15 * 2067);
     assert_eq!(asked(&scratch, "source:cfpb").0, 15 * 2067);
 }
+
+#[test]
+fn ask_draws_the_weekly_trend_as_a_png() {
+    let scratch = Scratch::sqlite();
+    assert_eq!(scratch.run(&["import", SAMPLE]).code, 0);
+    let chart = scratch.path("trend.png");
+    let run = scratch.run(&["ask", "credit report", "--chart", chart.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("chart written to"), "{run:?}");
+    let bytes = std::fs::read(&chart).expect("the chart is written");
+    let decoder = png::Decoder::new(&bytes[..]);
+    let reader = decoder.read_info().expect("a PNG");
+    assert_eq!((reader.info().width, reader.info().height), (960, 540));
+
+    let nowhere = scratch.path("missing/dir/trend.png");
+    let run = scratch.run(&["ask", "credit", "--chart", nowhere.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("cannot write the chart"), "{run:?}");
+}

@@ -6,6 +6,7 @@ use clap::Args;
 use super::Failure;
 use crate::app::App;
 use crate::services::ask::{AskError, ask_as};
+use crate::services::charts;
 use crate::transports::console::render;
 
 pub(super) const EXAMPLES: &str = "\
@@ -14,6 +15,7 @@ Examples:
   flywheel ask 'refund OR chargeback -\"credit card\" since:90d'
   flywheel ask 'theme:billing severity:>=4' --limit 10
   flywheel ask 'account:equifax' --json | jq '.results[].id'
+  flywheel ask 'theme:refunds' --chart refunds.png
 
 Filters: theme: segment: stage: kind: source: account: severity:>=4 since:30d until:2026-01-31
 sentiment:neg|neu|pos. Words are matched by stem; \"quoted phrases\" exactly; -word excludes.";
@@ -32,6 +34,9 @@ pub struct AskArgs {
     /// Answer as this team sees it: only insights visible to the team, within its filter.
     #[arg(long, value_name = "NAME")]
     pub team: Option<String>,
+    /// Also draw the weekly trend of the matches as a PNG chart into this file.
+    #[arg(long, value_name = "FILE.png")]
+    pub chart: Option<std::path::PathBuf>,
 }
 
 /// Runs `flywheel ask`.
@@ -47,6 +52,16 @@ pub async fn run(app: &App, args: &AskArgs) -> Result<(), Failure> {
     } else {
         let message = flywheel_insights::present::answer(&asked.answer, &asked.notes);
         print!("{}", render(&message));
+    }
+    if let Some(path) = &args.chart {
+        let trend = charts::answer_trend(&asked.answer);
+        let chart = tokio::task::spawn_blocking(move || charts::render(&trend))
+            .await
+            .context("drawing the chart stopped unexpectedly")?
+            .context("cannot draw the chart")?;
+        std::fs::write(path, chart.png)
+            .with_context(|| format!("cannot write the chart to {}", path.display()))?;
+        eprintln!("chart written to {}", path.display());
     }
     Ok(())
 }

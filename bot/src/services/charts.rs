@@ -93,6 +93,19 @@ fn register_font() {
     });
 }
 
+/// The weekly trend of an answer, as one series named after the question.
+pub fn answer_trend(answer: &flywheel_insights::answer::Answer) -> Trend {
+    let name: String = answer.query.chars().take(40).collect();
+    Trend {
+        title: format!("Insights per week: {name}"),
+        weeks: answer.trend.iter().map(|w| w.week_start).collect(),
+        series: vec![Series {
+            name,
+            counts: answer.trend.iter().map(|w| w.count).collect(),
+        }],
+    }
+}
+
 /// `3 Mar`.
 fn week_label(week: &NaiveDate) -> String {
     week.format("%-d %b").to_string()
