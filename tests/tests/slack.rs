@@ -1489,6 +1489,7 @@ async fn a_team_digest_reaches_fifty_slack_channels_exactly_once_through_the_wor
             user: "slack:U0ASKER".parse().unwrap(),
             channel: "slack:C0DIGEST00".parse().unwrap(),
             text: format!("/insights add {text}"),
+            roles: Vec::new(),
         });
         let reply = Inbound::new(app.clone(), flywheel::services::channels::Adapters::new())
             .dispatch(event)
