@@ -32,6 +32,8 @@ const DEFERRED_UPDATE: u8 = 6;
 pub const AUTOCOMPLETE_RESULT: u8 = 8;
 /// The message flag that shows a message only to the person who asked.
 const EPHEMERAL: u64 = 1 << 6;
+/// Discord's code for a webhook (an interaction's token) it does not know (yet).
+const UNKNOWN_WEBHOOK: i64 = 10_015;
 /// How long a follow-up waits for the acknowledgement to be out.
 const ACK_WAIT: Duration = Duration::from_secs(10);
 
@@ -166,10 +168,18 @@ impl Responder for DiscordResponder {
                 }
             }
         } else {
-            self.rest
-                .post(&route, &self.webhook(), &body)
-                .await
-                .map(|_| ())
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                match self.rest.post(&route, &self.webhook(), &body).await {
+                    // An answer given as an HTTP response may not have reached Discord's
+                    // bookkeeping yet: the webhook exists a moment later.
+                    Err(e) if e.code == Some(UNKNOWN_WEBHOOK) && tries < 5 => {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    other => break other.map(|_| ()),
+                }
+            }
         };
         if let Err(e) = result {
             tracing::warn!("cannot post an answer on Discord: {e}");
