@@ -240,6 +240,7 @@ async fn close_the_loop(
             user: user.parse().context("a demo user")?,
             channel: channel.parse().context("the demo channel")?,
             text: text.clone(),
+            roles: Vec::new(),
         });
         out.push_str(&format!("{user}> {text}\n"));
         if let Some(reply) = inbound.dispatch(event).await? {

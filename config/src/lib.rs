@@ -219,6 +219,9 @@ pub struct DiscordConfig {
     pub api_url: String,
     /// The application whose commands are registered; when absent it is asked of Discord.
     pub application_id: Option<u64>,
+    /// The servers (guilds) whose commands are registered, each at once; when empty the
+    /// commands are registered globally, which Discord takes up to an hour to show everywhere.
+    pub guilds: Vec<u64>,
 }
 
 impl DiscordConfig {
@@ -277,7 +280,22 @@ impl Config {
 
     /// Whether `user` manages the team called `team` (false for an unknown team).
     pub fn is_manager(&self, team: &str, user: &UserAddress) -> bool {
-        self.team(team).is_some_and(|t| t.managers.contains(user))
+        self.is_manager_holding(team, user, &[])
+    }
+
+    /// Whether `user`, or a role among `roles` that they hold (`discord:role:ID`), manages the
+    /// team called `team`.
+    pub fn is_manager_holding(
+        &self,
+        team: &str,
+        user: &UserAddress,
+        roles: &[UserAddress],
+    ) -> bool {
+        self.team(team).is_some_and(|t| {
+            t.managers
+                .iter()
+                .any(|manager| manager == user || roles.contains(manager))
+        })
     }
 
     /// Whether the teams are the built-in default (the file configures none).

@@ -106,8 +106,9 @@ pub(crate) struct RawSlack {
 pub(crate) struct RawDiscord {
     pub(crate) api_url: Option<String>,
     pub(crate) application_id: Option<String>,
-    pub(crate) token_env: Option<String>,
-    pub(crate) token_file: Option<String>,
+    pub(crate) guild_ids: Option<Vec<String>>,
+    pub(crate) bot_token_env: Option<String>,
+    pub(crate) bot_token_file: Option<String>,
     pub(crate) public_key_env: Option<String>,
     pub(crate) public_key_file: Option<String>,
 }

@@ -163,6 +163,21 @@ pub(crate) fn render(config: &Config) -> String {
         ),
         None => w.comment("application_id: not set (asked of Discord at startup)"),
     }
+    if config.discord.guilds.is_empty() {
+        w.comment("guild_ids: not set (commands are registered globally)");
+    } else {
+        let ids: Vec<String> = config
+            .discord
+            .guilds
+            .iter()
+            .map(|id| quoted(&id.to_string()))
+            .collect();
+        w.key(
+            "discord.guild_ids",
+            "guild_ids",
+            format!("[{}]", ids.join(", ")),
+        );
+    }
     secrets(&mut w, "discord");
 
     w.section("[console]");

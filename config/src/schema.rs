@@ -158,15 +158,16 @@ pub(crate) const SECTIONS: &[Section] = &[
         keys: &[
             key("api_url", Kind::Text),
             key("application_id", Kind::Id),
-            key("token_env", Kind::Text),
-            key("token_file", Kind::Text),
+            key("guild_ids", Kind::List),
+            key("bot_token_env", Kind::Text),
+            key("bot_token_file", Kind::Text),
             key("public_key_env", Kind::Text),
             key("public_key_file", Kind::Text),
         ],
         secrets: &[
             SecretKey {
-                name: "token",
-                default_env: "DISCORD_TOKEN",
+                name: "bot_token",
+                default_env: "DISCORD_BOT_TOKEN",
             },
             SecretKey {
                 name: "public_key",

@@ -65,7 +65,7 @@ pub struct Secrets {
     /// Slack's app-level token (`xapp-…`), for Socket Mode.
     pub slack_app_token: Option<Secret>,
     /// Discord's bot token.
-    pub discord_token: Option<Secret>,
+    pub discord_bot_token: Option<Secret>,
     /// Discord's application public key, for verifying interactions.
     pub discord_public_key: Option<Secret>,
     /// Where each of the above is read from.
@@ -81,8 +81,8 @@ pub struct SecretSources {
     pub slack_signing_secret: SecretSource,
     /// For [`Secrets::slack_app_token`].
     pub slack_app_token: SecretSource,
-    /// For [`Secrets::discord_token`].
-    pub discord_token: SecretSource,
+    /// For [`Secrets::discord_bot_token`].
+    pub discord_bot_token: SecretSource,
     /// For [`Secrets::discord_public_key`].
     pub discord_public_key: SecretSource,
 }
@@ -112,9 +112,9 @@ impl Secrets {
             ),
             (
                 "discord",
-                "token",
-                self.discord_token.as_ref(),
-                &s.discord_token,
+                "bot_token",
+                self.discord_bot_token.as_ref(),
+                &s.discord_bot_token,
             ),
             (
                 "discord",

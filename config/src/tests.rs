@@ -140,7 +140,7 @@ fn data_dir_and_default_store_follow_the_environment() {
 fn the_example_file_loads() {
     let env = env()
         .with("SLACK_BOT_TOKEN", "xoxb-example")
-        .with("DISCORD_TOKEN", "discord-example");
+        .with("DISCORD_BOT_TOKEN", "discord-example");
     let config = load_with(EXAMPLE, &env);
     assert_eq!(config.store.url, "sqlite:///var/lib/flywheel/flywheel.db");
     assert_eq!(config.teams.len(), 2);
@@ -605,6 +605,10 @@ fn platform_values_are_checked() {
             .contains("slack.max_body_bytes: 10 is out of range")
     );
     assert!(
+        problem("[discord]\nguild_ids = [\"12\", \"my server\"]")
+            .starts_with("discord.guild_ids[1]: \"my server\" is not a Discord server id")
+    );
+    assert!(
         problem("[discord]\napplication_id = \"abc\"")
             .starts_with("discord.application_id: \"abc\" is not a Discord application id")
     );
@@ -650,8 +654,9 @@ fn every_override() -> Environment {
         .with("FLYWHEEL_SLACK_APP_TOKEN_FILE", "")
         .with("FLYWHEEL_DISCORD_API_URL", "http://127.0.0.1:10")
         .with("FLYWHEEL_DISCORD_APPLICATION_ID", "4242")
-        .with("FLYWHEEL_DISCORD_TOKEN_ENV", "MY_DISCORD")
-        .with("FLYWHEEL_DISCORD_TOKEN_FILE", "")
+        .with("FLYWHEEL_DISCORD_GUILD_IDS", "111, 222")
+        .with("FLYWHEEL_DISCORD_BOT_TOKEN_ENV", "MY_DISCORD")
+        .with("FLYWHEEL_DISCORD_BOT_TOKEN_FILE", "")
         .with("FLYWHEEL_DISCORD_PUBLIC_KEY_ENV", "MY_KEY")
         .with("FLYWHEEL_DISCORD_PUBLIC_KEY_FILE", "")
         .with("FLYWHEEL_CONSOLE_DIR", "/tmp/fw-console")
@@ -701,6 +706,7 @@ fn every_scalar_key_is_overridden_from_the_environment() {
     assert_eq!(c.slack.max_body_bytes, 2048);
     assert_eq!(c.discord.api_url, "http://127.0.0.1:10");
     assert_eq!(c.discord.application_id, Some(4242));
+    assert_eq!(c.discord.guilds, [111, 222]);
     assert_eq!(c.console.dir, Some(PathBuf::from("/tmp/fw-console")));
     let s = &c.secrets;
     assert_eq!(
@@ -720,7 +726,7 @@ fn every_scalar_key_is_overridden_from_the_environment() {
         SecretSource::Env("MY_APP_TOKEN".into())
     );
     assert_eq!(
-        s.sources.discord_token,
+        s.sources.discord_bot_token,
         SecretSource::Env("MY_DISCORD".into())
     );
     assert_eq!(
@@ -864,7 +870,7 @@ fn secrets_come_from_the_platforms_own_variables() {
         .with("SLACK_BOT_TOKEN", "xoxb-1")
         .with("SLACK_SIGNING_SECRET", "sign-1")
         .with("SLACK_APP_TOKEN", "")
-        .with("DISCORD_TOKEN", "disc-1")
+        .with("DISCORD_BOT_TOKEN", "disc-1")
         .with("DISCORD_PUBLIC_KEY", "key-1");
     let s = load_with("", &env).secrets;
     assert_eq!(
@@ -876,7 +882,10 @@ fn secrets_come_from_the_platforms_own_variables() {
         Some("sign-1")
     );
     assert!(s.slack_app_token.is_none(), "an empty variable is not set");
-    assert_eq!(s.discord_token.as_ref().map(|t| t.expose()), Some("disc-1"));
+    assert_eq!(
+        s.discord_bot_token.as_ref().map(|t| t.expose()),
+        Some("disc-1")
+    );
     assert_eq!(
         s.discord_public_key.as_ref().map(|t| t.expose()),
         Some("key-1")
@@ -890,25 +899,28 @@ fn secrets_come_from_the_platforms_own_variables() {
 #[test]
 fn missing_secrets_are_not_an_error() {
     let s = load("").secrets;
-    assert!(s.slack_bot_token.is_none() && s.discord_token.is_none());
+    assert!(s.slack_bot_token.is_none() && s.discord_bot_token.is_none());
     assert_eq!(
-        s.sources.discord_token,
-        SecretSource::Env("DISCORD_TOKEN".into())
+        s.sources.discord_bot_token,
+        SecretSource::Env("DISCORD_BOT_TOKEN".into())
     );
 }
 
 #[test]
 fn secret_files_are_read_and_trimmed() {
     let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("discord_token");
+    let token = dir.path().join("discord_bot_token");
     std::fs::write(&token, "disc-from-file\n").unwrap();
-    let text = format!("[discord]\ntoken_file = {:?}", token.display().to_string());
+    let text = format!(
+        "[discord]\nbot_token_file = {:?}",
+        token.display().to_string()
+    );
     let s = load(&text).secrets;
     assert_eq!(
-        s.discord_token.as_ref().map(|t| t.expose()),
+        s.discord_bot_token.as_ref().map(|t| t.expose()),
         Some("disc-from-file")
     );
-    assert_eq!(s.sources.discord_token, SecretSource::File(token));
+    assert_eq!(s.sources.discord_bot_token, SecretSource::File(token));
 }
 
 #[test]
@@ -918,7 +930,7 @@ fn bad_secret_settings_are_reported() {
     std::fs::write(&empty, "\n  \n").unwrap();
     let missing = dir.path().join("missing");
     let text = format!(
-        "[slack]\nbot_token_env = \"A\"\nbot_token_file = {:?}\nsigning_secret_file = {:?}\napp_token_env = \"NOT-A-NAME\"\n[discord]\ntoken_env = \"FLYWHEEL_DISCORD\"",
+        "[slack]\nbot_token_env = \"A\"\nbot_token_file = {:?}\nsigning_secret_file = {:?}\napp_token_env = \"NOT-A-NAME\"\n[discord]\nbot_token_env = \"FLYWHEEL_DISCORD\"",
         empty.display().to_string(),
         missing.display().to_string()
     );
@@ -943,7 +955,9 @@ fn bad_secret_settings_are_reported() {
         all[3]
             .starts_with("slack.app_token_env: \"NOT-A-NAME\" is not an environment variable name")
     );
-    assert!(all[4].starts_with("discord.token_env: \"FLYWHEEL_DISCORD\" starts with FLYWHEEL_"));
+    assert!(
+        all[4].starts_with("discord.bot_token_env: \"FLYWHEEL_DISCORD\" starts with FLYWHEEL_")
+    );
 }
 
 #[test]
@@ -959,8 +973,8 @@ fn secrets_in_the_file_are_refused_without_echoing_them() {
             "slack.signing_secret: secrets are not read from the config file: set SLACK_SIGNING_SECRET",
         ),
         (
-            "[discord]\ntoken = \"{s}\"",
-            "discord.token: secrets are not read from the config file: set DISCORD_TOKEN",
+            "[discord]\nbot_token = \"{s}\"",
+            "discord.bot_token: secrets are not read from the config file: set DISCORD_BOT_TOKEN",
         ),
         (
             "[discord]\npublic_key = \"{s}\"",
@@ -1230,7 +1244,7 @@ managers = ["slack:U1"]
 [[teams]]
 name = "support"
 channels = ["discord:5", "console:shared"]
-managers = ["discord:9"]
+managers = ["discord:9", "discord:role:5"]
 "#;
     let config = load(text);
     assert_eq!(
@@ -1252,4 +1266,8 @@ managers = ["discord:9"]
     assert!(config.is_manager("Support", &user("discord:9")));
     assert!(!config.is_manager("support", &user("slack:U1")));
     assert!(!config.is_manager("sales", &user("slack:U1")));
+    let role = [user("discord:role:5")];
+    assert!(!config.is_manager("support", &user("discord:8")));
+    assert!(config.is_manager_holding("support", &user("discord:8"), &role));
+    assert!(!config.is_manager_holding("growth", &user("discord:8"), &role));
 }

@@ -529,9 +529,31 @@ fn discord(raw: RawDiscord, p: &mut Problems) -> DiscordConfig {
             }
         }
     });
+    let guilds = raw
+        .guild_ids
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, text)| {
+            let id = text.trim();
+            match id.parse::<u64>() {
+                Ok(n) if n > 0 && id.chars().all(|c| c.is_ascii_digit()) => Some(n),
+                _ => {
+                    p.push(&format!("discord.guild_ids[{i}]"), format!("{text:?} is not a Discord server id (a number: enable Developer Mode, then right-click the server → Copy Server ID)"));
+                    None
+                }
+            }
+        })
+        .fold(Vec::new(), |mut ids, id| {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+            ids
+        });
     DiscordConfig {
         api_url,
         application_id,
+        guilds,
     }
 }
 
@@ -586,7 +608,12 @@ fn secrets(slack: &RawSlack, discord: &RawDiscord, env: &Environment, p: &mut Pr
         &slack.app_token_env,
         &slack.app_token_file,
     );
-    let (discord_token, s4) = read("discord", "token", &discord.token_env, &discord.token_file);
+    let (discord_bot_token, s4) = read(
+        "discord",
+        "bot_token",
+        &discord.bot_token_env,
+        &discord.bot_token_file,
+    );
     let (discord_public_key, s5) = read(
         "discord",
         "public_key",
@@ -597,13 +624,13 @@ fn secrets(slack: &RawSlack, discord: &RawDiscord, env: &Environment, p: &mut Pr
         slack_bot_token,
         slack_signing_secret,
         slack_app_token,
-        discord_token,
+        discord_bot_token,
         discord_public_key,
         sources: SecretSources {
             slack_bot_token: s1,
             slack_signing_secret: s2,
             slack_app_token: s3,
-            discord_token: s4,
+            discord_bot_token: s4,
             discord_public_key: s5,
         },
     }

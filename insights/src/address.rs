@@ -149,7 +149,11 @@ fn parse_address(input: &str, role: Role) -> Result<(Platform, String), AddressE
     }
     match platform {
         Platform::Slack => check_slack(id, role).map_err(invalid)?,
-        Platform::Discord => check_discord(id).map_err(invalid)?,
+        Platform::Discord => match (role, id.strip_prefix(DISCORD_ROLE)) {
+            // A manager may be everyone holding a Discord role: `discord:role:ID`.
+            (Role::User, Some(role_id)) => check_discord(role_id).map_err(invalid)?,
+            _ => check_discord(id).map_err(invalid)?,
+        },
         Platform::Console => check_console(id).map_err(invalid)?,
     }
     Ok((platform, id.to_string()))
@@ -224,8 +228,12 @@ fn check_slack(id: &str, role: Role) -> Result<(), String> {
     Ok(())
 }
 
+/// What a Discord role's id is prefixed with where a person may be named:
+/// `discord:role:123` stands for everyone holding role 123.
+pub const DISCORD_ROLE: &str = "role:";
+
 fn check_discord(id: &str) -> Result<(), String> {
-    if !id.chars().all(|c| c.is_ascii_digit()) {
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
         return Err(
             "Discord ids are numbers (enable Developer Mode, then right-click → Copy ID)"
                 .to_string(),
@@ -357,6 +365,16 @@ mod tests {
         let u: UserAddress = "slack:W0123".parse().unwrap();
         assert_eq!((u.platform, u.id.as_str()), (Platform::Slack, "W0123"));
         assert_eq!(user("discord:42").unwrap().to_string(), "discord:42");
+        assert_eq!(
+            user("discord:role:77").unwrap().to_string(),
+            "discord:role:77"
+        );
+        assert!(user("discord:role:").unwrap_err().contains("numbers"));
+        assert!(user("discord:role:x").unwrap_err().contains("numbers"));
+        assert!(
+            channel("discord:role:77").is_err(),
+            "a role is not a channel"
+        );
     }
 
     #[test]

@@ -589,7 +589,7 @@ async fn upsert_tells_inserted_updated_and_unchanged_apart(db: TestDb) {
     changed.data.body = "delta epsilon".into();
     let changed = indexed(changed);
     assert_eq!(
-        upsert(&store, &[changed.clone()], T3).await,
+        upsert(&store, std::slice::from_ref(&changed), T3).await,
         vec![UpsertOutcome::Updated(id1)]
     );
     let stored = store

@@ -6,6 +6,8 @@
 //! clock a pending timeout would fire as soon as the runtime waits for the socket; the timeout
 //! itself is tested on the real clock.
 
+#[path = "discord/mod.rs"]
+mod discord;
 #[path = "slack/socket.rs"]
 mod socket;
 
@@ -1489,6 +1491,7 @@ async fn a_team_digest_reaches_fifty_slack_channels_exactly_once_through_the_wor
             user: "slack:U0ASKER".parse().unwrap(),
             channel: "slack:C0DIGEST00".parse().unwrap(),
             text: format!("/insights add {text}"),
+            roles: Vec::new(),
         });
         let reply = Inbound::new(app.clone(), flywheel::services::channels::Adapters::new())
             .dispatch(event)

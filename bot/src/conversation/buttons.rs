@@ -19,7 +19,8 @@ pub(super) async fn press(inbound: &Inbound, pressed: &ButtonPressed) -> Reply {
             "That button is no longer supported; try `/insights help`.",
         ));
     };
-    let context = Context::new(&inbound.app, &pressed.user, &pressed.channel);
+    let context =
+        Context::new(&inbound.app, &pressed.user, &pressed.channel).holding(&pressed.roles);
     if let (Action::Discuss(id), Some(message)) = (&action, &pressed.message) {
         // Only an insight the person may see is discussed in the channel.
         return match show(&context, *id).await {

@@ -19,7 +19,7 @@ const CHAT_RESULTS: usize = 5;
 
 /// Handles one typed command and returns the reply.
 pub async fn handle(app: &App, typed: &CommandTyped) -> Reply {
-    let context = Context::new(app, &typed.user, &typed.channel);
+    let context = Context::new(app, &typed.user, &typed.channel).holding(&typed.roles);
     let result = match command::parse(&without_nul(&typed.text)) {
         Ok(command) => apply(&context, command).await,
         Err(e) => Err(HandlerError::User(UserError(e.to_string()))),

@@ -21,6 +21,9 @@ pub struct Context<'a> {
     pub channel: &'a ChannelAddress,
     /// The channel's team, if it belongs to one.
     pub team: Option<&'a Team>,
+    /// The roles the person holds in the channel (`discord:role:ID`), which may make them a
+    /// manager.
+    pub roles: &'a [UserAddress],
 }
 
 impl<'a> Context<'a> {
@@ -32,7 +35,21 @@ impl<'a> Context<'a> {
             user,
             channel,
             team,
+            roles: &[],
         }
+    }
+
+    /// The same context for someone holding `roles`.
+    pub fn holding(mut self, roles: &'a [UserAddress]) -> Context<'a> {
+        self.roles = roles;
+        self
+    }
+
+    /// Whether the person manages the team called `team`, themselves or through a role.
+    pub fn is_manager(&self, team: &str) -> bool {
+        self.app
+            .config
+            .is_manager_holding(team, self.user, self.roles)
     }
 
     /// What may be shown here: the team's insights, or only public ones in a channel that

@@ -27,7 +27,7 @@ async fn require_manager<'a>(
     what: &str,
 ) -> Result<&'a flywheel_config::Team, HandlerError> {
     let team = context.require_team(what)?;
-    if context.app.config.is_manager(&team.name, context.user) {
+    if context.is_manager(&team.name) {
         return Ok(team);
     }
     context

@@ -182,6 +182,7 @@ mod tests {
             user: "console:ana".parse().unwrap(),
             channel: "console:growth".parse().unwrap(),
             text: "/insights help".into(),
+            roles: Vec::new(),
         })
     }
 

@@ -27,6 +27,9 @@ pub struct CommandTyped {
     pub channel: ChannelAddress,
     /// The whole command, from its slash on.
     pub text: String,
+    /// The roles the person holds there, as addresses a team's managers may name
+    /// (`discord:role:ID`); none on platforms without roles.
+    pub roles: Vec<UserAddress>,
 }
 
 /// A button pressed.
@@ -43,6 +46,8 @@ pub struct ButtonPressed {
     /// The platform's id of the message that carries the button, where it gives one: a
     /// discussion opens in its thread.
     pub message: Option<String>,
+    /// The roles the person holds there, as for [`CommandTyped::roles`].
+    pub roles: Vec<UserAddress>,
 }
 
 /// A chat message to keep as an insight.

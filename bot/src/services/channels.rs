@@ -24,12 +24,42 @@ pub struct Marker {
     pub delivery_id: i64,
 }
 
+/// The longest key [`Marker::nonce`] makes: Discord refuses a nonce over 25 characters.
+pub const MAX_NONCE: usize = 25;
+
 impl Marker {
-    /// The marker as a platform-safe string, `flywheel-delivery-42`: Slack message metadata,
-    /// a Discord nonce (at most 25 characters), a line in a console log.
+    /// The marker as a readable string, `flywheel-delivery-42`: Slack message metadata, a line
+    /// in a console log. It grows with the id, so it is not for length-bound fields such as
+    /// Discord's nonce ([`Marker::nonce`]).
     pub fn key(&self) -> String {
         format!("flywheel-delivery-{}", self.delivery_id)
     }
+
+    /// A short key for part `part` of the delivery (a message split in several), unique per
+    /// delivery and part: `fd` and the id in base 36, then `.` and the part. Every `i64` id and
+    /// `u16` part fit in [`MAX_NONCE`] characters (`fd` + 13 + `.` + 5 = 21).
+    pub fn nonce(&self, part: u16) -> String {
+        format!("fd{}.{part}", base36(self.delivery_id))
+    }
+}
+
+/// `n` in base 36 (digits then lowercase letters), with a `-` when negative.
+pub fn base36(n: i64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut rest = n.unsigned_abs();
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(rest % 36) as usize]);
+        rest /= 36;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// A message the platform accepted.
@@ -145,5 +175,35 @@ impl Adapters {
     /// The adapter for `platform`, if one is running.
     pub fn get(&self, platform: Platform) -> Option<&Arc<dyn Adapter>> {
         self.by_platform.get(&platform)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_are_short_and_unique_for_every_id_and_part() {
+        for id in [0, 1, 35, 36, 9_999_999, 10_000_000, i64::MAX, i64::MIN] {
+            for part in [0, 1, 9, u16::MAX] {
+                let nonce = Marker { delivery_id: id }.nonce(part);
+                assert!(nonce.chars().count() <= MAX_NONCE, "{nonce}");
+            }
+        }
+        assert_eq!(
+            Marker {
+                delivery_id: 10_000_000
+            }
+            .nonce(0),
+            "fd5yc1s.0"
+        );
+        assert_eq!(base36(35), "z");
+        assert_eq!(base36(-36), "-10");
+        let mut seen = std::collections::HashSet::new();
+        for id in (0..2000).chain(9_999_000..10_001_000) {
+            for part in 0..12 {
+                assert!(seen.insert(Marker { delivery_id: id }.nonce(part)));
+            }
+        }
     }
 }

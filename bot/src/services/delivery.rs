@@ -220,12 +220,10 @@ impl Worker {
             .channel
             .parse()
             .map_err(|e| SendError::permanent(format!("{}: {e}", delivery.channel)))?;
-        let adapter = self.adapters.get(channel.platform).ok_or_else(|| {
-            SendError::permanent(format!(
-                "no {} adapter is running: set its secrets (see `flywheel config check`)",
-                channel.platform
-            ))
-        })?;
+        let adapter = self
+            .adapters
+            .get(channel.platform)
+            .ok_or_else(|| SendError::permanent(no_adapter(&self.app.config, &channel)))?;
         let message: Message = serde_json::from_value(delivery.message.clone())
             .map_err(|e| SendError::permanent(format!("the stored digest is unreadable: {e}")))?;
         let marker = Marker {
@@ -251,6 +249,22 @@ impl Worker {
             .await
             .map(|sent| (sent, false))
     }
+}
+
+/// Why `channel` has no adapter to send through, naming what would give it one.
+fn no_adapter(config: &flywheel_config::Config, channel: &ChannelAddress) -> String {
+    use flywheel_insights::address::Platform;
+    let (secret, source) = match channel.platform {
+        Platform::Slack => ("bot token", &config.secrets.sources.slack_bot_token),
+        Platform::Discord => ("bot token", &config.secrets.sources.discord_bot_token),
+        // The console always has an adapter.
+        Platform::Console => return format!("{channel}: the console adapter is not running"),
+    };
+    format!(
+        "{channel} is a {} channel, but no {} adapter is running: its {secret} is not set \
+         (looked in {source}); set it and restart, or remove the channel from the team",
+        channel.platform, channel.platform
+    )
 }
 
 /// How long to wait before attempt `attempts + 1`: 30 s doubling per attempt up to an hour,

@@ -10,6 +10,7 @@
 //! `flywheel chat`.
 
 pub mod console;
+pub mod discord;
 pub mod slack;
 
 use std::sync::Arc;
@@ -41,12 +42,25 @@ pub trait Transport: Send {
 
 /// The transports the configuration enables, handing what they receive to `inbound`: Slack's
 /// HTTP endpoints always (answering 503 until a signing secret is set), and Slack's Socket Mode
-/// with `[slack] transport = "socket"`, which fails at once without its app-level token.
+/// with `[slack] transport = "socket"`, which fails at once without its app-level token;
+/// Discord's interactions endpoint always (503 until its public key is set), and Discord's
+/// gateway when its bot token is set.
 pub fn for_config(inbound: &Inbound) -> anyhow::Result<Vec<Box<dyn Transport>>> {
-    let mut transports: Vec<Box<dyn Transport>> =
-        vec![Box::new(slack::http::SlackHttp::new(inbound.clone()))];
-    if inbound.app().config.slack.transport == SlackTransport::Socket {
+    let config = &inbound.app().config;
+    let discord = discord::rest_for(config)?.map(Arc::new);
+    let mut transports: Vec<Box<dyn Transport>> = vec![
+        Box::new(slack::http::SlackHttp::new(inbound.clone())),
+        Box::new(discord::DiscordHttp::new(inbound.clone(), discord.clone())),
+    ];
+    if config.slack.transport == SlackTransport::Socket {
         transports.push(Box::new(slack::socket::SocketMode::new(inbound.clone())?));
+    }
+    if let (Some(rest), Some(token)) = (discord, &config.secrets.discord_bot_token) {
+        transports.push(Box::new(discord::DiscordGateway::new(
+            inbound.clone(),
+            rest,
+            token.clone(),
+        )));
     }
     Ok(transports)
 }
@@ -62,6 +76,13 @@ pub fn adapters(config: &flywheel_config::Config) -> Adapters {
             &config.slack,
             token.clone(),
         )));
+    }
+    match discord::rest_for(config) {
+        Ok(Some(rest)) => {
+            adapters = adapters.with(Arc::new(discord::DiscordAdapter::new(rest)));
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!("no Discord adapter: {e:#}"),
     }
     adapters
 }

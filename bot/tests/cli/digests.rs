@@ -570,6 +570,7 @@ async fn say(app: &App, user: &str, channel: &str, text: &str) -> String {
         user: user.parse().expect("a user address"),
         channel: channel.parse().expect("a channel address"),
         text: text.to_string(),
+        roles: Vec::new(),
     });
     Inbound::new(app.clone(), Adapters::new())
         .dispatch(event)

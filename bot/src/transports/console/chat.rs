@@ -84,6 +84,7 @@ pub async fn converse(
             user: user.clone(),
             channel: channel.clone(),
             text: text.to_string(),
+            roles: Vec::new(),
         });
         if let Some(reply) = inbound.respond(event, Terminal).await {
             write!(output, "> {text}\n{}", shown(&reply))

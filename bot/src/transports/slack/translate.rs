@@ -30,6 +30,7 @@ pub async fn slash_command(
         text: format!("{} {}", command.command, command.text)
             .trim_end()
             .to_string(),
+        roles: Vec::new(),
     });
     Ok(inbound
         .respond(event, SlackResponder::command(command.response_url))
@@ -79,6 +80,7 @@ fn button(pressed: BlockActions) -> Result<Option<Event>, BadRequest> {
         button: action.action_id,
         // A discussion opens in the thread the button is in, or under its message.
         message: pressed.message.map(|m| m.thread_ts.unwrap_or(m.ts)),
+        roles: Vec::new(),
     })))
 }
 
