@@ -144,8 +144,10 @@ fn postgres_target(options: &PgConnectOptions) -> String {
 
 /// Where a store's search index lives unless configured otherwise: beside a SQLite file
 /// (`data/flywheel.db` → `data/flywheel.index/`), or for PostgreSQL in
-/// `<data_dir>/index/<host>-<port>-<database>/` (one per replica, as each keeps its own). A URL
-/// that cannot be parsed gives memory; opening the store then reports the URL's problem.
+/// `<data_dir>/index/<host>-<port>-<database>-<hash>/` (one per replica, as each keeps its own),
+/// where the hash tells apart URLs that differ in anything else (another schema in the
+/// `search_path`, another user) without writing any of it, a password least of all. A URL that
+/// cannot be parsed gives memory; opening the store then reports the URL's problem.
 pub fn default_index_place(url: &str, data_dir: &Path) -> IndexPlace {
     match Location::parse(url) {
         Ok(Location::Sqlite(path)) => IndexPlace::Directory(path.with_extension("index")),
@@ -154,7 +156,15 @@ pub fn default_index_place(url: &str, data_dir: &Path) -> IndexPlace {
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
                 .collect();
-            IndexPlace::Directory(data_dir.join("index").join(name))
+            // FNV-1a: stable across releases, unlike the standard hasher.
+            let hash = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+            IndexPlace::Directory(
+                data_dir
+                    .join("index")
+                    .join(format!("{name}-{:08x}", hash >> 32)),
+            )
         }
         Err(_) => IndexPlace::Memory,
     }
@@ -303,12 +313,20 @@ mod tests {
             default_index_place("sqlite://data/flywheel.db", data),
             IndexPlace::Directory(PathBuf::from("data/flywheel.index"))
         );
-        assert_eq!(
-            default_index_place("postgres://fw:secret@db.internal:6543/flywheel", data),
-            IndexPlace::Directory(PathBuf::from(
-                "/var/lib/flywheel/index/db-internal-6543-flywheel"
-            ))
+        let IndexPlace::Directory(replica) =
+            default_index_place("postgres://fw:secret@db.internal:6543/flywheel", data)
+        else {
+            panic!("PostgreSQL indexes live on disk");
+        };
+        let name = replica.file_name().unwrap().to_str().unwrap();
+        assert!(replica.starts_with("/var/lib/flywheel/index"), "{replica:?}");
+        assert!(name.starts_with("db-internal-6543-flywheel-"), "{name}");
+        assert!(!name.contains("secret") && !name.contains("fw"), "{name}");
+        let other_schema = default_index_place(
+            "postgres://fw:secret@db.internal:6543/flywheel?options=-c%20search_path%3Dother",
+            data,
         );
+        assert_ne!(other_schema, IndexPlace::Directory(replica));
         assert_eq!(default_index_place("mysql://x", data), IndexPlace::Memory);
     }
 

@@ -41,7 +41,8 @@ async fn app_with(
         "[store]\nurl = \"{url}\"\n[console]\ndir = \"{}\"\n{teams}",
         dir.join("console").display()
     );
-    let config = Config::parse(&text, &Environment::empty()).expect("a valid config");
+    let environment = Environment::empty().with("FLYWHEEL_DATA_DIR", dir.display().to_string());
+    let config = Config::parse(&text, &environment).expect("a valid config");
     let clock = ManualClock::new(utc(at));
     let app = App::open(config, Arc::new(clock.clone()))
         .await
