@@ -319,7 +319,10 @@ mod tests {
             panic!("PostgreSQL indexes live on disk");
         };
         let name = replica.file_name().unwrap().to_str().unwrap();
-        assert!(replica.starts_with("/var/lib/flywheel/index"), "{replica:?}");
+        assert!(
+            replica.starts_with("/var/lib/flywheel/index"),
+            "{replica:?}"
+        );
         assert!(name.starts_with("db-internal-6543-flywheel-"), "{name}");
         assert!(!name.contains("secret") && !name.contains("fw"), "{name}");
         let other_schema = default_index_place(
