@@ -20,6 +20,37 @@ pub struct App {
     pub store: Store,
     /// Where "now" comes from.
     pub clock: Arc<dyn Clock>,
+    /// Whether each connection the service depends on is up, for `/readyz`.
+    pub readiness: Arc<Readiness>,
+}
+
+/// The connections a running service keeps to chat platforms, by name, and whether each is up
+/// now. A transport that keeps one says so when it starts ([`Readiness::expect`]) and keeps it
+/// current.
+#[derive(Debug, Default)]
+pub struct Readiness {
+    parts: std::sync::Mutex<std::collections::BTreeMap<&'static str, bool>>,
+}
+
+impl Readiness {
+    /// `name` is a connection the service needs, not up yet.
+    pub fn expect(&self, name: &'static str) {
+        self.lock().entry(name).or_insert(false);
+    }
+
+    /// `name` is up (`true`) or down.
+    pub fn set(&self, name: &'static str, up: bool) {
+        self.lock().insert(name, up);
+    }
+
+    /// Every expected connection and whether it is up.
+    pub fn parts(&self) -> Vec<(&'static str, bool)> {
+        self.lock().iter().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<&'static str, bool>> {
+        self.parts.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl fmt::Debug for App {
@@ -47,6 +78,7 @@ impl App {
             config: Arc::new(config),
             store,
             clock,
+            readiness: Arc::default(),
         })
     }
 

@@ -42,6 +42,11 @@ pub(crate) struct RawStore {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawServer {
     pub(crate) listen: Option<String>,
+    pub(crate) max_connections: Option<i64>,
+    pub(crate) max_commands: Option<i64>,
+    pub(crate) queued_commands: Option<i64>,
+    pub(crate) idle_timeout: Option<String>,
+    pub(crate) drain: Option<String>,
 }
 
 /// `[digest]`

@@ -82,6 +82,32 @@ pub(crate) fn render(config: &Config) -> String {
         "listen",
         quoted(&config.server.listen.to_string()),
     );
+    let server = &config.server;
+    w.key(
+        "server.max_connections",
+        "max_connections",
+        server.max_connections.to_string(),
+    );
+    w.key(
+        "server.max_commands",
+        "max_commands",
+        server.max_commands.to_string(),
+    );
+    w.key(
+        "server.queued_commands",
+        "queued_commands",
+        server.queued_commands.to_string(),
+    );
+    w.key(
+        "server.idle_timeout",
+        "idle_timeout",
+        quoted(&duration::format(server.idle_timeout)),
+    );
+    w.key(
+        "server.drain",
+        "drain",
+        quoted(&duration::format(server.drain)),
+    );
 
     w.section("[digest]");
     w.key(

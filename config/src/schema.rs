@@ -82,7 +82,14 @@ pub(crate) const SECTIONS: &[Section] = &[
     Section {
         name: "server",
         repeated: false,
-        keys: &[key("listen", Kind::Text)],
+        keys: &[
+            key("listen", Kind::Text),
+            key("max_connections", Kind::Integer),
+            key("max_commands", Kind::Integer),
+            key("queued_commands", Kind::Integer),
+            key("idle_timeout", Kind::Text),
+            key("drain", Kind::Text),
+        ],
         secrets: &[],
     },
     Section {

@@ -601,6 +601,12 @@ fn platform_values_are_checked() {
             .contains("\"sockets\" is not a transport (did you mean \"socket\"?)")
     );
     assert!(
+        problem("[server]\nmax_commands = 0")
+            .contains("server.max_commands: 0 is out of range: use 1 to 1000")
+    );
+    assert!(problem("[server]\ndrain = \"0s\"").contains("server.drain: must be more than zero"));
+    assert!(problem("[server]\nidle_timeout = \"soon\"").starts_with("server.idle_timeout"));
+    assert!(
         problem("[slack]\nmax_body_bytes = 10")
             .contains("slack.max_body_bytes: 10 is out of range")
     );
@@ -627,6 +633,11 @@ fn every_override() -> Environment {
         .with("FLYWHEEL_STORE_URL", "postgres://db.internal/flywheel")
         .with("FLYWHEEL_STORE_MAX_CONNECTIONS", "33")
         .with("FLYWHEEL_SERVER_LISTEN", "0.0.0.0:8080")
+        .with("FLYWHEEL_SERVER_MAX_CONNECTIONS", "2000")
+        .with("FLYWHEEL_SERVER_MAX_COMMANDS", "6")
+        .with("FLYWHEEL_SERVER_QUEUED_COMMANDS", "0")
+        .with("FLYWHEEL_SERVER_IDLE_TIMEOUT", "30s")
+        .with("FLYWHEEL_SERVER_DRAIN", "1m")
         .with("FLYWHEEL_DIGEST_GRACE", "90m")
         .with("FLYWHEEL_DIGEST_SIZE", "12")
         .with("FLYWHEEL_PRIVACY_EMAILS", "false")
@@ -683,6 +694,11 @@ fn every_scalar_key_is_overridden_from_the_environment() {
     assert_eq!(c.store.url, "postgres://db.internal/flywheel");
     assert_eq!(c.store.max_connections, 33);
     assert_eq!(c.server.listen, "0.0.0.0:8080".parse().unwrap());
+    assert_eq!(c.server.max_connections, 2000);
+    assert_eq!(c.server.max_commands, 6);
+    assert_eq!(c.server.queued_commands, 0);
+    assert_eq!(c.server.idle_timeout, Duration::from_secs(30));
+    assert_eq!(c.server.drain, Duration::from_secs(60));
     assert_eq!(c.digest.grace, Duration::from_secs(5400));
     assert_eq!(c.digest.size, 12);
     assert!(

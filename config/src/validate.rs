@@ -16,7 +16,9 @@ use flywheel_insights::schedule::Schedule;
 
 use crate::environment::{self, Environment};
 use crate::load::{self, Problems};
-use crate::raw::{RawConsole, RawDigest, RawDiscord, RawSlack, RawStore, RawTeam, RawTheme};
+use crate::raw::{
+    RawConsole, RawDigest, RawDiscord, RawServer, RawSlack, RawStore, RawTeam, RawTheme,
+};
 use crate::schema::{SECTIONS, SecretKey};
 use crate::secret::{Secret, SecretSource, SecretSources, Secrets};
 use crate::url;
@@ -51,9 +53,7 @@ pub(crate) fn build(
     let (data_dir, data_dir_rule) = environment::data_dir(env);
     let p = &mut problems;
     let store = store(raw.store, &data_dir, p);
-    let server = ServerConfig {
-        listen: listen(raw.server.listen, p),
-    };
+    let server = server(raw.server, p);
     let digest = digest(raw.digest, p);
     let privacy = PrivacyConfig {
         emails: raw.privacy.emails.unwrap_or(true),
@@ -224,6 +224,52 @@ fn listen(raw: Option<String>, p: &mut Problems) -> SocketAddr {
             );
             default
         }
+    }
+}
+
+fn server(raw: RawServer, p: &mut Problems) -> ServerConfig {
+    let max_connections = bounded(
+        raw.max_connections,
+        8..=100_000,
+        512,
+        "server.max_connections",
+        p,
+    );
+    let max_commands = bounded(raw.max_commands, 1..=1000, 16, "server.max_commands", p);
+    let queued_commands = bounded(
+        raw.queued_commands,
+        0..=100_000,
+        512,
+        "server.queued_commands",
+        p,
+    );
+    let mut time = |raw: Option<String>, default: Duration, path: &str| match raw {
+        None => default,
+        Some(text) => match duration::parse(&text) {
+            Ok(d) if d.is_zero() => {
+                p.push(path, "must be more than zero");
+                default
+            }
+            Ok(d) => d,
+            Err(message) => {
+                p.push(path, message);
+                default
+            }
+        },
+    };
+    let idle_timeout = time(
+        raw.idle_timeout,
+        Duration::from_secs(10),
+        "server.idle_timeout",
+    );
+    let drain = time(raw.drain, Duration::from_secs(20), "server.drain");
+    ServerConfig {
+        listen: listen(raw.listen, p),
+        max_connections: max_connections as usize,
+        max_commands: max_commands as usize,
+        queued_commands: queued_commands as usize,
+        idle_timeout,
+        drain,
     }
 }
 

@@ -50,6 +50,28 @@ pub(crate) async fn run(pool: &Pool) -> Result<Vec<AppliedMigration>, MigrateErr
     }
 }
 
+/// The versions this build knows that the database has not applied (an empty list when it is
+/// up to date). Reads only: safe to call often, from any replica.
+pub(crate) async fn missing(pool: &Pool) -> Result<Vec<i64>, MigrateError> {
+    async fn missing_on<C: Migrate>(
+        conn: &mut C,
+        migrator: &Migrator,
+    ) -> Result<Vec<i64>, MigrateError> {
+        conn.ensure_migrations_table(TABLE).await?;
+        let done = conn.list_applied_migrations(TABLE).await?;
+        Ok(migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .filter(|m| !done.iter().any(|d| d.version == m.version))
+            .map(|m| m.version)
+            .collect())
+    }
+    match pool {
+        Pool::Sqlite(pool) => missing_on(&mut *pool.acquire().await?, &SQLITE).await,
+        Pool::Postgres(pool) => missing_on(&mut *pool.acquire().await?, &POSTGRES).await,
+    }
+}
+
 async fn apply<C: Migrate>(
     conn: &mut C,
     migrator: &Migrator,

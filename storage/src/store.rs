@@ -210,6 +210,16 @@ impl Store {
         Ok(applied)
     }
 
+    /// Whether the store answers and holds every migration this build knows: the versions
+    /// still to apply (empty when ready), or why it does not answer.
+    #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
+    pub async fn missing_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let backend = self.backend();
+        migrate::missing(&self.pool)
+            .await
+            .map_err(|source| StoreError::Migrate { backend, source })
+    }
+
     /// Which engine this store runs on.
     pub fn backend(&self) -> Backend {
         self.pool.backend()

@@ -60,7 +60,18 @@ pub trait Responder: Send + Sync + 'static {
 impl Inbound {
     /// Handles `event`, acknowledging it through `responder` within the deadline: with its
     /// answer when ready in time, else without, the answer following when ready.
+    ///
+    /// Past the limits of [`Work`](super::Work) the event is answered [`BUSY`](super::BUSY)
+    /// at once, untouched.
     pub async fn respond<R: Responder>(&self, event: Event, responder: R) -> R::Ack {
+        let Some(ticket) = self.work.admit(&event) else {
+            tracing::warn!(
+                in_hand = self.work.in_hand(),
+                "too many events in hand; answering busy"
+            );
+            let busy = Reply::private(Message::text(super::BUSY));
+            return responder.acknowledge(Acknowledgement::Answer(&busy));
+        };
         let deadline = self.deadline(&event);
         let working = matches!(event, Event::Command(_))
             .then(|| Reply::private(Message::text(WORKING_ON_IT)));
@@ -71,10 +82,12 @@ impl Inbound {
         let inbound = self.clone();
         let follower = responder.clone();
         tokio::spawn(async move {
+            let turn = ticket.turn().await;
             let reply = match inbound.dispatch(event).await {
                 Ok(reply) => reply,
                 Err(e) => Some(finish(Err(HandlerError::Internal(e)))),
             };
+            drop(turn);
             let late = match answer_tx {
                 Some(tx) if follower.shows_only_follow_ups() => {
                     if let Some(reply) = &reply {
@@ -90,6 +103,7 @@ impl Inbound {
             if let Some(reply) = late {
                 follower.follow_up(&reply).await;
             }
+            drop(ticket);
         });
         let answered = match deadline {
             _ if !waits => None,
@@ -226,6 +240,33 @@ mod tests {
         let answer = followed.recv().await.expect("the answer follows");
         assert_eq!(format!("answer: {}", answer.message.to_plain()), ack);
         assert!(followed.recv().await.is_none(), "it follows once");
+    }
+
+    #[tokio::test]
+    async fn past_the_limits_a_command_is_answered_busy_at_once_and_nothing_is_done() {
+        let (inbound, _dir) = scratch_inbound().await;
+        let limits = &inbound.app().config.server;
+        let held: Vec<_> = (0..limits.max_commands + limits.queued_commands)
+            .map(|_| inbound.work().admit(&help()).expect("room"))
+            .collect();
+        let (refused, mut followed) = recorder(false);
+        let ack = inbound
+            .clone()
+            .answering_within(None)
+            .respond(help(), refused)
+            .await;
+        assert_eq!(ack, format!("answer: {}", crate::conversation::BUSY));
+        assert!(followed.recv().await.is_none(), "nothing follows");
+        drop(held);
+        let (recorder, _followed) = recorder(false);
+        let ack = inbound
+            .answering_within(None)
+            .respond(help(), recorder)
+            .await;
+        assert!(
+            ack.contains("/insights ask"),
+            "answered once there is room: {ack}"
+        );
     }
 
     #[tokio::test]

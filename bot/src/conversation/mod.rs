@@ -28,6 +28,7 @@ pub mod event;
 pub mod once;
 pub mod reply;
 pub mod save;
+pub mod work;
 
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ pub use defer::{ANSWER_WITHIN, Acknowledgement, Responder, WORKING_ON_IT};
 pub use event::{ButtonPressed, CommandTyped, Event, SaveMessage, ThreadReply};
 pub use once::Once;
 pub use reply::{Audience, Reply};
+pub use work::{BUSY, Work};
 
 /// The inbound path of a running service: what every transport hands its events to.
 #[derive(Debug, Clone)]
@@ -46,16 +48,21 @@ pub struct Inbound {
     app: App,
     adapters: Adapters,
     answer_within: Option<Duration>,
+    work: std::sync::Arc<Work>,
 }
 
 impl Inbound {
     /// The inbound path of `app`, posting through `adapters` (a discussion's thread, a saved
     /// message's link), answering within [`ANSWER_WITHIN`].
+    /// At most `[server] max_commands` events are handled at once and `queued_commands` wait.
     pub fn new(app: App, adapters: Adapters) -> Inbound {
+        let server = &app.config.server;
+        let work = Work::new(server.max_commands, server.queued_commands);
         Inbound {
             app,
             adapters,
             answer_within: Some(ANSWER_WITHIN),
+            work,
         }
     }
 
@@ -69,6 +76,11 @@ impl Inbound {
     /// The application.
     pub fn app(&self) -> &App {
         &self.app
+    }
+
+    /// The events in hand and their limits.
+    pub fn work(&self) -> &std::sync::Arc<Work> {
+        &self.work
     }
 
     /// The adapters answers are posted through.

@@ -30,6 +30,9 @@ use super::translate;
 use crate::conversation::{Inbound, Once};
 use crate::transports::Transport;
 
+/// What `/readyz` calls the connection.
+const READINESS: &str = "discord gateway";
+
 /// Discord's own API, where serenity's rate limiter applies.
 const DISCORD: &str = "https://discord.com";
 /// Thread channel types: announcement, public and private threads.
@@ -71,6 +74,7 @@ impl DiscordGateway {
     /// The gateway of `inbound`'s configuration, posting through `rest` with `token`.
     pub fn new(inbound: Inbound, rest: Arc<Rest>, token: Secret) -> DiscordGateway {
         let config = &inbound.app().config.discord;
+        inbound.app().readiness.expect(READINESS);
         DiscordGateway {
             api_url: config.api_url.clone(),
             guilds: config.guilds.clone(),
@@ -84,7 +88,9 @@ impl DiscordGateway {
     /// Keeps the gateway connection until `stop` turns true: `Ok` then, or why it cannot work,
     /// already logged.
     pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), GatewayStop> {
+        let app = self.inbound.app().clone();
         let result = self.connect(&mut stop).await;
+        app.readiness.set(READINESS, false);
         if let Err(e) = &result {
             tracing::error!("Discord stopped: {e}");
         }
@@ -202,7 +208,22 @@ impl EventHandler for Handler {
     async fn ready(&self, _ctx: SerenityContext, ready: Ready) {
         let application = self.application_id.unwrap_or(ready.application.id.get());
         tracing::info!(user = %ready.user.name, "connected to Discord");
+        self.inbound.app().readiness.set(READINESS, true);
         register(&self.rest, application, &self.guilds).await;
+    }
+
+    async fn resume(&self, _ctx: SerenityContext, _resumed: serenity::model::event::ResumedEvent) {
+        self.inbound.app().readiness.set(READINESS, true);
+    }
+
+    async fn shard_stage_update(
+        &self,
+        _ctx: SerenityContext,
+        update: serenity::gateway::ShardStageUpdateEvent,
+    ) {
+        if update.new != serenity::gateway::ConnectionStage::Connected {
+            self.inbound.app().readiness.set(READINESS, false);
+        }
     }
 
     async fn interaction_create(&self, _ctx: SerenityContext, interaction: Interaction) {

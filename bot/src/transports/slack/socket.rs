@@ -38,6 +38,8 @@ use crate::transports::Transport;
 
 /// How long Slack waits for an acknowledgement; later ones are useless.
 const ACK_WINDOW: Duration = Duration::from_secs(3);
+/// What `/readyz` calls the connection.
+const READINESS: &str = "slack socket mode";
 /// The codes of `apps.connections.open` that no retry can fix.
 const REFUSED: [&str; 9] = [
     "not_authed",
@@ -173,6 +175,7 @@ impl SocketMode {
         };
         let api_url = config.slack.api_url.clone();
         let options = SocketOptions::default();
+        inbound.app().readiness.expect(READINESS);
         Ok(SocketMode {
             http: client(&options)?,
             inbound,
@@ -194,6 +197,7 @@ impl SocketMode {
     /// `Ok` then, or the reason Socket Mode cannot work, already logged.
     pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), SocketError> {
         let result = self.connect_and_serve(&mut stop).await;
+        self.inbound.app().readiness.set(READINESS, false);
         if let Err(e) = &result {
             tracing::error!("Slack Socket Mode stopped: {e}");
         }
@@ -259,6 +263,7 @@ impl SocketMode {
             };
             let started = Instant::now();
             let (ended, greeted) = self.serve(socket, stop).await;
+            self.inbound.app().readiness.set(READINESS, false);
             match ended {
                 Ended::Stopped => return Ok(()),
                 Ended::LinkDisabled => return Err(SocketError::LinkDisabled),
@@ -420,6 +425,7 @@ impl SocketMode {
         };
         match frame.kind.as_str() {
             "hello" => {
+                self.inbound.app().readiness.set(READINESS, true);
                 tracing::info!(
                     connections = frame.num_connections,
                     "connected to Slack over Socket Mode"

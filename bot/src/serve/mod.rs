@@ -1,9 +1,11 @@
 //! `flywheel serve`: the long-running service, and the composition root that wires the layers
 //! together. The scheduler loop queues due digests, delivery workers send them, the
-//! transports of the configuration (Slack's HTTP endpoints, Slack's Socket Mode) hand what
-//! arrives to the conversation layer, and an HTTP listener answers `GET /healthz` and the
-//! transports' routes. Everything stops cleanly when the shutdown future completes (SIGINT or
-//! SIGTERM in the binary; a channel in tests), which every loop and transport is told.
+//! transports of the configuration (Slack's HTTP endpoints, Slack's Socket Mode, Discord) hand
+//! what arrives to the conversation layer, and an HTTP listener answers `GET /healthz`,
+//! `GET /readyz` and the transports' routes, within the time and connection limits of
+//! [`listener`]. Everything stops within the drain time when the shutdown future completes
+//! (SIGINT or SIGTERM in the binary; a channel in tests), which every loop and transport is
+//! told.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
@@ -21,6 +24,8 @@ use crate::conversation::Inbound;
 use crate::services::channels::Adapters;
 use crate::services::delivery::Worker;
 use crate::transports::{self, Transport};
+
+pub mod listener;
 
 /// How often the scheduler looks at the teams' schedules.
 const SCHEDULER_EVERY: Duration = Duration::from_secs(30);
@@ -33,42 +38,86 @@ const WORKERS: usize = 2;
 /// catches up by itself too; this keeps the first search after a large import elsewhere fast).
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
-/// The HTTP routes of the service: `GET /healthz` and every transport's routes.
+/// How long `/readyz` waits for the store before calling it unreachable.
+const READY_WITHIN: Duration = Duration::from_secs(2);
+
+/// The HTTP routes of the service: `GET /healthz`, `GET /readyz` and every transport's routes.
 pub fn router(app: &App, transports: &[Box<dyn Transport>]) -> Router {
     transports.iter().fold(
         Router::new()
             .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
             .with_state(app.clone()),
         |router, transport| router.merge(transport.routes()),
     )
 }
 
-async fn healthz(State(app): State<App>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
-    match app.store.pending_deliveries().await {
-        Ok(pending) => (
-            axum::http::StatusCode::OK,
-            Json(serde_json::json!({
-                "status": "ok",
-                "store": app.store.backend().to_string(),
-                "pending_deliveries": pending,
-            })),
-        ),
-        Err(e) => {
-            tracing::error!("health check: the store does not answer: {e}");
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                Json(
-                    serde_json::json!({"status": "unavailable", "reason": "the store does not answer"}),
-                ),
-            )
+/// The process is alive and serving HTTP: nothing else is asked, so a busy store never makes
+/// an orchestrator restart a working service.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Whether the service can do its work: the store answers with every migration applied, and
+/// each chat connection the configuration needs is up. 503 with what is wrong otherwise.
+async fn readyz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>) {
+    let mut problems = Vec::new();
+    let store = match tokio::time::timeout(READY_WITHIN, app.store.missing_migrations()).await {
+        Ok(Ok(missing)) if missing.is_empty() => "ok".to_string(),
+        Ok(Ok(missing)) => {
+            problems.push(format!(
+                "the store lacks migrations {missing:?}: run `flywheel migrate`"
+            ));
+            "migrations missing".to_string()
         }
+        Ok(Err(e)) => {
+            tracing::warn!("readiness: the store does not answer: {e}");
+            problems.push("the store does not answer".to_string());
+            "unreachable".to_string()
+        }
+        Err(_) => {
+            problems.push(format!(
+                "the store did not answer within {} s",
+                READY_WITHIN.as_secs()
+            ));
+            "unreachable".to_string()
+        }
+    };
+    let mut connections = serde_json::Map::new();
+    for (name, up) in app.readiness.parts() {
+        if !up {
+            problems.push(format!("{name} is not connected"));
+        }
+        connections.insert(
+            name.to_string(),
+            serde_json::Value::from(if up { "connected" } else { "disconnected" }),
+        );
     }
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(serde_json::json!({
+            "status": if problems.is_empty() { "ready" } else { "not ready" },
+            "store": store,
+            "backend": app.store.backend().to_string(),
+            "connections": connections,
+            "problems": problems,
+        })),
+    )
 }
 
 /// Runs the service on `listener` until `shutdown` completes: the scheduler, the delivery
 /// workers, and the transports of the configuration ([`transports::for_config`]), each given
 /// the shutdown signal. Fails at once when a transport cannot start (Socket Mode without its
 /// app-level token).
+///
+/// On shutdown it stops accepting connections and work, lets requests and commands already
+/// accepted finish (their answers included) and delivery workers settle what they hold, for at
+/// most `[server] drain`; what is left after that is logged by id.
 pub async fn run(
     app: App,
     adapters: Adapters,
@@ -102,23 +151,59 @@ pub async fn run(
     let address = listener
         .local_addr()
         .context("the listener has no address")?;
-    tracing::info!("listening on http://{address}");
-    let mut http_stop = stop_rx.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        let _ = http_stop.wait_for(|stop| *stop).await;
-    });
-    let server = tokio::spawn(async move { server.await });
+    let server = &app.config.server;
+    let limits = listener::Limits {
+        max_connections: listener::within_open_file_limit(server.max_connections),
+        idle_timeout: server.idle_timeout,
+    };
+    let drain = server.drain;
+    tracing::info!(
+        max_connections = limits.max_connections,
+        max_commands = server.max_commands,
+        "listening on http://{address}"
+    );
+    let http = tokio::spawn(listener::serve(
+        listener,
+        router,
+        limits,
+        stop_rx.clone(),
+        drain,
+    ));
 
     shutdown.await;
-    tracing::info!("shutting down");
+    let stopping = tokio::time::Instant::now();
+    tracing::info!(
+        in_hand = inbound.work().in_hand(),
+        "shutting down: no new work is taken; draining for at most {} s",
+        drain.as_secs()
+    );
     let _ = stop_tx.send(true);
-    server
-        .await
-        .context("the HTTP server panicked")?
-        .context("the HTTP server failed")?;
-    while let Some(result) = tasks.join_next().await {
-        result.context("a background task panicked")?;
+    let cut = http.await.context("the HTTP listener panicked")?;
+    let left = drain.saturating_sub(stopping.elapsed());
+    let unanswered = inbound.work().drain(left).await;
+    let left = drain.saturating_sub(stopping.elapsed());
+    let settled = tokio::time::timeout(left, async {
+        while let Some(result) = tasks.join_next().await {
+            if let Err(e) = result {
+                tracing::error!("a background task failed: {e}");
+            }
+        }
+    })
+    .await;
+    if settled.is_err() {
+        tracing::warn!(
+            tasks = tasks.len(),
+            "background work still running after the drain time was stopped; deliveries it \
+             held are retried once their lease runs out"
+        );
+        tasks.abort_all();
     }
+    tracing::info!(
+        connections_cut = cut,
+        unanswered,
+        "stopped in {} ms",
+        stopping.elapsed().as_millis()
+    );
     Ok(())
 }
 

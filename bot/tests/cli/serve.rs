@@ -1,0 +1,323 @@
+//! `flywheel serve` as a real process on a free port: health, readiness, connection limits and
+//! stopping on SIGTERM whatever clients do.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{Scratch, flywheel};
+
+/// A running `flywheel serve`, its address, and everything it logged so far.
+pub(crate) struct Service {
+    child: Child,
+    pub(crate) address: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+impl Service {
+    /// Starts `flywheel serve` on a free port with `config` (TOML) on `store_url`, and waits
+    /// until it listens.
+    pub(crate) fn start(dir: &Path, store_url: &str, config: &str) -> Service {
+        Service::start_limited(dir, store_url, config, None)
+    }
+
+    /// The same, with the process allowed at most `open_files` open files (soft and hard).
+    pub(crate) fn start_limited(
+        dir: &Path,
+        store_url: &str,
+        config: &str,
+        open_files: Option<u32>,
+    ) -> Service {
+        let config_path = dir.join("serve.toml");
+        std::fs::write(&config_path, config).expect("the config is written");
+        let mut command = flywheel();
+        let args = [
+            "--config",
+            config_path.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ];
+        match open_files {
+            None => {
+                command.args(args);
+            }
+            Some(limit) => {
+                // The shell lowers its limits, then becomes flywheel (same pid).
+                let program = command.get_program().to_owned();
+                command = std::process::Command::new("sh");
+                for (name, _) in std::env::vars() {
+                    if name.starts_with("FLYWHEEL_") {
+                        command.env_remove(name);
+                    }
+                }
+                command
+                    .arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                    .arg(program)
+                    .args(args);
+            }
+        }
+        let mut child = command
+            .env("FLYWHEEL_STORE_URL", store_url)
+            .env("FLYWHEEL_DATA_DIR", dir)
+            .env("FLYWHEEL_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("flywheel serve starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(at) = line.find("listening on http://") {
+                    let rest = &line[at + "listening on http://".len()..];
+                    let address: String = rest
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '"')
+                        .collect();
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(address);
+                    }
+                }
+                let mut log = kept.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let address = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(address) => address.parse().expect("an address"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("serve did not start:\n{}", log.lock().unwrap());
+            }
+        };
+        Service {
+            child,
+            address,
+            log,
+        }
+    }
+
+    /// `GET path`: the status code and body, on a new connection.
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(self.address).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: flywheel\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .unwrap_or_else(|e| panic!("no answer to GET {path}: {e}\n{}", self.log()));
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not HTTP: {response:?}"));
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// What it logged so far.
+    pub(crate) fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits (at most `limit`) for the exit.
+    pub(crate) fn terminate(mut self, limit: Duration) -> (std::process::ExitStatus, String) {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The log thread ends with the pipe.
+                std::thread::sleep(Duration::from_millis(50));
+                return (status, self.log());
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "serve did not exit within {limit:?} of SIGTERM:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn idle_and_half_open_connections_never_lock_out_health_checks() {
+    let scratch = Scratch::sqlite();
+    // Idle connections are never timed out here, and there are more of them than the process
+    // may open files: only making room lets anyone else in.
+    let service = Service::start_limited(
+        scratch.dir.path(),
+        &scratch.store_url,
+        "[server]\nidle_timeout = \"1h\"\n",
+        Some(256),
+    );
+    let mut idle: Vec<TcpStream> = (0..300)
+        .map(|_| TcpStream::connect(service.address).expect("connects"))
+        .collect();
+    for _ in 0..10 {
+        let mut half = TcpStream::connect(service.address).expect("connects");
+        half.write_all(b"GET /healthz HTTP/1.1\r\nHost: fly")
+            .unwrap();
+        idle.push(half);
+    }
+    for _ in 0..3 {
+        let (status, body) = service.get("/healthz");
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("\"ok\""), "{body}");
+    }
+    let (status, body) = service.get("/readyz");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"ready\""), "{body}");
+    // The oldest idle connections were closed to make room: reading them ends.
+    let mut closed = 0;
+    for stream in idle.iter_mut().take(20) {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        if matches!(stream.read(&mut byte), Ok(0)) {
+            closed += 1;
+        }
+    }
+    assert!(closed > 0, "no idle connection was closed");
+    assert!(
+        service.log().contains("open-file limit"),
+        "the connection cap followed the file limit:\n{}",
+        service.log()
+    );
+    drop(idle);
+    let (status, _) = service.terminate(Duration::from_secs(60));
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn sigterm_exits_within_the_drain_time_whatever_clients_hold() {
+    let scratch = Scratch::sqlite();
+    let service = Service::start(
+        scratch.dir.path(),
+        &scratch.store_url,
+        "[server]\nidle_timeout = \"1h\"\ndrain = \"2s\"\n",
+    );
+    // A request whose body never finishes, and one whose header never does.
+    let mut body = TcpStream::connect(service.address).unwrap();
+    body.write_all(
+        b"POST /slack/commands HTTP/1.1\r\nHost: flywheel\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ncommand=%2Finsights",
+    )
+    .unwrap();
+    let mut header = TcpStream::connect(service.address).unwrap();
+    header.write_all(b"GET /healthz HTTP/1.1\r\nHo").unwrap();
+    // Both are in: a health check on a third connection is answered.
+    assert_eq!(service.get("/healthz").0, 200);
+    let (status, log) = service.terminate(Duration::from_secs(60));
+    assert!(
+        status.success(),
+        "exit 0 after the drain: {status:?}\n{log}"
+    );
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(log.contains("stopped in"), "{log}");
+    drop((body, header));
+}
+
+#[test]
+fn readiness_follows_the_store_going_away_and_coming_back() {
+    let Some(admin_url) = std::env::var("FLYWHEEL_TEST_POSTGRES_URL").ok() else {
+        eprintln!("skipped: FLYWHEEL_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let name = format!("flywheel_ready_{}", std::process::id());
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base.to_string())
+        .expect("a database URL");
+    let psql = |sql: String| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            use sqlx::Connection as _;
+            let mut conn = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("the admin database");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .map(|_| ())
+        })
+    };
+    let _ = psql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    psql(format!("CREATE DATABASE {name}")).expect("a database");
+    let scratch = Scratch::sqlite();
+    let store_url = format!("{base}/{name}");
+    let service = Service::start(scratch.dir.path(), &store_url, "");
+
+    let (status, body) = service.get("/readyz");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"PostgreSQL\""), "{body}");
+
+    psql(format!(
+        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false; \
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .expect("the store goes away");
+    let gone = poll(|| service.get("/readyz"), |(status, _)| *status == 503);
+    assert!(
+        gone.1.contains("does not answer") || gone.1.contains("did not answer"),
+        "{}",
+        gone.1
+    );
+    // Alive all the same: nothing should restart it.
+    assert_eq!(service.get("/healthz").0, 200);
+
+    psql(format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")).expect("it comes back");
+    let back = poll(|| service.get("/readyz"), |(status, _)| *status == 200);
+    assert!(back.1.contains("\"ready\""), "{}", back.1);
+
+    let (status, log) = service.terminate(Duration::from_secs(60));
+    assert!(status.success(), "{status:?}\n{log}");
+    let _ = psql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
+
+/// Calls `probe` until `done` holds (at most two minutes), returning the last answer.
+fn poll<T: std::fmt::Debug>(mut probe: impl FnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let answer = probe();
+        if done(&answer) {
+            return answer;
+        }
+        assert!(Instant::now() < deadline, "still {answer:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
