@@ -565,6 +565,8 @@ fn chat_commands_answer_and_bad_ones_get_the_right_usage() {
          /insights add Checkout button hidden on mobile, email me at jo@example.com theme:checkout severity:4\n\
          /insights ask checkout\n\
          /insights add Invoices arrive\0 late theme:billing\n\
+         /insights flag 5 call jo@example.com or 07700 900123, card 4111.1111.1111.1111\n\
+         /insights show 5\n\
          /insights help\n",
     );
     assert_eq!(run.code, 0, "{run:?}");
@@ -578,6 +580,7 @@ fn chat_commands_answer_and_bad_ones_get_the_right_usage() {
     assert!(out.contains("Saved as #2068"), "{out}");
     assert!(out.contains("Personal data was redacted"), "{out}");
     let stored = &out[out.find("> /insights ask checkout").unwrap()..];
+    let stored = &stored[..stored.find("> /insights add Invoices").unwrap()];
     assert!(!stored.contains("jo@example"), "{stored}");
     assert!(stored.contains("email me at [email]"), "{stored}");
     assert!(out.contains("1 insight matches “checkout”"), "{out}");
@@ -587,6 +590,23 @@ fn chat_commands_answer_and_bad_ones_get_the_right_usage() {
     );
     assert!(!out.to_lowercase().contains("panicked"), "{out}");
     assert!(!out.contains("Sorry, something went wrong"), "{out}");
+    // A flag's note is redacted before the store, the audit log or the channel sees it.
+    let flagged = &out[out.find("> /insights flag 5").unwrap()..];
+    // What follows the line typed (which the terminal echoes).
+    let flagged = &flagged[flagged.find('\n').unwrap()..];
+    for personal in ["jo@example.com", "07700", "4111"] {
+        assert!(!flagged.contains(personal), "{personal}: {flagged}");
+    }
+    let audit = scratch.run(&["--config", config.to_str().unwrap(), "audit", "export"]);
+    assert_eq!(audit.code, 0, "{audit:?}");
+    assert!(audit.stdout.contains("[email]"), "{}", audit.stdout);
+    for personal in ["jo@example.com", "07700", "4111"] {
+        assert!(
+            !audit.stdout.contains(personal),
+            "{personal}: {}",
+            audit.stdout
+        );
+    }
 }
 
 #[test]

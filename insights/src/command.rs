@@ -417,6 +417,43 @@ impl Topic {
 }
 
 impl Command {
+    /// Redacts, in place, every text of the command that Flywheel keeps or posts for others to
+    /// read: a flag's note, a decision's title and rationale, a review's note, and an added
+    /// insight's text, themes, segment and account. A question is left as asked (it is
+    /// searched, not kept). Returns what was replaced.
+    pub fn redact(&mut self, redactor: &crate::redact::Redactor) -> crate::redact::RedactionCounts {
+        let mut counts = crate::redact::RedactionCounts::default();
+        let mut redact = |text: &mut String| {
+            let redacted = redactor.redact(text);
+            counts += redacted.counts;
+            *text = redacted.text;
+        };
+        match self {
+            Command::Add(added) => {
+                redact(&mut added.text);
+                added.themes.iter_mut().for_each(&mut redact);
+                added.segment.iter_mut().for_each(&mut redact);
+                added.account.iter_mut().for_each(&mut redact);
+            }
+            Command::Flag { note, .. } => note.iter_mut().for_each(&mut redact),
+            Command::DecisionLog(draft) => {
+                redact(&mut draft.title);
+                draft.rationale.iter_mut().for_each(&mut redact);
+            }
+            Command::DecisionReview { note, .. } => redact(note),
+            Command::Ask { .. }
+            | Command::Show { .. }
+            | Command::Useful { .. }
+            | Command::Digest { .. }
+            | Command::Help { .. }
+            | Command::DecisionList { .. }
+            | Command::DecisionShow { .. }
+            | Command::DecisionQueue
+            | Command::DecisionStats => {}
+        }
+        counts
+    }
+
     /// The help topic of the command, whose usage line describes it.
     pub fn topic(&self) -> Topic {
         match self {

@@ -21,7 +21,14 @@ const CHAT_RESULTS: usize = 5;
 pub async fn handle(app: &App, typed: &CommandTyped) -> Reply {
     let context = Context::new(app, &typed.user, &typed.channel).holding(&typed.roles);
     let result = match command::parse(&without_nul(&typed.text)) {
-        Ok(command) => apply(&context, command).await,
+        Ok(mut command) => {
+            // Before anything is stored, audited or posted. An added insight is redacted
+            // where every new insight is, which also tells the person what was removed.
+            if !matches!(command, Command::Add(_)) {
+                command.redact(&crate::services::ingest::redactor(app));
+            }
+            apply(&context, command).await
+        }
         Err(e) => Err(HandlerError::User(UserError(e.to_string()))),
     };
     finish(result)

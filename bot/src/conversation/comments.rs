@@ -7,6 +7,31 @@ use super::event::ThreadReply;
 use super::without_nul;
 use crate::app::App;
 
+/// The longest comment kept, in characters; the rest of a longer reply is replaced by a note
+/// of how much was cut.
+pub const MAX_COMMENT_CHARS: usize = 4000;
+
+/// A reply's text as it is kept: without NUL characters, personal data redacted, and at most
+/// [`MAX_COMMENT_CHARS`] characters (counted as the person typed them) plus a note of what
+/// was cut.
+pub fn comment_text(app: &App, text: &str) -> String {
+    let text = without_nul(text);
+    let typed = text.chars().count();
+    let kept: String = if typed > MAX_COMMENT_CHARS {
+        text.chars().take(MAX_COMMENT_CHARS).collect()
+    } else {
+        text.into_owned()
+    };
+    let mut kept = crate::services::ingest::redactor(app).redact(&kept).text;
+    if typed > MAX_COMMENT_CHARS {
+        kept.push_str(&format!(
+            " [… {} more characters not kept: comments hold at most {MAX_COMMENT_CHARS}]",
+            typed - MAX_COMMENT_CHARS
+        ));
+    }
+    kept
+}
+
 /// Stores `reply` as a comment when its thread is linked to an insight. An error means it was
 /// not stored.
 pub(super) async fn thread_reply(app: &App, reply: &ThreadReply) -> anyhow::Result<()> {
@@ -20,11 +45,43 @@ pub(super) async fn thread_reply(app: &App, reply: &ThreadReply) -> anyhow::Resu
         channel,
         thread_ref: Some(reply.thread.clone()),
         platform_ref: reply.message.clone(),
-        text: without_nul(&reply.text).into_owned(),
+        text: comment_text(app, &reply.text),
         now: app.clock.now(),
     };
     if app.store.add_comment(&comment).await? {
         tracing::info!(insight_id, "stored a comment from a thread");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::scratch_inbound;
+
+    #[tokio::test]
+    async fn a_comment_is_redacted_and_cut_at_the_limit_saying_how_much_was_cut() {
+        let (inbound, _dir) = scratch_inbound().await;
+        let app = inbound.app();
+        let kept = comment_text(app, "Call ana@example.com or +44 20 7946 0958 back\0");
+        assert!(
+            !kept.contains("ana@example.com") && !kept.contains("7946"),
+            "{kept}"
+        );
+        assert!(!kept.contains('\0'));
+
+        let long = format!("{}é", "ab".repeat(450_000));
+        let kept = comment_text(app, &long);
+        assert!(
+            kept.starts_with(&"ab".repeat(2000)),
+            "the first 4,000 are kept"
+        );
+        assert!(
+            kept.contains("[… 896001 more characters not kept: comments hold at most 4000]"),
+            "{}",
+            &kept[3990..]
+        );
+        let short = "a reply of a reasonable length";
+        assert_eq!(comment_text(app, short), short);
+    }
 }

@@ -1316,3 +1316,29 @@ proptest! {
         prop_assert_eq!(parse(&line), Ok(command), "{}", line);
     }
 }
+
+#[test]
+fn every_kept_text_of_a_command_is_redacted_and_questions_are_not() {
+    let redactor = crate::redact::Redactor::all();
+    let personal = "ana@example.com +44 20 7946 0958 4111.1111.1111.1111";
+    let cases = [
+        format!("/insights flag 12 call {personal}"),
+        format!("/decision log \"Refund {personal}\" evidence:#1 rationale:\"told {personal}\""),
+        format!("/decision review 3 kept \"wrote back to {personal}\""),
+        format!(
+            "/insights add Refund for {personal} account:ana@example.com segment:+442079460958"
+        ),
+    ];
+    for input in &cases {
+        let mut command = ok(input);
+        let counts = command.redact(&redactor);
+        let line = command.to_string();
+        assert!(counts.total() >= 3, "{input}: {counts:?}");
+        for leaked in ["ana@example.com", "7946", "4111"] {
+            assert!(!line.contains(leaked), "{input} kept {leaked}: {line}");
+        }
+    }
+    let mut question = ok(&format!("/insights ask {personal}"));
+    assert_eq!(question.redact(&redactor).total(), 0);
+    assert!(question.to_string().contains("ana@example.com"));
+}
