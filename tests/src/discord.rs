@@ -819,6 +819,12 @@ pub fn member(user: u64, roles: &[u64]) -> Value {
 }
 
 /// The parts every interaction has.
+/// A fresh interaction id: Discord gives every interaction its own snowflake.
+fn next_interaction_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1_000);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 fn interaction(kind: u8, id: u64, token: &str, channel: &str, user: u64, roles: &[u64]) -> Value {
     json!({
         "id": id.to_string(),
@@ -850,7 +856,7 @@ pub fn slash(
     sub: &str,
     options: Value,
 ) -> Value {
-    let mut i = interaction(2, 1, token, channel, user, roles);
+    let mut i = interaction(2, next_interaction_id(), token, channel, user, roles);
     i["data"] = json!({
         "id": "77", "name": name, "type": 1,
         "options": [{"name": sub, "type": 1, "options": options}],
@@ -867,7 +873,7 @@ pub fn button(
     message: &Value,
     custom_id: &str,
 ) -> Value {
-    let mut i = interaction(3, 2, token, channel, user, roles);
+    let mut i = interaction(3, next_interaction_id(), token, channel, user, roles);
     let mut message = message.clone();
     message["timestamp"] = json!("2024-01-01T00:00:00.000000+00:00");
     message["edited_timestamp"] = Value::Null;

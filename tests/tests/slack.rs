@@ -763,12 +763,19 @@ impl Service {
         text: &str,
         channel: &str,
     ) -> reqwest::Response {
+        // Slack gives every command its own trigger id, so no two requests are the same.
+        static TRIGGERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let trigger = format!(
+            "{}.42.abc",
+            TRIGGERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let body = form(&[
             ("command", command),
             ("text", text),
             ("user_id", user),
             ("channel_id", channel),
             ("response_url", "http://127.0.0.1:9/unused"),
+            ("trigger_id", &trigger),
         ]);
         self.send(
             "/slack/commands",
@@ -908,6 +915,45 @@ async fn unsigned_stale_and_oversized_requests_are_refused() {
     let big = form(&[("command", "/insights"), ("text", &"x".repeat(4096))]);
     let response = service.send("/slack/commands", ct, &big, None, &[]).await;
     assert_eq!(response.status(), 413);
+}
+
+#[tokio::test]
+async fn a_replayed_signed_command_has_no_second_effect() {
+    let service = Service::start(None, 1 << 20).await;
+    let body = form(&[
+        ("command", "/decision"),
+        (
+            "text",
+            "log \"Refunds within a day\" evidence:#1 rationale:\"many asked\"",
+        ),
+        ("user_id", "U0MANAGER"),
+        ("channel_id", "C0TEAM"),
+        ("response_url", "http://127.0.0.1:9/unused"),
+        ("trigger_id", "777.42.replayed"),
+    ]);
+    let added = service
+        .command("/insights", "add Refunds take two weeks", "C0TEAM")
+        .await;
+    assert_eq!(added.status(), 200);
+    let ct = "application/x-www-form-urlencoded";
+    let first = service.send("/slack/commands", ct, &body, None, &[]).await;
+    assert_eq!(first.status(), 200);
+    let first = first.text().await.unwrap();
+    assert!(first.contains("Decision D1 logged"), "{first}");
+    for _ in 0..3 {
+        let again = service.send("/slack/commands", ct, &body, None, &[]).await;
+        assert_eq!(again.status(), 409);
+        assert!(again.text().await.unwrap().contains("already handled"));
+    }
+    let listed = service
+        .command_as("U0MANAGER", "/decision", "list all", "C0TEAM")
+        .await;
+    let listed = listed.text().await.unwrap();
+    assert!(listed.contains("D1 Refunds within a day"), "{listed}");
+    assert!(
+        !listed.contains("D2"),
+        "one decision, not one per replay: {listed}"
+    );
 }
 
 #[tokio::test]

@@ -32,6 +32,8 @@ const SCHEDULER_EVERY: Duration = Duration::from_secs(30);
 /// How long an idle delivery worker waits before looking again (it is woken sooner when the
 /// scheduler queues something).
 const WORKER_IDLE: Duration = Duration::from_secs(5);
+/// How often handled events are pruned.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
 /// Delivery workers per process.
 const WORKERS: usize = 2;
 /// How often the search index looks for changes another process or replica made (searching
@@ -142,6 +144,7 @@ pub async fn run(
         tasks.spawn(worker_loop(worker, wake.clone(), stop_rx.clone()));
     }
     tasks.spawn(follow_loop(app.clone(), stop_rx.clone()));
+    tasks.spawn(housekeeping_loop(app.clone(), stop_rx.clone()));
     let router = router(&app, &transports);
     for transport in transports {
         tracing::info!("starting {}", transport.name());
@@ -205,6 +208,21 @@ pub async fn run(
         stopping.elapsed().as_millis()
     );
     Ok(())
+}
+
+/// Prunes what the store only needs to remember for a while, every hour (and once at start).
+async fn housekeeping_loop(app: App, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        if let Err(e) = crate::services::housekeeping::tidy(&app).await {
+            tracing::warn!("housekeeping: {e:#}");
+        }
+    }
 }
 
 /// Keeps the search index up to the store's latest change.

@@ -9,6 +9,7 @@ pub mod channels;
 pub mod charts;
 pub mod delivery;
 pub mod digests;
+pub mod housekeeping;
 pub mod import;
 pub mod ingest;
 pub mod reviews;

@@ -213,6 +213,22 @@ async fn forged_stale_and_unsigned_interactions_get_401_and_a_ping_its_pong() {
         )
         .await;
     assert!(help.contains("/insights ask"), "{help}");
+
+    // The same signed interaction sent again, while its timestamp is fresh, does nothing.
+    let add = emulated::slash(
+        "tok",
+        GROWTH,
+        MEMBER,
+        &[],
+        "insights",
+        "add",
+        json!([{"name": "text", "type": 3, "value": "Replayed insight text"}]),
+    );
+    let first = service.post(&discord, &add, service.now()).await;
+    assert_eq!(first.status(), 200);
+    let again = service.post(&discord, &add, service.now()).await;
+    assert_eq!(again.status(), 409);
+    assert!(again.text().await.unwrap().contains("already handled"));
     let garbage = service
         .post(&discord, &json!({"type": 2}), service.now())
         .await;

@@ -5,7 +5,8 @@
 //! Every request is checked before anything in it is read: the Ed25519 signature Discord puts
 //! in `X-Signature-Ed25519` over `X-Signature-Timestamp` + body, with the application's public
 //! key (`DISCORD_PUBLIC_KEY`), and the timestamp must be within five minutes of now, so a
-//! captured request cannot be replayed later. A missing or bad signature is answered 401, as
+//! captured request cannot be replayed later, and each interaction id is handled once, so it
+//! cannot be replayed sooner either. A missing or bad signature is answered 401, as
 //! Discord requires. PING is answered with PONG; everything else goes through
 //! [`translate::interaction`](super::translate::interaction), as from the gateway, and the
 //! interaction response is the HTTP response.
@@ -159,6 +160,29 @@ async fn handle(State(endpoint): State<DiscordHttp>, headers: HeaderMap, body: B
                 .into_response();
         }
     };
+    // Each interaction has its own id: a signed request sent again within the five minutes
+    // its timestamp stays fresh is a replay, and has no second effect.
+    let app = endpoint.inbound.app();
+    let key = format!("discord:interaction:{}", interaction.id());
+    match app.store.first_delivery_of(&key, app.clock.now()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!("refused a Discord interaction that was already handled (a replay)");
+            return (
+                StatusCode::CONFLICT,
+                "this interaction was already handled; a repeated request has no effect",
+            )
+                .into_response();
+        }
+        Err(e) => {
+            tracing::error!("cannot check a Discord interaction for replays: {e}");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the interaction could not be checked; please try again",
+            )
+                .into_response();
+        }
+    }
     let answered = translate::interaction(&endpoint.inbound, &rest, interaction).await;
     // Answers that follow wait for this; the response is on its way as the handler returns.
     if let Some(responder) = answered.responder {

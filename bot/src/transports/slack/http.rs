@@ -77,6 +77,11 @@ fn routes(verifier: Option<SlackVerifier>, max_body_bytes: usize) -> Router<Inbo
                     if let Err(response) = endpoint.check(&inbound, &headers, &body) {
                         return response;
                     }
+                    if !matches!(handler, Handler::Events)
+                        && let Err(response) = first_time(&inbound, &headers).await
+                    {
+                        return response;
+                    }
                     match handler {
                         Handler::Commands => commands(inbound, body).await,
                         Handler::Interactions => interactions(inbound, body).await,
@@ -114,6 +119,41 @@ impl Endpoint {
                 tracing::warn!(body_bytes = body.len(), "refused a Slack request: {e}");
                 (StatusCode::UNAUTHORIZED, "invalid request signature").into_response()
             })
+    }
+}
+
+/// Refuses a signed command or interaction that was handled before: someone who captured a
+/// request can send it again while its signature is fresh (five minutes), and without this
+/// check a `/decision log` would be logged twice. The signature covers the timestamp and the
+/// body, so it names the request; Slack never retries commands or interactions, so a repeat
+/// is a replay. (Events carry their own id, and Slack does retry them: see [`events`].)
+async fn first_time(inbound: &Inbound, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(signature) = headers
+        .get("x-slack-signature")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(());
+    };
+    let app = inbound.app();
+    let key = format!("slack:request:{signature}");
+    match app.store.first_delivery_of(&key, app.clock.now()).await {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            tracing::warn!("refused a Slack request that was already handled (a replay)");
+            Err((
+                StatusCode::CONFLICT,
+                "this request was already handled; a repeated request has no effect",
+            )
+                .into_response())
+        }
+        Err(e) => {
+            tracing::error!("cannot check a Slack request for replays: {e}");
+            Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the request could not be checked; please try again",
+            )
+                .into_response())
+        }
     }
 }
 
