@@ -6,6 +6,7 @@ pub mod ask;
 pub mod audit;
 pub mod chat;
 pub mod digest;
+pub mod doctor;
 pub mod import;
 pub mod index;
 
@@ -82,6 +83,24 @@ pub enum Command {
     /// Rebuild the search index from the store.
     #[command(after_help = index::EXAMPLES)]
     Reindex,
+    /// Check a deployment: configuration, store, each platform's credentials.
+    #[command(after_help = doctor::EXAMPLES)]
+    Doctor,
+    /// Ask a running service whether it is alive (for container health checks).
+    #[command(after_help = doctor::HEALTH_EXAMPLES)]
+    Health(HealthArgs),
+}
+
+/// Arguments of `flywheel health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The health check to call.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "http://127.0.0.1:3000/healthz"
+    )]
+    pub url: String,
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -89,7 +108,8 @@ Examples:
   flywheel --config flywheel.toml serve
   flywheel serve --listen 0.0.0.0:3000
 
-Stops cleanly on Ctrl-C or SIGTERM. GET /healthz answers while it runs.";
+Stops on Ctrl-C or SIGTERM, after the work in hand (at most [server] drain). GET /healthz says
+whether it is alive, GET /readyz whether the store and the chat connections are up.";
 
 /// Arguments of `flywheel serve`.
 #[derive(Debug, Args)]
@@ -178,6 +198,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             index::bring_up_to_date(&app).await?;
             chat::run(&app, &args).await
         }
+        Command::Doctor => {
+            let config = crate::app::load_config(cli.config.as_deref()).map_err(Failure::Config)?;
+            doctor::run(config).await
+        }
+        Command::Health(args) => doctor::health(&args.url).await,
         Command::Reindex => {
             let app = App::start(cli.config.as_deref()).await?;
             index::run_reindex(&app).await

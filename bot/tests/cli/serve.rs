@@ -8,7 +8,10 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Scratch, flywheel};
+use super::{Scratch, entries_per_channel, flywheel};
+
+/// The signing secret the services are started with.
+const SIGNING_SECRET: &str = "serve-test-signing-secret";
 
 /// A running `flywheel serve`, its address, and everything it logged so far.
 pub(crate) struct Service {
@@ -22,6 +25,58 @@ impl Service {
     /// until it listens.
     pub(crate) fn start(dir: &Path, store_url: &str, config: &str) -> Service {
         Service::start_limited(dir, store_url, config, None)
+    }
+
+    /// Posts a Slack slash command, signed with [`SIGNING_SECRET`]: the status and body.
+    pub(crate) fn slack_command(&self, user: &str, channel: &str, text: &str) -> (u16, String) {
+        static TRIGGERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let trigger = TRIGGERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (command, rest) = text.split_once(' ').unwrap_or((text, ""));
+        let encode = |s: &str| -> String {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        let body = format!(
+            "command={}&text={}&user_id={user}&channel_id={channel}&trigger_id={trigger}.1.x&response_url={}",
+            encode(command),
+            encode(rest),
+            encode("http://127.0.0.1:9/unused"),
+        );
+        let ts = chrono::Utc::now().timestamp();
+        let verifier = flywheel::transports::slack::verify::SlackVerifier::new(
+            flywheel_config::Secret::new(SIGNING_SECRET),
+        );
+        let signature = verifier.sign(ts, body.as_bytes());
+        let mut stream = TcpStream::connect(self.address).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        write!(
+            stream,
+            "POST /slack/commands HTTP/1.1\r\nHost: flywheel\r\nConnection: close\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+             X-Slack-Request-Timestamp: {ts}\r\nX-Slack-Signature: {signature}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("an answer");
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default();
+        (status, body)
     }
 
     /// The same, with the process allowed at most `open_files` open files (soft and hard).
@@ -65,6 +120,7 @@ impl Service {
             .env("FLYWHEEL_STORE_URL", store_url)
             .env("FLYWHEEL_DATA_DIR", dir)
             .env("FLYWHEEL_LOG", "info")
+            .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -320,4 +376,145 @@ fn poll<T: std::fmt::Debug>(mut probe: impl FnMut() -> T, done: impl Fn(&T) -> b
         assert!(Instant::now() < deadline, "still {answer:?}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn health_answers_for_a_running_service_and_fails_once_it_stopped() {
+    let scratch = Scratch::sqlite();
+    let service = Service::start(scratch.dir.path(), &scratch.store_url, "");
+    let url = format!("http://{}/healthz", service.address);
+    let healthy = scratch.run(&["health", "--url", &url]);
+    assert_eq!(healthy.code, 0, "{healthy:?}");
+    let (status, _) = service.terminate(Duration::from_secs(60));
+    assert!(status.success());
+    let gone = scratch.run(&["health", "--url", &url]);
+    assert_eq!(gone.code, 1, "{gone:?}");
+    assert!(gone.stderr.contains("did not answer"), "{gone:?}");
+}
+
+#[test]
+fn doctor_says_what_is_in_place_and_what_to_fix() {
+    let scratch = Scratch::sqlite();
+    let new = scratch.run(&["doctor"]);
+    assert_eq!(new.code, 1, "{new:?}");
+    assert!(new.stdout.contains("run `flywheel migrate`"), "{new:?}");
+    assert_eq!(scratch.run(&["migrate"]).code, 0);
+    let fine = scratch.run(&["doctor"]);
+    assert_eq!(fine.code, 0, "{fine:?}");
+    assert!(fine.stdout.contains("ok   store"), "{fine:?}");
+    assert!(
+        fine.stdout.contains("every migration is applied"),
+        "{fine:?}"
+    );
+
+    // A team on Slack without a token, and a Slack API nobody answers.
+    let config = scratch.write(
+        "doctor.toml",
+        "[[teams]]\nname = \"growth\"\nchannels = [\"slack:C0123\", \"discord:42\"]\n",
+    );
+    let missing = scratch.run(&["--config", config.to_str().unwrap(), "doctor"]);
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(
+        missing.stdout.contains("FIX  slack")
+            && missing
+                .stdout
+                .contains("a team posts to Slack but the bot token is not set"),
+        "{missing:?}"
+    );
+    assert!(missing.stdout.contains("FIX  discord"), "{missing:?}");
+    let unreachable = super::run_with(
+        &["--config", config.to_str().unwrap(), "doctor"],
+        &[
+            ("FLYWHEEL_STORE_URL", "postgres://nobody@127.0.0.1:9/none"),
+            ("FLYWHEEL_SLACK_API_URL", "http://127.0.0.1:9/api"),
+            ("SLACK_BOT_TOKEN", "xoxb-not-a-real-token"),
+        ],
+        scratch.dir.path(),
+    );
+    assert_eq!(unreachable.code, 1, "{unreachable:?}");
+    assert!(
+        unreachable.stdout.contains("FIX  store")
+            && unreachable.stdout.contains("cannot reach the store"),
+        "{unreachable:?}"
+    );
+    assert!(
+        unreachable.stdout.contains("auth.test failed"),
+        "{unreachable:?}"
+    );
+    assert!(
+        !unreachable.stdout.contains("xoxb-not-a-real-token")
+            && !unreachable.stderr.contains("xoxb-not-a-real-token"),
+        "the token is never printed"
+    );
+}
+
+#[test]
+fn two_replicas_on_one_postgres_share_the_work_and_see_each_others_writes() {
+    let Some(admin_url) = std::env::var("FLYWHEEL_TEST_POSTGRES_URL").ok() else {
+        eprintln!("skipped: FLYWHEEL_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    const CHANNELS: usize = 40;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap();
+    let name = format!("flywheel_replicas_{}", std::process::id());
+    let admin = |sql: String| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                use sqlx::Connection as _;
+                let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .map(|_| ())
+            })
+    };
+    let _ = admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    admin(format!("CREATE DATABASE {name}")).unwrap();
+    let store_url = format!("{base}/{name}");
+    let shared = Scratch::sqlite();
+    let console = shared.path("console");
+    let channels: Vec<String> = (0..CHANNELS)
+        .map(|n| format!("\"console:c{n:02}\""))
+        .collect();
+    let config = format!(
+        "[console]\ndir = \"{}\"\n[[teams]]\nname = \"growth\"\nchannels = [{}]\nschedule = \"@hourly\"\n",
+        console.display(),
+        channels.join(", ")
+    );
+    // Each replica has its own data directory, so its own search index.
+    let (one_dir, two_dir) = (shared.path("one"), shared.path("two"));
+    std::fs::create_dir_all(&one_dir).unwrap();
+    std::fs::create_dir_all(&two_dir).unwrap();
+    let one = Service::start(&one_dir, &store_url, &config);
+    let two = Service::start(&two_dir, &store_url, &config);
+
+    // A command to either replica is answered; what one stores, the other finds.
+    let (status, added) =
+        one.slack_command("U1", "C1", "/insights add Exports lose accents in surnames");
+    assert_eq!(status, 200, "{added}");
+    assert!(added.contains("Saved as #1"), "{added}");
+    let found = poll(
+        || two.slack_command("U2", "C2", "/insights ask accents"),
+        |(status, body)| *status == 200 && body.contains("Exports lose accents"),
+    );
+    assert!(found.1.contains("#1"), "{}", found.1);
+
+    // The hourly digest reaches every channel once, whichever replica sends it.
+    poll(
+        || entries_per_channel(&console),
+        |counts| counts.len() == CHANNELS && counts.iter().all(|&c| c >= 1),
+    );
+    let (first, _) = one.terminate(Duration::from_secs(60));
+    let (second, _) = two.terminate(Duration::from_secs(60));
+    assert!(first.success() && second.success());
+    let counts = entries_per_channel(&console);
+    assert_eq!(counts.len(), CHANNELS);
+    assert!(counts.iter().all(|&c| c == 1), "duplicates: {counts:?}");
+    let _ = admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
 }
