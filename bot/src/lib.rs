@@ -33,4 +33,5 @@ pub mod conversation;
 pub mod demo;
 pub mod serve;
 pub mod services;
+pub mod telemetry;
 pub mod transports;

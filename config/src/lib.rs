@@ -127,13 +127,13 @@ pub struct ServerConfig {
     /// The address to bind. Default `127.0.0.1:3000`.
     pub listen: SocketAddr,
     /// Open connections at most; beyond it the longest-idle connection is closed to make room,
-    /// or, when none is idle, the new one is refused with 503. Default 512 (and never more than
+    /// or, when none is idle, the new one is refused with 503. Default 2048 (and never more than
     /// the process's open-file limit allows).
     pub max_connections: usize,
     /// Chat commands handled at once. Default 16.
     pub max_commands: usize,
     /// Chat commands waiting for their turn; beyond it a command is answered "busy, try again".
-    /// Default 512.
+    /// Default 1024.
     pub queued_commands: usize,
     /// How long a connection may sit without sending a whole request header (idle keep-alive
     /// included), and how long a request body may take to arrive. Default 10 seconds.

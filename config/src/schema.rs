@@ -197,8 +197,12 @@ pub(crate) fn section(name: &str) -> Option<&'static Section> {
 
 /// Environment variables that start with `FLYWHEEL_` but belong to the program, not to the
 /// configuration. Anything starting with `FLYWHEEL_TEST_` is also left alone.
-pub(crate) const PROGRAM_VARIABLES: [&str; 3] =
-    ["FLYWHEEL_CONFIG", "FLYWHEEL_DATA_DIR", "FLYWHEEL_LOG"];
+pub(crate) const PROGRAM_VARIABLES: [&str; 4] = [
+    "FLYWHEEL_CONFIG",
+    "FLYWHEEL_DATA_DIR",
+    "FLYWHEEL_LOG",
+    "FLYWHEEL_LOG_FORMAT",
+];
 
 /// The prefix of every configuration variable.
 pub(crate) const ENV_PREFIX: &str = "FLYWHEEL_";

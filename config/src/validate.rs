@@ -231,7 +231,7 @@ fn server(raw: RawServer, p: &mut Problems) -> ServerConfig {
     let max_connections = bounded(
         raw.max_connections,
         8..=100_000,
-        512,
+        2048,
         "server.max_connections",
         p,
     );
@@ -239,7 +239,7 @@ fn server(raw: RawServer, p: &mut Problems) -> ServerConfig {
     let queued_commands = bounded(
         raw.queued_commands,
         0..=100_000,
-        512,
+        1024,
         "server.queued_commands",
         p,
     );

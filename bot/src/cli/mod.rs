@@ -43,9 +43,30 @@ pub struct Cli {
     #[arg(long, global = true, env = "FLYWHEEL_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    /// How log lines are written to standard error: text for people, or one JSON object per
+    /// line for log collectors (with the request id of each line logged while a request is
+    /// handled).
+    #[arg(
+        long,
+        global = true,
+        env = "FLYWHEEL_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines, coloured on a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The commands.
@@ -131,11 +152,14 @@ pub enum ConfigCommand {
 /// invalid configuration or usage.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(match cli.command {
-        Command::Demo => "error",
-        Command::Serve(_) => "info,sqlx=warn",
-        _ => "warn",
-    });
+    init_logging(
+        match cli.command {
+            Command::Demo => "error",
+            Command::Serve(_) => "info,sqlx=warn",
+            _ => "warn",
+        },
+        cli.log_format,
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -154,6 +178,7 @@ pub fn main() -> ExitCode {
 
 /// Runs one parsed command.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let log_format = cli.log_format;
     match cli.command {
         Command::Demo => crate::demo::run().await,
         Command::Config(ConfigCommand::Check) => {
@@ -220,7 +245,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
             let adapters = crate::transports::adapters(&app.config);
             let bound = listener.local_addr().unwrap_or(address);
-            eprintln!("flywheel serving on http://{bound} (Ctrl-C to stop)");
+            if log_format == LogFormat::Text {
+                // Collectors reading JSON lines get the same from the log.
+                eprintln!("flywheel serving on http://{bound} (Ctrl-C to stop)");
+            }
             crate::serve::run(app, adapters, listener, crate::serve::signal()).await?;
             Ok(())
         }
@@ -230,14 +258,22 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
 /// Sets up logging to stderr. `FLYWHEEL_LOG` takes `tracing` filter directives
 /// (`info`, `flywheel=debug,sqlx=warn`); `default` applies when it is unset. Colours only when
 /// stderr is a terminal: a log file or journal gets plain text.
-pub fn init_logging(default: &str) {
+pub fn init_logging(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLYWHEEL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 /// Why a command failed, and so which exit code it ends with.

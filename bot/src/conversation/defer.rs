@@ -69,6 +69,7 @@ impl Inbound {
                 in_hand = self.work.in_hand(),
                 "too many events in hand; answering busy"
             );
+            metrics::counter!(crate::telemetry::COMMANDS_BUSY).increment(1);
             let busy = Reply::private(Message::text(super::BUSY));
             return responder.acknowledge(Acknowledgement::Answer(&busy));
         };
@@ -81,13 +82,29 @@ impl Inbound {
         let answer_tx = waits.then_some(answer_tx);
         let inbound = self.clone();
         let follower = responder.clone();
-        tokio::spawn(async move {
+        let measured = match &event {
+            Event::Command(typed) => Some((
+                typed.user.platform.to_string(),
+                crate::telemetry::command_label(&typed.text),
+            )),
+            _ => None,
+        };
+        let handling = async move {
             let turn = ticket.turn().await;
+            let started = std::time::Instant::now();
             let reply = match inbound.dispatch(event).await {
                 Ok(reply) => reply,
                 Err(e) => Some(finish(Err(HandlerError::Internal(e)))),
             };
             drop(turn);
+            if let Some((platform, command)) = measured {
+                metrics::histogram!(
+                    crate::telemetry::COMMAND_SECONDS,
+                    "platform" => platform,
+                    "command" => command
+                )
+                .record(started.elapsed().as_secs_f64());
+            }
             let late = match answer_tx {
                 Some(tx) if follower.shows_only_follow_ups() => {
                     if let Some(reply) = &reply {
@@ -104,7 +121,9 @@ impl Inbound {
                 follower.follow_up(&reply).await;
             }
             drop(ticket);
-        });
+        };
+        // The answer that follows is logged within the request's span.
+        tokio::spawn(tracing::Instrument::in_current_span(handling));
         let answered = match deadline {
             _ if !waits => None,
             None => Some((&mut answer_rx).await),

@@ -82,14 +82,14 @@ impl Registry {
             evict: Notify::new(),
         });
         open.insert(id, connection.clone());
+        metrics::gauge!(crate::telemetry::CONNECTIONS_OPEN).set(open.len() as f64);
         Some(connection)
     }
 
     fn remove(&self, id: u64) {
-        self.open
-            .lock()
-            .expect("the registry is never poisoned")
-            .remove(&id);
+        let mut open = self.open.lock().expect("the registry is never poisoned");
+        open.remove(&id);
+        metrics::gauge!(crate::telemetry::CONNECTIONS_OPEN).set(open.len() as f64);
     }
 
     fn len(&self) -> usize {

@@ -43,14 +43,60 @@ const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 /// How long `/readyz` waits for the store before calling it unreachable.
 const READY_WITHIN: Duration = Duration::from_secs(2);
 
-/// The HTTP routes of the service: `GET /healthz`, `GET /readyz` and every transport's routes.
+/// The HTTP routes of the service: `GET /healthz`, `GET /readyz`, `GET /metrics` and every
+/// transport's routes. Every request is counted by route and status, and logged within a span
+/// carrying its own request id.
 pub fn router(app: &App, transports: &[Box<dyn Transport>]) -> Router {
-    transports.iter().fold(
-        Router::new()
-            .route("/healthz", get(healthz))
-            .route("/readyz", get(readyz))
-            .with_state(app.clone()),
-        |router, transport| router.merge(transport.routes()),
+    crate::telemetry::install();
+    transports
+        .iter()
+        .fold(
+            Router::new()
+                .route("/healthz", get(healthz))
+                .route("/readyz", get(readyz))
+                .route("/metrics", get(metrics))
+                .with_state(app.clone()),
+            |router, transport| router.merge(transport.routes()),
+        )
+        .layer(axum::middleware::from_fn(track))
+}
+
+/// Counts a request and runs it in a span with its request id, so every line logged while it
+/// is handled (and while its answer follows) says which request it belongs to.
+async fn track(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tracing::Instrument as _;
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let id = format!("{:016x}", fastrand::u64(..));
+    let span = tracing::info_span!("request", id = %id, route = %route);
+    let response = next.run(request).instrument(span).await;
+    metrics::counter!(
+        crate::telemetry::HTTP_REQUESTS,
+        "route" => route,
+        "status" => response.status().as_u16().to_string()
+    )
+    .increment(1);
+    response
+}
+
+/// Prometheus's text format: everything recorded, and the outbox backlog as of now.
+async fn metrics(State(app): State<App>) -> impl axum::response::IntoResponse {
+    if let Ok(Ok(pending)) =
+        tokio::time::timeout(READY_WITHIN, app.store.pending_deliveries()).await
+    {
+        metrics::gauge!(crate::telemetry::OUTBOX_BACKLOG).set(pending as f64);
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::telemetry::render(),
     )
 }
 

@@ -61,6 +61,7 @@ pub async fn ask(
         return Err(AskError::Empty);
     }
     let today = app.today();
+    let started = std::time::Instant::now();
     let effective = match team_filter {
         Some(filter) => filter.clone().and(&query),
         None => query.clone(),
@@ -99,6 +100,7 @@ pub async fn ask(
         notes.extend(unknown_themes(app, &query, &scope).await?);
     }
     let answer = answer(text, &ranked_query, result, relaxed, today);
+    metrics::histogram!(crate::telemetry::SEARCH_SECONDS).record(started.elapsed().as_secs_f64());
     Ok(Asked { answer, notes })
 }
 

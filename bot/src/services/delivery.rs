@@ -103,6 +103,18 @@ impl Worker {
         while let Some(result) = results.next().await {
             outcome.add(result?);
         }
+        for (name, n) in [
+            ("sent", outcome.sent),
+            ("found", outcome.found),
+            ("retried", outcome.retried),
+            ("failed", outcome.failed),
+            ("lost", outcome.lost),
+        ] {
+            if n > 0 {
+                metrics::counter!(crate::telemetry::DELIVERIES, "outcome" => name)
+                    .increment(n as u64);
+            }
+        }
         Ok(outcome)
     }
 

@@ -56,6 +56,14 @@ pub struct Composed {
 
 /// Composes `team`'s digest for `period` from the store, writing nothing.
 pub async fn compose(app: &App, team: &Team, period: &Period) -> anyhow::Result<Composed> {
+    let started = std::time::Instant::now();
+    let composed = compose_timed(app, team, period).await;
+    metrics::histogram!(crate::telemetry::DIGEST_COMPOSE_SECONDS)
+        .record(started.elapsed().as_secs_f64());
+    composed
+}
+
+async fn compose_timed(app: &App, team: &Team, period: &Period) -> anyhow::Result<Composed> {
     let today = app.today();
     let scope = Scope::Team(team.name.clone());
     let options = |observed: DateRange| SearchOptions {

@@ -24,7 +24,7 @@ impl Service {
     /// Starts `flywheel serve` on a free port with `config` (TOML) on `store_url`, and waits
     /// until it listens.
     pub(crate) fn start(dir: &Path, store_url: &str, config: &str) -> Service {
-        Service::start_limited(dir, store_url, config, None)
+        Service::start_limited(dir, store_url, config, None, &[])
     }
 
     /// Posts a Slack slash command, signed with [`SIGNING_SECRET`]: the status and body.
@@ -85,6 +85,7 @@ impl Service {
         store_url: &str,
         config: &str,
         open_files: Option<u32>,
+        env: &[(&str, &str)],
     ) -> Service {
         let config_path = dir.join("serve.toml");
         std::fs::write(&config_path, config).expect("the config is written");
@@ -121,6 +122,7 @@ impl Service {
             .env("FLYWHEEL_DATA_DIR", dir)
             .env("FLYWHEEL_LOG", "info")
             .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -237,6 +239,7 @@ fn idle_and_half_open_connections_never_lock_out_health_checks() {
         &scratch.store_url,
         "[server]\nidle_timeout = \"1h\"\n",
         Some(256),
+        &[],
     );
     let mut idle: Vec<TcpStream> = (0..300)
         .map(|_| TcpStream::connect(service.address).expect("connects"))
@@ -517,4 +520,63 @@ fn two_replicas_on_one_postgres_share_the_work_and_see_each_others_writes() {
     assert_eq!(counts.len(), CHANNELS);
     assert!(counts.iter().all(|&c| c == 1), "duplicates: {counts:?}");
     let _ = admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
+
+#[test]
+fn metrics_count_what_happened_and_json_logs_carry_request_ids() {
+    let scratch = Scratch::sqlite();
+    let service = Service::start_limited(
+        scratch.dir.path(),
+        &scratch.store_url,
+        "",
+        None,
+        &[("FLYWHEEL_LOG_FORMAT", "json")],
+    );
+    assert_eq!(service.get("/healthz").0, 200);
+    let (status, answer) = service.slack_command("U1", "C1", "/insights help");
+    assert_eq!(status, 200, "{answer}");
+    // Unsigned: refused, and the refusal is logged within the request's span.
+    let mut stream = TcpStream::connect(service.address).unwrap();
+    write!(
+        stream,
+        "POST /slack/commands HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"
+    )
+    .unwrap();
+    let mut refused = String::new();
+    stream.read_to_string(&mut refused).unwrap();
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+
+    let (status, metrics) = service.get("/metrics");
+    assert_eq!(status, 200);
+    for expected in [
+        "flywheel_http_requests_total{route=\"/healthz\",status=\"200\"} 1",
+        "flywheel_http_requests_total{route=\"/slack/commands\",status=\"200\"} 1",
+        "flywheel_http_requests_total{route=\"/slack/commands\",status=\"401\"} 1",
+        "flywheel_command_seconds_count{platform=\"slack\",command=\"insights help\"} 1",
+        "flywheel_outbox_backlog 0",
+        "# TYPE flywheel_command_seconds histogram",
+    ] {
+        assert!(metrics.contains(expected), "{expected} missing:\n{metrics}");
+    }
+
+    let (status, log) = service.terminate(Duration::from_secs(60));
+    assert!(status.success());
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let refusal = lines
+        .iter()
+        .find(|l| {
+            l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("refused a Slack request"))
+        })
+        .unwrap_or_else(|| panic!("the refusal is logged:\n{log}"));
+    assert_eq!(refusal["span"]["route"], "/slack/commands", "{refusal}");
+    assert_eq!(
+        refusal["span"]["id"].as_str().map(str::len),
+        Some(16),
+        "{refusal}"
+    );
 }

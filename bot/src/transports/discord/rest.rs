@@ -180,6 +180,8 @@ impl Rest {
                     .map(Duration::from_secs_f64)
                     .unwrap_or(DEFAULT_RETRY_AFTER);
                 let global = json["global"].as_bool().unwrap_or(false);
+                metrics::counter!(crate::telemetry::RATE_LIMITED, "platform" => "discord")
+                    .increment(1);
                 self.hold(route, wait, global);
                 tracing::debug!(
                     route,

@@ -314,10 +314,13 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 pub(crate) fn classify(method: &str, channel: Option<&str>, error: &SlackClientError) -> SendError {
     let where_ = channel.map_or_else(String::new, |c| format!(" for channel {c}"));
     match error {
-        SlackClientError::RateLimitError(e) => SendError::Transient {
-            reason: format!("Slack rate limited {method}{where_}"),
-            retry_after: Some(e.retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
-        },
+        SlackClientError::RateLimitError(e) => {
+            metrics::counter!(crate::telemetry::RATE_LIMITED, "platform" => "slack").increment(1);
+            SendError::Transient {
+                reason: format!("Slack rate limited {method}{where_}"),
+                retry_after: Some(e.retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
+            }
+        }
         SlackClientError::ApiError(e) => classify_api_error(method, channel, &e.code, e),
         SlackClientError::HttpError(e) => {
             let status = e.status_code;
