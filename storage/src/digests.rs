@@ -263,6 +263,70 @@ impl Store {
         })
     }
 
+    /// Composes, after all, a period that was skipped: when someone asks for it explicitly
+    /// (`flywheel digest send` after the service was down past the grace window). The skip
+    /// becomes the digest, with one pending delivery per distinct channel, in one transaction.
+    /// Only one caller turns a given skip into a digest; the others, and a period that is not
+    /// skipped, get [`DigestCreated::AlreadyExists`] with nothing written.
+    #[tracing::instrument(skip(self, digest), fields(backend = %self.backend(), team = %digest.team))]
+    pub async fn compose_skipped(&self, digest: &NewDigest) -> Result<DigestCreated, StoreError> {
+        const CONTEXT: &str = "composing a skipped period";
+        let backend = self.backend();
+        let mut channels: Vec<&str> = Vec::with_capacity(digest.channels.len());
+        for channel in &digest.channels {
+            if !channels.contains(&channel.as_str()) {
+                channels.push(channel);
+            }
+        }
+        refuse_nul(
+            backend,
+            CONTEXT,
+            std::iter::once(("team", digest.team.as_str()))
+                .chain(channels.iter().map(|c| ("channel", *c))),
+        )?;
+        let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
+        let update = Sql::new(
+            "UPDATE digests SET status = $1, message = $2, summary = $3, skip_reason = NULL, \
+             created_at = $4 WHERE team = $5 AND period_start = $6 AND status = $7 RETURNING id",
+        )
+        .bind(DigestStatus::Composed.name())
+        .bind(Some(json_text(&digest.message)))
+        .bind(Some(json_text(&digest.summary)))
+        .bind(millis(digest.now))
+        .bind(digest.team.as_str())
+        .bind(millis(digest.period_start))
+        .bind(DigestStatus::Skipped.name());
+        let updated: Option<(i64,)> = tx
+            .db()
+            .fetch_optional(update)
+            .await
+            .context(backend, CONTEXT)?;
+        let Some((digest_id,)) = updated else {
+            drop(tx);
+            return match self.digest_for(&digest.team, digest.period_start).await? {
+                Some(existing) => Ok(DigestCreated::AlreadyExists {
+                    digest_id: existing.id,
+                    status: existing.status,
+                }),
+                None => self.create_digest(digest).await,
+            };
+        };
+        let mut deliveries = Vec::with_capacity(channels.len());
+        for channel in channels {
+            let insert = Sql::new(INSERT_DELIVERY)
+                .bind(digest_id)
+                .bind(channel)
+                .bind(millis(digest.now));
+            let (id,): (i64,) = tx.db().fetch_one(insert).await.context(backend, CONTEXT)?;
+            deliveries.push(id);
+        }
+        tx.commit().await.context(backend, CONTEXT)?;
+        Ok(DigestCreated::Created {
+            digest_id,
+            deliveries,
+        })
+    }
+
     /// Records that a team's period gets no digest (the service was down when it was due, or
     /// there was nothing to say), so it is neither retried nor composed late. Returns `false`,
     /// writing nothing, when the period already has a digest or a skip. Refused with

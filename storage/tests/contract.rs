@@ -1672,6 +1672,32 @@ async fn digests_are_created_once_per_team_and_period(db: TestDb) {
     assert_eq!(latest.skip_reason.as_deref(), Some("service was down"));
     assert_eq!(store.latest_digest("nobody").await.unwrap(), None);
     assert_eq!(store.pending_deliveries().await.unwrap(), 4);
+
+    // Asked for explicitly, a skipped period is composed after all, once.
+    let mut late = next.clone();
+    late.channels = vec!["slack:C1".into(), "slack:C2".into(), "slack:C1".into()];
+    let composed = store.compose_skipped(&late).await.unwrap();
+    let DigestCreated::Created {
+        digest_id: late_id,
+        deliveries,
+    } = composed
+    else {
+        panic!("the skip is composed: {composed:?}");
+    };
+    assert_eq!(late_id, latest.id, "the skip became the digest");
+    assert_eq!(deliveries.len(), 2);
+    let record = store.digest(late_id).await.unwrap().unwrap();
+    assert_eq!(record.status, DigestStatus::Composed);
+    assert_eq!(record.skip_reason, None);
+    assert_eq!(record.message, Some(late.message.clone()));
+    assert_eq!(
+        store.compose_skipped(&late).await.unwrap(),
+        DigestCreated::AlreadyExists {
+            digest_id: late_id,
+            status: DigestStatus::Composed
+        }
+    );
+    assert_eq!(store.pending_deliveries().await.unwrap(), 6);
     for other in others {
         other.close().await;
     }

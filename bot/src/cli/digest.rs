@@ -108,13 +108,16 @@ pub async fn run_send(app: &App, args: &DigestArgs) -> Result<(), Failure> {
         ),
     }
     let mut failed = 0;
+    let mut waiting = 0;
     for delivery in &sent.deliveries {
         let detail = match &delivery.last_error {
             Some(error) if delivery.status != DeliveryStatus::Sent => format!(": {error}"),
             _ => String::new(),
         };
-        if delivery.status == DeliveryStatus::Failed {
-            failed += 1;
+        match delivery.status {
+            DeliveryStatus::Failed => failed += 1,
+            DeliveryStatus::Sent => {}
+            _ => waiting += 1,
         }
         println!(
             "  {:<32} {}{detail}",
@@ -122,10 +125,18 @@ pub async fn run_send(app: &App, args: &DigestArgs) -> Result<(), Failure> {
             delivery.status.name()
         );
     }
-    if failed > 0 {
-        return Err(Failure::Other(anyhow::anyhow!(
-            "{failed} delivery(ies) failed"
-        )));
+    if failed > 0 || waiting > 0 {
+        let mut why = Vec::new();
+        if failed > 0 {
+            why.push(format!("{failed} delivery(ies) failed"));
+        }
+        if waiting > 0 {
+            why.push(format!(
+                "{waiting} could not be sent yet and will be retried by `flywheel serve` (or \
+                 the next `digest send`)"
+            ));
+        }
+        return Err(Failure::Other(anyhow::anyhow!("{}", why.join("; "))));
     }
     Ok(())
 }

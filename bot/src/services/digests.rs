@@ -238,8 +238,30 @@ pub async fn create(app: &App, team: &Team, period: &Period) -> anyhow::Result<C
             digest_id: existing.id,
         });
     }
+    let new = composed_digest(app, team, period).await?;
+    Ok(
+        match app
+            .store
+            .create_digest(&new)
+            .await
+            .context("cannot write the digest")?
+        {
+            DigestCreated::Created {
+                digest_id,
+                deliveries,
+            } => Created::Queued {
+                digest_id,
+                deliveries: deliveries.len(),
+            },
+            DigestCreated::AlreadyExists { digest_id, .. } => Created::AlreadyExists { digest_id },
+        },
+    )
+}
+
+/// The digest of `team` for `period`, composed now, as the store writes it.
+async fn composed_digest(app: &App, team: &Team, period: &Period) -> anyhow::Result<NewDigest> {
     let composed = compose(app, team, period).await?;
-    let new = NewDigest {
+    Ok(NewDigest {
         team: team.name.clone(),
         period_start: period.start,
         period_end: period.end,
@@ -247,11 +269,29 @@ pub async fn create(app: &App, team: &Team, period: &Period) -> anyhow::Result<C
         summary: serde_json::to_value(&composed.digest).context("cannot encode the digest")?,
         channels: team.channels.iter().map(ToString::to_string).collect(),
         now: app.clock.now(),
-    };
+    })
+}
+
+/// Like [`create`], but a period the scheduler skipped (the service was down past the grace
+/// window) is composed after all: for someone asking for it explicitly.
+pub async fn create_even_if_skipped(
+    app: &App,
+    team: &Team,
+    period: &Period,
+) -> anyhow::Result<Created> {
+    let existing = app
+        .store
+        .digest_for(&team.name, period.start)
+        .await
+        .context("cannot read digests")?;
+    if !existing.is_some_and(|d| d.status == flywheel_storage::digests::DigestStatus::Skipped) {
+        return create(app, team, period).await;
+    }
+    let new = composed_digest(app, team, period).await?;
     Ok(
         match app
             .store
-            .create_digest(&new)
+            .compose_skipped(&new)
             .await
             .context("cannot write the digest")?
         {
@@ -331,7 +371,7 @@ pub async fn send_now(
     let period = period_at(team, now).ok_or_else(|| DigestError::NotFiredYet {
         team: team.name.clone(),
     })?;
-    let created = create(app, team, &period).await?;
+    let created = create_even_if_skipped(app, team, &period).await?;
     let digest_id = match &created {
         Created::Queued { digest_id, .. } | Created::AlreadyExists { digest_id } => *digest_id,
     };

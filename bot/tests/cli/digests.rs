@@ -745,3 +745,54 @@ timezone = "America/Los_Angeles"
         "{plain}"
     );
 }
+
+#[tokio::test]
+async fn digest_send_composes_a_period_the_scheduler_skipped_and_sends_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _clock) = app_with(
+        dir.path(),
+        None,
+        "[[teams]]\nname = \"growth\"\nchannels = [\"console:growth\", \"console:leads\"]\nschedule = \"0 9 * * MON\"\ntimezone = \"UTC\"\n",
+        // Wednesday: Monday's digest is past the 24-hour grace window.
+        "2026-03-04T12:00:00Z",
+    )
+    .await;
+    let outcomes = tick(&app).await.expect("tick");
+    assert!(
+        matches!(outcomes[0].1, TeamTick::Missed { .. }),
+        "{outcomes:?}"
+    );
+    let team = app.team("growth").unwrap().clone();
+    let adapters = flywheel::transports::adapters(&app.config);
+    let sent = flywheel::services::digests::send_now(&app, &team, adapters.clone(), "cli-1")
+        .await
+        .expect("sent");
+    assert!(
+        matches!(
+            sent.created,
+            flywheel::services::digests::Created::Queued { deliveries: 2, .. }
+        ),
+        "{:?}",
+        sent.created
+    );
+    assert!(
+        sent.deliveries
+            .iter()
+            .all(|d| d.status == DeliveryStatus::Sent),
+        "{:?}",
+        sent.deliveries
+    );
+    let again = flywheel::services::digests::send_now(&app, &team, adapters, "cli-2")
+        .await
+        .expect("asked again");
+    assert!(
+        matches!(
+            again.created,
+            flywheel::services::digests::Created::AlreadyExists { .. }
+        ),
+        "{:?}",
+        again.created
+    );
+    let log = std::fs::read_to_string(dir.path().join("console").join("growth.log")).unwrap();
+    assert_eq!(log.matches("=== flywheel-delivery-").count(), 1, "{log}");
+}

@@ -580,3 +580,79 @@ fn metrics_count_what_happened_and_json_logs_carry_request_ids() {
         "{refusal}"
     );
 }
+
+#[test]
+fn sigterm_during_a_delivery_run_loses_and_repeats_nothing() {
+    const CHANNELS: usize = 300;
+    let scratch = Scratch::sqlite();
+    let console = scratch.path("console");
+    let channels: Vec<String> = (0..CHANNELS)
+        .map(|n| format!("\"console:c{n:03}\""))
+        .collect();
+    let config = format!(
+        "[console]\ndir = \"{}\"\n[[teams]]\nname = \"everyone\"\nchannels = [{}]\nschedule = \"@hourly\"\n",
+        console.display(),
+        channels.join(", ")
+    );
+    let first = Service::start(scratch.dir.path(), &scratch.store_url, &config);
+    poll(
+        || entries_per_channel(&console).len(),
+        |delivered| *delivered >= 10,
+    );
+    let (status, log) = first.terminate(Duration::from_secs(60));
+    assert!(status.success(), "{status:?}\n{log}");
+    let at_stop = entries_per_channel(&console);
+    assert!(
+        at_stop.len() < CHANNELS,
+        "every delivery was done before the stop; nothing was tested"
+    );
+    assert!(at_stop.iter().all(|&c| c == 1), "{at_stop:?}");
+
+    let second = Service::start(scratch.dir.path(), &scratch.store_url, &config);
+    poll(
+        || entries_per_channel(&console),
+        |counts| counts.len() == CHANNELS && counts.iter().all(|&c| c >= 1),
+    );
+    let (status, _) = second.terminate(Duration::from_secs(60));
+    assert!(status.success());
+    let counts = entries_per_channel(&console);
+    assert!(
+        counts.iter().all(|&c| c == 1),
+        "duplicates: {:?}",
+        counts.iter().filter(|&&c| c != 1).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn digest_send_with_the_platform_unreachable_exits_1_saying_why() {
+    let scratch = Scratch::sqlite();
+    let config = scratch.write(
+        "send.toml",
+        "[[teams]]\nname = \"growth\"\nchannels = [\"slack:C0123\"]\nschedule = \"@hourly\"\n",
+    );
+    let run = super::run_with(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "digest",
+            "send",
+            "--team",
+            "growth",
+        ],
+        &[
+            ("FLYWHEEL_STORE_URL", &scratch.store_url),
+            ("FLYWHEEL_SLACK_API_URL", "http://127.0.0.1:9/api"),
+            ("SLACK_BOT_TOKEN", "xoxb-unreachable"),
+        ],
+        scratch.dir.path(),
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("slack:C0123"), "{run:?}");
+    assert!(run.stderr.contains("could not be sent yet"), "{run:?}");
+    for debug in ["Os {", "kind:", "hyper::", "Error {"] {
+        assert!(
+            !run.stdout.contains(debug) && !run.stderr.contains(debug),
+            "a readable reason, not a debug dump: {run:?}"
+        );
+    }
+}

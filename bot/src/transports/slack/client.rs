@@ -338,12 +338,18 @@ pub(crate) fn classify(method: &str, channel: Option<&str>, error: &SlackClientE
                 SendError::permanent(format!("Slack answered HTTP {status} to {method}{where_}"))
             }
         }
-        SlackClientError::HttpProtocolError(_)
-        | SlackClientError::EndOfStream(_)
-        | SlackClientError::SystemError(_) => SendError::transient(format!(
+        SlackClientError::HttpProtocolError(e) => SendError::transient(format!(
             "the connection to Slack failed during {method}{where_}: {}",
-            one_line(&error.to_string())
+            e.cause
+                .as_deref()
+                .map_or_else(|| "no reason given".to_string(), |cause| readable(cause))
         )),
+        SlackClientError::EndOfStream(_) | SlackClientError::SystemError(_) => {
+            SendError::transient(format!(
+                "the connection to Slack failed during {method}{where_}: {}",
+                one_line(&error.to_string())
+            ))
+        }
         SlackClientError::ProtocolError(_) | SlackClientError::SocketModeProtocolError(_) => {
             SendError::transient(format!(
                 "Slack's answer to {method}{where_} could not be read"
@@ -411,6 +417,29 @@ fn classify_api_error(
         }
         other => permanent(format!("Slack refused {method} in channel {channel}: {other}")),
     }
+}
+
+/// What went wrong with a connection, in words a person can act on: the operating system's
+/// reason when there is one (connection refused, timed out, …), else the innermost error's
+/// message, never a debug dump.
+fn readable(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = error;
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    "connection refused (check slack.api_url and that the network reaches it)"
+                        .to_string()
+                }
+                std::io::ErrorKind::TimedOut => "the connection timed out".to_string(),
+                _ => one_line(&io.to_string()),
+            };
+        }
+        innermost = e;
+        current = e.source();
+    }
+    one_line(&innermost.to_string())
 }
 
 fn one_line(s: &str) -> String {
