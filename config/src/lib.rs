@@ -121,7 +121,7 @@ pub enum StoreBackend {
     Postgres,
 }
 
-/// `[server]`: the HTTP endpoint for Slack, Discord and the ingestion API.
+/// `[server]`: the HTTP endpoint for Slack and Discord, health, readiness and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// The address to bind. Default `127.0.0.1:3000`.
