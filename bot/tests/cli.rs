@@ -10,6 +10,8 @@ use sqlx::Connection;
 
 #[path = "cli/digests.rs"]
 mod digests;
+#[path = "cli/import.rs"]
+mod import;
 
 const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

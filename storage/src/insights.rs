@@ -254,9 +254,9 @@ impl Store {
             .context(backend, CONTEXT)?;
         let mut outcomes = Vec::with_capacity(batch.len());
         // Rows naming the same insight twice are written in turn, as separate upserts would be.
-        for run in runs_without_repeats(batch) {
+        for (n, run) in runs_without_repeats(batch).into_iter().enumerate() {
             outcomes.extend(
-                upsert_run(&mut tx.db(), run, millis(now), change)
+                upsert_run(&mut tx.db(), run, millis(now), change, n == 0)
                     .await
                     .context(backend, CONTEXT)?,
             );
@@ -426,15 +426,20 @@ const ROWS_PER_STATEMENT: usize = 1_000;
 /// The stored id and fingerprint of an insight, by lowercase source and source_ref.
 type Existing = HashMap<(String, String), (InsightId, String)>;
 
-/// Writes rows none of which names the same insight twice, inside the batch's transaction:
-/// one look-up of what exists, multi-row inserts for what is new (with their themes and teams),
-/// one update per changed row; unchanged rows are not touched.
+/// Writes rows none of which names the same insight twice, inside the batch's transaction. On
+/// SQLite: one look-up of what exists, multi-row inserts for what is new (with their themes and
+/// teams), one update per changed row; unchanged rows are not touched. On PostgreSQL:
+/// [`copy_run`].
 async fn upsert_run(
     db: &mut Db<'_>,
     run: &[PreparedInsight],
     now: i64,
     change: i64,
+    first_run: bool,
 ) -> Result<Vec<UpsertOutcome>, sqlx::Error> {
+    if let Db::Postgres(conn) = db {
+        return copy_run(conn, run, now, change, first_run).await;
+    }
     let keys: Vec<(String, &str)> = run
         .iter()
         .map(|p| (p.data.source.to_lowercase(), p.data.source_ref.as_str()))
@@ -522,7 +527,225 @@ async fn upsert_run(
             .await?;
     }
     let changed_ids: Vec<InsightId> = changed.iter().map(|&(_, id)| id).collect();
-    for chunk in changed_ids.chunks(ROWS_PER_STATEMENT) {
+    clear_themes_and_teams(db, &changed_ids).await?;
+    let written: Vec<(InsightId, &PreparedInsight)> = inserted
+        .into_iter()
+        .chain(changed.iter().map(|&(i, id)| (id, &run[i])))
+        .collect();
+    write_themes_of(db, &written).await?;
+    let visibilities: Vec<(InsightId, &model::Visibility)> = written
+        .iter()
+        .map(|(id, p)| (*id, &p.data.visibility))
+        .collect();
+    write_teams(db, &visibilities).await?;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.expect("every row has an outcome"))
+        .collect())
+}
+
+/// The rows of one run on PostgreSQL, copied in before they are merged: private to the
+/// transaction, created by its first run and dropped when it ends.
+const CREATE_BATCH_TABLE: &str = "CREATE TEMPORARY TABLE insight_batch (\
+     pos BIGINT NOT NULL, source TEXT NOT NULL, source_ref TEXT NOT NULL, title TEXT NOT NULL, \
+     body TEXT NOT NULL, observed_on TEXT NOT NULL, segment TEXT, segment_key TEXT, stage TEXT, \
+     kind TEXT, sentiment TEXT NOT NULL, severity BIGINT NOT NULL, account TEXT, \
+     account_key TEXT, url TEXT, visibility TEXT NOT NULL, tags TEXT NOT NULL, \
+     themes TEXT NOT NULL, fingerprint TEXT NOT NULL) ON COMMIT DROP";
+
+const COPY_BATCH: &str = "COPY insight_batch (pos, source, source_ref, title, body, \
+     observed_on, segment, segment_key, stage, kind, sentiment, severity, account, account_key, \
+     url, visibility, tags, themes, fingerprint) FROM STDIN";
+
+/// Rewrites the stored insights whose fingerprint differs from the copied row's. `$1` is
+/// "now", `$2` the change.
+const MERGE_CHANGED: &str = "UPDATE insights i SET title = b.title, body = b.body, \
+     observed_on = b.observed_on, segment = b.segment, segment_key = b.segment_key, \
+     stage = b.stage, kind = b.kind, sentiment = b.sentiment, severity = b.severity, \
+     account = b.account, account_key = b.account_key, url = b.url, visibility = b.visibility, \
+     tags = b.tags, themes = b.themes, fingerprint = b.fingerprint, updated_at = $1, \
+     change_seq = $2 \
+     FROM insight_batch b \
+     WHERE i.source = b.source AND i.source_ref = b.source_ref AND i.fingerprint <> b.fingerprint \
+     RETURNING b.pos, i.id";
+
+/// Inserts the copied rows that are new, in order.
+const MERGE_NEW: &str = "INSERT INTO insights (source, source_ref, title, body, observed_on, \
+     segment, segment_key, stage, kind, sentiment, severity, account, account_key, url, \
+     visibility, tags, themes, fingerprint, added_at, updated_at, change_seq) \
+     SELECT source, source_ref, title, body, observed_on, segment, segment_key, stage, kind, \
+     sentiment, severity, account, account_key, url, visibility, tags, themes, fingerprint, \
+     $1, $1, $2 FROM insight_batch ORDER BY pos \
+     ON CONFLICT (source, source_ref) DO NOTHING \
+     RETURNING id, source, source_ref";
+
+/// The id of every copied row.
+const BATCH_IDS: &str = "SELECT b.pos, i.id FROM insight_batch b \
+     JOIN insights i ON i.source = b.source AND i.source_ref = b.source_ref";
+
+/// The PostgreSQL way of [`upsert_run`]: `COPY` the rows into a temporary table, then merge
+/// them with one update (changed fingerprints) and one insert (`ON CONFLICT DO NOTHING`), and
+/// `COPY` the new theme rows straight in.
+async fn copy_run(
+    conn: &mut sqlx::PgConnection,
+    run: &[PreparedInsight],
+    now: i64,
+    change: i64,
+    first_run: bool,
+) -> Result<Vec<UpsertOutcome>, sqlx::Error> {
+    Db::Postgres(conn)
+        .execute(Sql::new(if first_run {
+            CREATE_BATCH_TABLE
+        } else {
+            "TRUNCATE insight_batch"
+        }))
+        .await?;
+    let mut data = String::with_capacity(run.len() * 1024);
+    for (pos, prepared) in run.iter().enumerate() {
+        let d = &prepared.data;
+        let segment_key = d.segment.as_deref().map(model::key);
+        let account_key = d.account.as_deref().map(model::key);
+        let (pos, source, day) = (
+            pos.to_string(),
+            d.source.to_lowercase(),
+            day_text(d.observed_on),
+        );
+        let (severity, visibility, tags, themes) = (
+            d.severity.get().to_string(),
+            visibility::column_text(&d.visibility),
+            list_text(&d.tags),
+            list_text(&prepared.themes),
+        );
+        let fields: [Option<&str>; 19] = [
+            Some(&pos),
+            Some(&source),
+            Some(&d.source_ref),
+            Some(&d.title),
+            Some(&d.body),
+            Some(&day),
+            d.segment.as_deref(),
+            segment_key.as_deref(),
+            d.stage.map(|s| s.name()),
+            d.kind.map(|k| k.name()),
+            Some(d.sentiment.name()),
+            Some(&severity),
+            d.account.as_deref(),
+            account_key.as_deref(),
+            d.url.as_deref(),
+            Some(&visibility),
+            Some(&tags),
+            Some(&themes),
+            Some(&prepared.fingerprint),
+        ];
+        push_copy_line(&mut data, &fields);
+    }
+    let mut copy = conn.copy_in_raw(COPY_BATCH).await?;
+    copy.send(data.into_bytes()).await?;
+    copy.finish().await?;
+
+    let changed: Vec<(i64, i64)> = Db::Postgres(conn)
+        .fetch_all(Sql::new(MERGE_CHANGED).bind(now).bind(change))
+        .await?;
+    let inserted: Vec<(i64, String, String)> = Db::Postgres(conn)
+        .fetch_all(Sql::new(MERGE_NEW).bind(now).bind(change))
+        .await?;
+    let inserted: HashSet<(String, String)> = inserted
+        .into_iter()
+        .map(|(_, source, source_ref)| (source, source_ref))
+        .collect();
+    let changed: HashSet<i64> = changed.into_iter().map(|(pos, _)| pos).collect();
+    let mut ids: Vec<Option<InsightId>> = vec![None; run.len()];
+    let rows: Vec<(i64, i64)> = Db::Postgres(conn).fetch_all(Sql::new(BATCH_IDS)).await?;
+    for (pos, id) in rows {
+        if let Some(slot) = usize::try_from(pos).ok().and_then(|p| ids.get_mut(p)) {
+            *slot = Some(id);
+        }
+    }
+    let mut outcomes = Vec::with_capacity(run.len());
+    let mut written: Vec<(InsightId, &PreparedInsight)> = Vec::new();
+    let mut rewritten: Vec<InsightId> = Vec::new();
+    for (pos, (prepared, id)) in run.iter().zip(ids).enumerate() {
+        let Some(id) = id else {
+            return Err(sqlx::Error::Protocol(format!(
+                "insight {}/{} was neither inserted, updated nor found",
+                prepared.data.source, prepared.data.source_ref
+            )));
+        };
+        let key = (
+            prepared.data.source.to_lowercase(),
+            prepared.data.source_ref.clone(),
+        );
+        if inserted.contains(&key) {
+            outcomes.push(UpsertOutcome::Inserted(id));
+            written.push((id, prepared));
+        } else if changed.contains(&(pos as i64)) {
+            outcomes.push(UpsertOutcome::Updated(id));
+            written.push((id, prepared));
+            rewritten.push(id);
+        } else {
+            outcomes.push(UpsertOutcome::Unchanged(id));
+        }
+    }
+    let mut db = Db::Postgres(conn);
+    clear_themes_and_teams(&mut db, &rewritten).await?;
+
+    let mut themes = String::new();
+    for (id, prepared) in &written {
+        let mut seen = HashSet::new();
+        for name in &prepared.themes {
+            let key = model::key(name);
+            if seen.insert(key.clone()) {
+                let id = id.to_string();
+                push_copy_line(&mut themes, &[Some(&id), Some(&key), Some(name)]);
+            }
+        }
+    }
+    if !themes.is_empty() {
+        let Db::Postgres(conn) = &mut db else {
+            unreachable!("a PostgreSQL connection")
+        };
+        let mut copy = conn
+            .copy_in_raw("COPY insight_themes (insight_id, key, name) FROM STDIN")
+            .await?;
+        copy.send(themes.into_bytes()).await?;
+        copy.finish().await?;
+    }
+    let visibilities: Vec<(InsightId, &model::Visibility)> = written
+        .iter()
+        .map(|(id, p)| (*id, &p.data.visibility))
+        .collect();
+    write_teams(&mut db, &visibilities).await?;
+    Ok(outcomes)
+}
+
+/// One line of `COPY … FROM STDIN` text: fields separated by tabs, `\N` for NULL, backslash,
+/// tab, newline and carriage return escaped.
+fn push_copy_line(out: &mut String, fields: &[Option<&str>]) {
+    for (n, field) in fields.iter().enumerate() {
+        if n > 0 {
+            out.push('\t');
+        }
+        match field {
+            None => out.push_str("\\N"),
+            Some(text) => {
+                for c in text.chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '\t' => out.push_str("\\t"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        c => out.push(c),
+                    }
+                }
+            }
+        }
+    }
+    out.push('\n');
+}
+
+/// Deletes the theme and team rows of insights about to be rewritten.
+async fn clear_themes_and_teams(db: &mut Db<'_>, ids: &[InsightId]) -> Result<(), sqlx::Error> {
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         for table in [
             "DELETE FROM insight_themes WHERE insight_id IN (",
             "DELETE FROM insight_teams WHERE insight_id IN (",
@@ -539,20 +762,7 @@ async fn upsert_run(
             db.execute(b.build()).await?;
         }
     }
-    let written: Vec<(InsightId, &PreparedInsight)> = inserted
-        .into_iter()
-        .chain(changed.iter().map(|&(i, id)| (id, &run[i])))
-        .collect();
-    write_themes_of(db, &written).await?;
-    let visibilities: Vec<(InsightId, &model::Visibility)> = written
-        .iter()
-        .map(|(id, p)| (*id, &p.data.visibility))
-        .collect();
-    write_teams(db, &visibilities).await?;
-    Ok(outcomes
-        .into_iter()
-        .map(|o| o.expect("every row has an outcome"))
-        .collect())
+    Ok(())
 }
 
 /// `text` (whose placeholders are those of [`UPDATE_CHANGED`]) bound to one insight.

@@ -28,6 +28,11 @@ pub const KEPT_REJECTIONS: usize = 1_000;
 /// Rows of a file written per transaction (and per search index commit).
 pub const IMPORT_BATCH: usize = 2_000;
 
+/// Text (titles and bodies) per batch at most, whatever the row count: a prepared row holds
+/// its stems and the index its tokens, several times the text, so batches of long rows are
+/// cut short to keep memory flat.
+pub const IMPORT_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
 /// How to read a file; everything unset is recognised from the file itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportRequest {
@@ -228,8 +233,8 @@ enum Step {
 
 /// Imports the file at `path`, streaming it: it is read through once to refuse it early (a
 /// [`FileError`] writes nothing), once more when `strict` to refuse it if any row is bad, then
-/// read again while its good rows are written in batches of [`IMPORT_BATCH`], each one
-/// transaction. Memory does not grow with the file. The import is recorded in the audit log as
+/// read again while its good rows are written in batches of [`IMPORT_BATCH`] rows (fewer when
+/// they hold over [`IMPORT_BATCH_BYTES`] of text), each one transaction. Memory does not grow with the file. The import is recorded in the audit log as
 /// done by `actor` when it changed anything.
 ///
 /// [`IngestReport::ids`] stays empty: a file may hold millions of rows.
@@ -242,7 +247,8 @@ pub async fn import_file(
     watcher: &mut dyn ImportWatcher,
 ) -> anyhow::Result<Imported> {
     let name = path.display().to_string();
-    let (sender, mut steps) = mpsc::channel::<Step>(2);
+    // One batch waiting while one is written and the next is read: enough to overlap them.
+    let (sender, mut steps) = mpsc::channel::<Step>(1);
     let reading = tokio::task::spawn_blocking({
         let path = path.to_path_buf();
         let name = name.clone();
@@ -378,6 +384,7 @@ fn read_file(
     }
     let redactor = ingest::redactor_of(config);
     let mut rows = Vec::with_capacity(IMPORT_BATCH);
+    let mut bytes = 0;
     let mut redactions = RedactionCounts::default();
     let mut open = true;
     reader
@@ -385,11 +392,13 @@ fn read_file(
             match row.result {
                 Ok(mut data) => {
                     redactions += redactor.redact_insight(&mut data);
+                    bytes += data.title.len() + data.body.len();
                     rows.push(prepare_insight(data, &config.themes, today));
                 }
                 Err(e) => open = send(Step::Rejected(format!("row {}: {e}", row.number))),
             }
-            if open && rows.len() >= IMPORT_BATCH {
+            if open && (rows.len() >= IMPORT_BATCH || bytes >= IMPORT_BATCH_BYTES) {
+                bytes = 0;
                 open = send(Step::Batch {
                     rows: std::mem::replace(&mut rows, Vec::with_capacity(IMPORT_BATCH)),
                     redactions: std::mem::take(&mut redactions),
