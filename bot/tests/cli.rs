@@ -10,6 +10,8 @@ use sqlx::Connection;
 
 #[path = "cli/digests.rs"]
 mod digests;
+#[path = "cli/import.rs"]
+mod import;
 #[path = "cli/serve.rs"]
 mod serve;
 

@@ -1,25 +1,32 @@
 //! Reading insight files (CSV, JSON, NDJSON) into rows of [`InsightData`], bytes in and rows
-//! out: the binary reads the file, redacts and stores. The whole file is parsed before anything
-//! is written, so a [`FileError`] means nothing at all is imported, while a [`RowError`] skips
-//! one row and names why.
+//! out: the binary opens the file, redacts and stores. A file is read as a stream, never whole:
+//! [`Reader::open`] goes through it once to refuse it early (a [`FileError`] means nothing at
+//! all is imported) and learn its columns, then [`Reader::rows`] goes through it again handing
+//! over one row at a time, each an insight or a [`RowError`] that skips it and names why. No row
+//! may be longer than [`MAX_ROW_BYTES`], so memory stays flat whatever the file holds.
 //!
 //! Columns are recognised by name (see [`Field::recognise`]), the CFPB complaint export by its
 //! own columns, and `--map COLUMN=FIELD` ([`parse_mapping`]) overrides both. Where a file does not
 //! say, [`signals`] estimates sentiment and, for complaints, severity.
 //!
-//! Layout: `fields` names the fields ([`Field`]) and mappings, `table` turns bytes into columns
-//! and cells the same way for all three formats, `plan` decides which cell feeds which field and
-//! builds each row, and the public [`read`] ties them together.
+//! Layout: `fields` names the fields ([`Field`]) and mappings, `stream` checks and meters the
+//! bytes, `table` turns them into columns and cells the same way for all three formats, `plan`
+//! decides which cell feeds which field and builds each row, and the public [`Reader`] (or
+//! [`read`], for a file already in memory) ties them together.
 
 mod fields;
 mod plan;
 pub mod signals;
+mod stream;
 mod table;
 
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
+use std::io::{self, Read};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
@@ -31,6 +38,32 @@ use crate::model::{InsightData, UnknownValue};
 /// The longest a single field may be, in characters, unless the options say otherwise. The
 /// longest CFPB narratives are a few thousand characters; anything far beyond is not feedback.
 pub const DEFAULT_MAX_FIELD_CHARS: usize = 20_000;
+
+/// The longest a row may be in the file, in bytes: a CSV record, an NDJSON line, an element of a
+/// JSON array. A longer one refuses the whole file ([`FileError::RowTooLong`]): it is not
+/// feedback, and reading on would take memory without bound (`/dev/zero`, a file without line
+/// breaks).
+pub const MAX_ROW_BYTES: usize = 1024 * 1024;
+
+/// Where a file's bytes come from. It is opened once per pass over the file.
+pub trait Source {
+    /// The file from its first byte.
+    fn open(&self) -> io::Result<Box<dyn Read + '_>>;
+}
+
+/// A file already in memory.
+impl Source for &[u8] {
+    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(*self))
+    }
+}
+
+/// A file on disk.
+impl Source for PathBuf {
+    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(std::fs::File::open(self)?))
+    }
+}
 
 /// The format of an insight file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,12 +79,23 @@ pub enum Format {
 impl Format {
     /// The format of a file: by its extension (`.csv`, `.tsv`, `.json`, `.ndjson`, `.jsonl`)
     /// when `path` has one of those, otherwise by its content (a JSON array or wrapper object,
-    /// an object on the first line, or else CSV).
+    /// an object on the first line, or else CSV). `bytes` may be the whole file or its start
+    /// ([`Format::detect_source`] reads the start of a file).
     pub fn detect(path: Option<&str>, bytes: &[u8]) -> Result<Format, FileError> {
         if let Some(format) = path.and_then(Format::from_extension) {
             return Ok(format);
         }
         Ok(table::sniff(table::decode(bytes)?))
+    }
+
+    /// [`Format::detect`] on the start of `source`.
+    pub fn detect_source(path: Option<&str>, source: &dyn Source) -> Result<Format, FileError> {
+        if let Some(format) = path.and_then(Format::from_extension) {
+            return Ok(format);
+        }
+        let trouble = std::rc::Rc::new(stream::Trouble::default());
+        let opened = stream::Opened::open(source, trouble)?;
+        Ok(table::sniff(opened.head_text()))
     }
 
     fn from_extension(path: &str) -> Option<Format> {
@@ -177,6 +221,20 @@ pub struct Row {
 /// A whole file refused: nothing in it is imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileError {
+    /// The file cannot be read.
+    #[error("cannot read the file: {message}")]
+    Io {
+        /// What the system said.
+        message: String,
+    },
+    /// A row longer than [`MAX_ROW_BYTES`]: not feedback, and not to be held in memory.
+    #[error("{} is longer than {} bytes", row_name(*.row), thousands(*.max))]
+    RowTooLong {
+        /// The row as [`Row::number`] counts it (0: a CSV header).
+        row: usize,
+        /// The limit.
+        max: usize,
+    },
     /// No bytes, or only whitespace.
     #[error("the file is empty")]
     Empty,
@@ -407,17 +465,86 @@ pub enum RowError {
     },
 }
 
-/// Reads a whole file into rows: a [`FileError`] refuses the file, a [`RowError`] skips a row.
+/// Reads a whole file in memory into rows: a [`FileError`] refuses the file, a [`RowError`]
+/// skips a row.
 pub fn read(bytes: &[u8], options: &ImportOptions) -> Result<Parsed, FileError> {
-    let text = table::decode(bytes)?;
-    let table = table::read_table(text, options.format)?;
-    let plan = plan::Plan::new(&table, options)?;
-    let rows = plan.build_all(table.records);
+    let reader = Reader::open(&bytes, options)?;
+    let mut rows = Vec::with_capacity(reader.total_rows());
+    reader.rows(|row| {
+        rows.push(row);
+        ControlFlow::Continue(())
+    })?;
     Ok(Parsed {
         rows,
-        ignored_columns: plan.ignored_columns(),
-        recognised: plan.recognised(),
+        ignored_columns: reader.ignored_columns(),
+        recognised: reader.recognised(),
     })
+}
+
+/// A file read as a stream: opened once to check it and learn its columns, then read again row
+/// by row as often as wanted (to validate everything before writing anything, then to write).
+pub struct Reader<'s> {
+    source: &'s dyn Source,
+    shape: table::Shape,
+    plan: plan::Plan,
+}
+
+impl fmt::Debug for Reader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader")
+            .field("columns", &self.shape.columns)
+            .field("rows", &self.shape.records)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'s> Reader<'s> {
+    /// Reads through `source` once, holding no row: refuses a file that is not what
+    /// `options.format` says, does not parse, has a row over [`MAX_ROW_BYTES`] or no column for
+    /// the insight text; otherwise decides which column feeds which field.
+    pub fn open(source: &'s dyn Source, options: &ImportOptions) -> Result<Self, FileError> {
+        let shape = table::scan(source, options.format)?;
+        let plan = plan::Plan::new(&shape, options)?;
+        Ok(Reader {
+            source,
+            shape,
+            plan,
+        })
+    }
+
+    /// Rows in the file, good and bad.
+    pub fn total_rows(&self) -> usize {
+        self.shape.records
+    }
+
+    /// How the columns were recognised.
+    pub fn recognised(&self) -> Recognised {
+        self.plan.recognised()
+    }
+
+    /// Columns (or keys) that feed no field, in file order.
+    pub fn ignored_columns(&self) -> Vec<String> {
+        self.plan.ignored_columns()
+    }
+
+    /// Reads the file again from the start, handing each row to `each` in file order until it
+    /// returns [`ControlFlow::Break`]. Returns false when `each` stopped it. A [`FileError`] here
+    /// means the file changed since it was opened (or cannot be read any more).
+    pub fn rows(&self, mut each: impl FnMut(Row) -> ControlFlow<()>) -> Result<bool, FileError> {
+        let mut builder = plan::Builder::new(&self.plan);
+        table::records(self.source, &self.shape, &mut |record| {
+            each(builder.row(record))
+        })
+    }
+}
+
+/// `row 3`, or `the header row` for row 0.
+fn row_name(row: usize) -> String {
+    if row == 0 {
+        "the header row".to_string()
+    } else {
+        format!("row {row}")
+    }
 }
 
 /// Names for a message: each shortened, at most 30 of them.

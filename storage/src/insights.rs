@@ -3,14 +3,15 @@
 //!
 //! An insight's identity is `(source, source_ref)`. Re-importing it compares fingerprints: the
 //! same fingerprint writes nothing, a new one rewrites every field, its themes and its teams
-//! while keeping `added_at`. Two importers racing on the same rows are safe: the insert yields to
-//! the unique key (`ON CONFLICT DO NOTHING`) and the update only happens while the stored
-//! fingerprint differs, both decided by the database, never by a read made earlier. Batches
-//! take turns on both backends (SQLite has a single writer; PostgreSQL upserts take a
-//! transaction-scoped advisory lock), so importers writing the same rows in different orders
-//! cannot deadlock.
+//! while keeping `added_at`. A batch is written with few statements: one look-up of the rows
+//! that exist, multi-row inserts for the new ones and their themes, one update per changed row.
+//! Batches take turns on both backends (SQLite has a single writer; PostgreSQL upserts take a
+//! transaction-scoped advisory lock), so the look-up stays true until the batch commits and
+//! importers writing the same rows in different orders cannot deadlock; the insert still yields
+//! to the unique key (`ON CONFLICT DO NOTHING`) and the update still only happens while the
+//! stored fingerprint differs.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use flywheel_insights::index::PreparedInsight;
@@ -159,17 +160,8 @@ impl From<CountRow> for Count {
     }
 }
 
-/// Inserts the insight unless its `(source, source_ref)` exists. Placeholders are shared with
-/// [`UPDATE_CHANGED`]: `$19` is "now", `$20` the change that writes it.
-const INSERT_NEW: &str = "INSERT INTO insights (source, source_ref, title, body, observed_on, \
-     segment, segment_key, stage, kind, sentiment, severity, account, account_key, url, \
-     visibility, tags, themes, fingerprint, added_at, updated_at, change_seq) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-     $19, $20) \
-     ON CONFLICT (source, source_ref) DO NOTHING \
-     RETURNING id";
-
-/// Rewrites the insight only if its fingerprint changed; `added_at` is kept.
+/// Rewrites the insight only if its fingerprint changed; `added_at` is kept. `$19` is "now",
+/// `$20` the change that writes it.
 const UPDATE_CHANGED: &str = "UPDATE insights SET title = $3, body = $4, observed_on = $5, \
      segment = $6, segment_key = $7, stage = $8, kind = $9, sentiment = $10, severity = $11, \
      account = $12, account_key = $13, url = $14, visibility = $15, tags = $16, themes = $17, \
@@ -182,8 +174,9 @@ const UPDATE_CHANGED: &str = "UPDATE insights SET title = $3, body = $4, observe
 const NEXT_CHANGE: &str =
     "UPDATE search_state SET change_seq = change_seq + 1 WHERE id = 1 RETURNING change_seq";
 
-/// How many themes go into one multi-row insert, well under both engines' placeholder limits.
-const THEMES_PER_STATEMENT: usize = 500;
+/// How many themes (or teams) go into one multi-row insert, well under both engines'
+/// placeholder limits.
+const THEMES_PER_STATEMENT: usize = 5_000;
 
 /// Makes PostgreSQL upserts into this schema take turns, as SQLite writers always do. Without it,
 /// two importers writing overlapping rows in different orders deadlock on the unique index, and
@@ -260,18 +253,13 @@ impl Store {
             .await
             .context(backend, CONTEXT)?;
         let mut outcomes = Vec::with_capacity(batch.len());
-        for prepared in batch {
-            let outcome = upsert_one(&mut tx.db(), prepared, millis(now), change)
-                .await
-                .context(backend, CONTEXT)?;
-            outcomes.push(outcome.ok_or_else(|| StoreError::Query {
-                backend,
-                context: CONTEXT,
-                source: sqlx::Error::Protocol(format!(
-                    "insight {}/{} was neither inserted, updated nor found",
-                    prepared.data.source, prepared.data.source_ref
-                )),
-            })?);
+        // Rows naming the same insight twice are written in turn, as separate upserts would be.
+        for (n, run) in runs_without_repeats(batch).into_iter().enumerate() {
+            outcomes.extend(
+                upsert_run(&mut tx.db(), run, millis(now), change, n == 0)
+                    .await
+                    .context(backend, CONTEXT)?,
+            );
         }
         if outcomes
             .iter()
@@ -407,87 +395,474 @@ fn check_storable(prepared: &PreparedInsight) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes one insight inside the batch's transaction. `None` only if the row vanished between
-/// statements, which nothing does today.
-async fn upsert_one(
-    db: &mut Db<'_>,
-    prepared: &PreparedInsight,
-    now: i64,
-    change: i64,
-) -> Result<Option<UpsertOutcome>, sqlx::Error> {
-    let data = &prepared.data;
-    let source = data.source.to_lowercase();
-    let row = |text: &'static str| {
-        Sql::new(text)
-            .bind(source.clone())
-            .bind(data.source_ref.as_str())
-            .bind(data.title.as_str())
-            .bind(data.body.as_str())
-            .bind(day_text(data.observed_on))
-            .bind(data.segment.clone())
-            .bind(data.segment.as_deref().map(model::key))
-            .bind(data.stage.map(|s| s.name().to_string()))
-            .bind(data.kind.map(|k| k.name().to_string()))
-            .bind(data.sentiment.name())
-            .bind(i64::from(data.severity.get()))
-            .bind(data.account.clone())
-            .bind(data.account.as_deref().map(model::key))
-            .bind(data.url.clone())
-            .bind(visibility::column_text(&data.visibility))
-            .bind(list_text(&data.tags))
-            .bind(list_text(&prepared.themes))
-            .bind(prepared.fingerprint.as_str())
-            .bind(now)
-            .bind(change)
-    };
-
-    if let Some((id,)) = db.fetch_optional::<(i64,)>(row(INSERT_NEW)).await? {
-        write_themes(db, id, &prepared.themes).await?;
-        write_teams(db, id, &data.visibility).await?;
-        return Ok(Some(UpsertOutcome::Inserted(id)));
-    }
-    if let Some((id,)) = db.fetch_optional::<(i64,)>(row(UPDATE_CHANGED)).await? {
-        for clear in [
-            "DELETE FROM insight_themes WHERE insight_id = $1",
-            "DELETE FROM insight_teams WHERE insight_id = $1",
-        ] {
-            db.execute(Sql::new(clear).bind(id)).await?;
+/// Consecutive slices of `batch` in none of which an insight (by source and source_ref) comes
+/// twice.
+fn runs_without_repeats(batch: &[PreparedInsight]) -> Vec<&[PreparedInsight]> {
+    let mut runs = Vec::new();
+    let mut seen: HashSet<(String, &str)> = HashSet::new();
+    let mut start = 0;
+    for (i, prepared) in batch.iter().enumerate() {
+        let key = (
+            prepared.data.source.to_lowercase(),
+            prepared.data.source_ref.as_str(),
+        );
+        if seen.contains(&key) {
+            runs.push(&batch[start..i]);
+            start = i;
+            seen.clear();
         }
-        write_themes(db, id, &prepared.themes).await?;
-        write_teams(db, id, &data.visibility).await?;
-        return Ok(Some(UpsertOutcome::Updated(id)));
+        seen.insert(key);
     }
-    let existing = Sql::new("SELECT id FROM insights WHERE source = $1 AND source_ref = $2")
-        .bind(source)
-        .bind(data.source_ref.as_str());
-    Ok(db
-        .fetch_optional::<(i64,)>(existing)
-        .await?
-        .map(|(id,)| UpsertOutcome::Unchanged(id)))
+    if start < batch.len() {
+        runs.push(&batch[start..]);
+    }
+    runs
 }
 
-/// Writes one row per theme key; the first spelling of a key wins, as in the themes list.
-async fn write_themes(
+/// Rows looked up, inserted or themed per statement: well under SQLite's 32,766 and
+/// PostgreSQL's 65,535 placeholders at 21 values a row.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// The stored id and fingerprint of an insight, by lowercase source and source_ref.
+type Existing = HashMap<(String, String), (InsightId, String)>;
+
+/// Writes rows none of which names the same insight twice, inside the batch's transaction. On
+/// SQLite: one look-up of what exists, multi-row inserts for what is new (with their themes and
+/// teams), one update per changed row; unchanged rows are not touched. On PostgreSQL:
+/// [`copy_run`].
+async fn upsert_run(
     db: &mut Db<'_>,
-    id: InsightId,
-    themes: &[String],
-) -> Result<(), sqlx::Error> {
-    let mut seen = HashSet::new();
-    let keyed: Vec<(String, &String)> = themes
+    run: &[PreparedInsight],
+    now: i64,
+    change: i64,
+    first_run: bool,
+) -> Result<Vec<UpsertOutcome>, sqlx::Error> {
+    if let Db::Postgres(conn) = db {
+        return copy_run(conn, run, now, change, first_run).await;
+    }
+    let keys: Vec<(String, &str)> = run
         .iter()
-        .map(|name| (model::key(name), name))
-        .filter(|(key, _)| seen.insert(key.clone()))
+        .map(|p| (p.data.source.to_lowercase(), p.data.source_ref.as_str()))
         .collect();
-    for chunk in keyed.chunks(THEMES_PER_STATEMENT) {
+    let mut existing: Existing = HashMap::with_capacity(run.len());
+    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+        let mut b = SqlBuilder::new();
+        b.push(
+            "SELECT id, source, source_ref, fingerprint FROM insights \
+             WHERE (source, source_ref) IN (VALUES ",
+        );
+        for (n, (source, source_ref)) in chunk.iter().enumerate() {
+            b.push(if n == 0 { "(" } else { ", (" })
+                .push_bind(source.as_str())
+                .push(", ")
+                .push_bind(*source_ref)
+                .push(")");
+        }
+        b.push(")");
+        let rows: Vec<(i64, String, String, String)> = db.fetch_all(b.build()).await?;
+        existing.extend(
+            rows.into_iter()
+                .map(|(id, source, source_ref, fingerprint)| {
+                    ((source, source_ref), (id, fingerprint))
+                }),
+        );
+    }
+
+    let mut outcomes = Vec::with_capacity(run.len());
+    let mut new = Vec::new();
+    let mut changed = Vec::new();
+    for (i, (prepared, (source, source_ref))) in run.iter().zip(&keys).enumerate() {
+        match existing.get(&(source.clone(), source_ref.to_string())) {
+            None => {
+                new.push(i);
+                outcomes.push(None);
+            }
+            Some((id, fingerprint)) if *fingerprint == prepared.fingerprint => {
+                outcomes.push(Some(UpsertOutcome::Unchanged(*id)));
+            }
+            Some((id, _)) => {
+                changed.push((i, *id));
+                outcomes.push(Some(UpsertOutcome::Updated(*id)));
+            }
+        }
+    }
+
+    let mut inserted: Vec<(InsightId, &PreparedInsight)> = Vec::with_capacity(new.len());
+    for chunk in new.chunks(ROWS_PER_STATEMENT) {
+        let mut b = SqlBuilder::new();
+        b.push(
+            "INSERT INTO insights (source, source_ref, title, body, observed_on, segment, \
+             segment_key, stage, kind, sentiment, severity, account, account_key, url, \
+             visibility, tags, themes, fingerprint, added_at, updated_at, change_seq) VALUES ",
+        );
+        for (n, &i) in chunk.iter().enumerate() {
+            b.push(if n == 0 { "(" } else { ", (" });
+            push_values(&mut b, &run[i], now, change);
+            b.push(")");
+        }
+        b.push(" ON CONFLICT (source, source_ref) DO NOTHING RETURNING id, source, source_ref");
+        let rows: Vec<(i64, String, String)> = db.fetch_all(b.build()).await?;
+        let ids: HashMap<(String, String), i64> = rows
+            .into_iter()
+            .map(|(id, source, source_ref)| ((source, source_ref), id))
+            .collect();
+        for &i in chunk {
+            let (source, source_ref) = &keys[i];
+            // Only a writer that ignores the upsert lock could have inserted it meanwhile.
+            let id = *ids
+                .get(&(source.clone(), source_ref.to_string()))
+                .ok_or_else(|| {
+                    sqlx::Error::Protocol(format!(
+                        "insight {source}/{source_ref} was neither inserted nor found"
+                    ))
+                })?;
+            outcomes[i] = Some(UpsertOutcome::Inserted(id));
+            inserted.push((id, &run[i]));
+        }
+    }
+
+    for &(i, _) in &changed {
+        // Rewrites every field but `added_at`, still only if the fingerprint differs.
+        db.fetch_optional::<(i64,)>(bound_row(UPDATE_CHANGED, &run[i], now, change))
+            .await?;
+    }
+    let changed_ids: Vec<InsightId> = changed.iter().map(|&(_, id)| id).collect();
+    clear_themes_and_teams(db, &changed_ids).await?;
+    let written: Vec<(InsightId, &PreparedInsight)> = inserted
+        .into_iter()
+        .chain(changed.iter().map(|&(i, id)| (id, &run[i])))
+        .collect();
+    write_themes_of(db, &written).await?;
+    let visibilities: Vec<(InsightId, &model::Visibility)> = written
+        .iter()
+        .map(|(id, p)| (*id, &p.data.visibility))
+        .collect();
+    write_teams(db, &visibilities).await?;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.expect("every row has an outcome"))
+        .collect())
+}
+
+/// The rows of one run on PostgreSQL, copied in before they are merged: private to the
+/// transaction, created by its first run and dropped when it ends.
+const CREATE_BATCH_TABLE: &str = "CREATE TEMPORARY TABLE insight_batch (\
+     pos BIGINT NOT NULL, source TEXT NOT NULL, source_ref TEXT NOT NULL, title TEXT NOT NULL, \
+     body TEXT NOT NULL, observed_on TEXT NOT NULL, segment TEXT, segment_key TEXT, stage TEXT, \
+     kind TEXT, sentiment TEXT NOT NULL, severity BIGINT NOT NULL, account TEXT, \
+     account_key TEXT, url TEXT, visibility TEXT NOT NULL, tags TEXT NOT NULL, \
+     themes TEXT NOT NULL, fingerprint TEXT NOT NULL) ON COMMIT DROP";
+
+const COPY_BATCH: &str = "COPY insight_batch (pos, source, source_ref, title, body, \
+     observed_on, segment, segment_key, stage, kind, sentiment, severity, account, account_key, \
+     url, visibility, tags, themes, fingerprint) FROM STDIN";
+
+/// Rewrites the stored insights whose fingerprint differs from the copied row's. `$1` is
+/// "now", `$2` the change.
+const MERGE_CHANGED: &str = "UPDATE insights i SET title = b.title, body = b.body, \
+     observed_on = b.observed_on, segment = b.segment, segment_key = b.segment_key, \
+     stage = b.stage, kind = b.kind, sentiment = b.sentiment, severity = b.severity, \
+     account = b.account, account_key = b.account_key, url = b.url, visibility = b.visibility, \
+     tags = b.tags, themes = b.themes, fingerprint = b.fingerprint, updated_at = $1, \
+     change_seq = $2 \
+     FROM insight_batch b \
+     WHERE i.source = b.source AND i.source_ref = b.source_ref AND i.fingerprint <> b.fingerprint \
+     RETURNING b.pos, i.id";
+
+/// Inserts the copied rows that are new, in order.
+const MERGE_NEW: &str = "INSERT INTO insights (source, source_ref, title, body, observed_on, \
+     segment, segment_key, stage, kind, sentiment, severity, account, account_key, url, \
+     visibility, tags, themes, fingerprint, added_at, updated_at, change_seq) \
+     SELECT source, source_ref, title, body, observed_on, segment, segment_key, stage, kind, \
+     sentiment, severity, account, account_key, url, visibility, tags, themes, fingerprint, \
+     $1, $1, $2 FROM insight_batch ORDER BY pos \
+     ON CONFLICT (source, source_ref) DO NOTHING \
+     RETURNING id, source, source_ref";
+
+/// The id of every copied row.
+const BATCH_IDS: &str = "SELECT b.pos, i.id FROM insight_batch b \
+     JOIN insights i ON i.source = b.source AND i.source_ref = b.source_ref";
+
+/// The PostgreSQL way of [`upsert_run`]: `COPY` the rows into a temporary table, then merge
+/// them with one update (changed fingerprints) and one insert (`ON CONFLICT DO NOTHING`), and
+/// `COPY` the new theme rows straight in.
+async fn copy_run(
+    conn: &mut sqlx::PgConnection,
+    run: &[PreparedInsight],
+    now: i64,
+    change: i64,
+    first_run: bool,
+) -> Result<Vec<UpsertOutcome>, sqlx::Error> {
+    Db::Postgres(conn)
+        .execute(Sql::new(if first_run {
+            CREATE_BATCH_TABLE
+        } else {
+            "TRUNCATE insight_batch"
+        }))
+        .await?;
+    let mut data = String::with_capacity(run.len() * 1024);
+    for (pos, prepared) in run.iter().enumerate() {
+        let d = &prepared.data;
+        let segment_key = d.segment.as_deref().map(model::key);
+        let account_key = d.account.as_deref().map(model::key);
+        let (pos, source, day) = (
+            pos.to_string(),
+            d.source.to_lowercase(),
+            day_text(d.observed_on),
+        );
+        let (severity, visibility, tags, themes) = (
+            d.severity.get().to_string(),
+            visibility::column_text(&d.visibility),
+            list_text(&d.tags),
+            list_text(&prepared.themes),
+        );
+        let fields: [Option<&str>; 19] = [
+            Some(&pos),
+            Some(&source),
+            Some(&d.source_ref),
+            Some(&d.title),
+            Some(&d.body),
+            Some(&day),
+            d.segment.as_deref(),
+            segment_key.as_deref(),
+            d.stage.map(|s| s.name()),
+            d.kind.map(|k| k.name()),
+            Some(d.sentiment.name()),
+            Some(&severity),
+            d.account.as_deref(),
+            account_key.as_deref(),
+            d.url.as_deref(),
+            Some(&visibility),
+            Some(&tags),
+            Some(&themes),
+            Some(&prepared.fingerprint),
+        ];
+        push_copy_line(&mut data, &fields);
+    }
+    let mut copy = conn.copy_in_raw(COPY_BATCH).await?;
+    copy.send(data.into_bytes()).await?;
+    copy.finish().await?;
+
+    let changed: Vec<(i64, i64)> = Db::Postgres(conn)
+        .fetch_all(Sql::new(MERGE_CHANGED).bind(now).bind(change))
+        .await?;
+    let inserted: Vec<(i64, String, String)> = Db::Postgres(conn)
+        .fetch_all(Sql::new(MERGE_NEW).bind(now).bind(change))
+        .await?;
+    let inserted: HashSet<(String, String)> = inserted
+        .into_iter()
+        .map(|(_, source, source_ref)| (source, source_ref))
+        .collect();
+    let changed: HashSet<i64> = changed.into_iter().map(|(pos, _)| pos).collect();
+    let mut ids: Vec<Option<InsightId>> = vec![None; run.len()];
+    let rows: Vec<(i64, i64)> = Db::Postgres(conn).fetch_all(Sql::new(BATCH_IDS)).await?;
+    for (pos, id) in rows {
+        if let Some(slot) = usize::try_from(pos).ok().and_then(|p| ids.get_mut(p)) {
+            *slot = Some(id);
+        }
+    }
+    let mut outcomes = Vec::with_capacity(run.len());
+    let mut written: Vec<(InsightId, &PreparedInsight)> = Vec::new();
+    let mut rewritten: Vec<InsightId> = Vec::new();
+    for (pos, (prepared, id)) in run.iter().zip(ids).enumerate() {
+        let Some(id) = id else {
+            return Err(sqlx::Error::Protocol(format!(
+                "insight {}/{} was neither inserted, updated nor found",
+                prepared.data.source, prepared.data.source_ref
+            )));
+        };
+        let key = (
+            prepared.data.source.to_lowercase(),
+            prepared.data.source_ref.clone(),
+        );
+        if inserted.contains(&key) {
+            outcomes.push(UpsertOutcome::Inserted(id));
+            written.push((id, prepared));
+        } else if changed.contains(&(pos as i64)) {
+            outcomes.push(UpsertOutcome::Updated(id));
+            written.push((id, prepared));
+            rewritten.push(id);
+        } else {
+            outcomes.push(UpsertOutcome::Unchanged(id));
+        }
+    }
+    let mut db = Db::Postgres(conn);
+    clear_themes_and_teams(&mut db, &rewritten).await?;
+
+    let mut themes = String::new();
+    for (id, prepared) in &written {
+        let mut seen = HashSet::new();
+        for name in &prepared.themes {
+            let key = model::key(name);
+            if seen.insert(key.clone()) {
+                let id = id.to_string();
+                push_copy_line(&mut themes, &[Some(&id), Some(&key), Some(name)]);
+            }
+        }
+    }
+    if !themes.is_empty() {
+        let Db::Postgres(conn) = &mut db else {
+            unreachable!("a PostgreSQL connection")
+        };
+        let mut copy = conn
+            .copy_in_raw("COPY insight_themes (insight_id, key, name) FROM STDIN")
+            .await?;
+        copy.send(themes.into_bytes()).await?;
+        copy.finish().await?;
+    }
+    let visibilities: Vec<(InsightId, &model::Visibility)> = written
+        .iter()
+        .map(|(id, p)| (*id, &p.data.visibility))
+        .collect();
+    write_teams(&mut db, &visibilities).await?;
+    Ok(outcomes)
+}
+
+/// One line of `COPY … FROM STDIN` text: fields separated by tabs, `\N` for NULL, backslash,
+/// tab, newline and carriage return escaped.
+fn push_copy_line(out: &mut String, fields: &[Option<&str>]) {
+    for (n, field) in fields.iter().enumerate() {
+        if n > 0 {
+            out.push('\t');
+        }
+        match field {
+            None => out.push_str("\\N"),
+            Some(text) => {
+                for c in text.chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '\t' => out.push_str("\\t"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        c => out.push(c),
+                    }
+                }
+            }
+        }
+    }
+    out.push('\n');
+}
+
+/// Deletes the theme and team rows of insights about to be rewritten.
+async fn clear_themes_and_teams(db: &mut Db<'_>, ids: &[InsightId]) -> Result<(), sqlx::Error> {
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        for table in [
+            "DELETE FROM insight_themes WHERE insight_id IN (",
+            "DELETE FROM insight_teams WHERE insight_id IN (",
+        ] {
+            let mut b = SqlBuilder::new();
+            b.push(table);
+            for (n, id) in chunk.iter().enumerate() {
+                if n > 0 {
+                    b.push(", ");
+                }
+                b.push_bind(*id);
+            }
+            b.push(")");
+            db.execute(b.build()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `text` (whose placeholders are those of [`UPDATE_CHANGED`]) bound to one insight.
+fn bound_row(text: &'static str, prepared: &PreparedInsight, now: i64, change: i64) -> Sql {
+    let data = &prepared.data;
+    Sql::new(text)
+        .bind(data.source.to_lowercase())
+        .bind(data.source_ref.as_str())
+        .bind(data.title.as_str())
+        .bind(data.body.as_str())
+        .bind(day_text(data.observed_on))
+        .bind(data.segment.clone())
+        .bind(data.segment.as_deref().map(model::key))
+        .bind(data.stage.map(|s| s.name().to_string()))
+        .bind(data.kind.map(|k| k.name().to_string()))
+        .bind(data.sentiment.name())
+        .bind(i64::from(data.severity.get()))
+        .bind(data.account.clone())
+        .bind(data.account.as_deref().map(model::key))
+        .bind(data.url.clone())
+        .bind(visibility::column_text(&data.visibility))
+        .bind(list_text(&data.tags))
+        .bind(list_text(&prepared.themes))
+        .bind(prepared.fingerprint.as_str())
+        .bind(now)
+        .bind(change)
+}
+
+/// One insight's values, in the column order of the multi-row insert.
+fn push_values(b: &mut SqlBuilder, prepared: &PreparedInsight, now: i64, change: i64) {
+    let data = &prepared.data;
+    b.push_bind(data.source.to_lowercase())
+        .push(", ")
+        .push_bind(data.source_ref.as_str())
+        .push(", ")
+        .push_bind(data.title.as_str())
+        .push(", ")
+        .push_bind(data.body.as_str())
+        .push(", ")
+        .push_bind(day_text(data.observed_on))
+        .push(", ")
+        .push_bind(data.segment.clone())
+        .push(", ")
+        .push_bind(data.segment.as_deref().map(model::key))
+        .push(", ")
+        .push_bind(data.stage.map(|s| s.name().to_string()))
+        .push(", ")
+        .push_bind(data.kind.map(|k| k.name().to_string()))
+        .push(", ")
+        .push_bind(data.sentiment.name())
+        .push(", ")
+        .push_bind(i64::from(data.severity.get()))
+        .push(", ")
+        .push_bind(data.account.clone())
+        .push(", ")
+        .push_bind(data.account.as_deref().map(model::key))
+        .push(", ")
+        .push_bind(data.url.clone())
+        .push(", ")
+        .push_bind(visibility::column_text(&data.visibility))
+        .push(", ")
+        .push_bind(list_text(&data.tags))
+        .push(", ")
+        .push_bind(list_text(&prepared.themes))
+        .push(", ")
+        .push_bind(prepared.fingerprint.as_str())
+        .push(", ")
+        .push_bind(now)
+        .push(", ")
+        .push_bind(now)
+        .push(", ")
+        .push_bind(change);
+}
+
+/// One row per theme key of each insight, many insights per statement; the first spelling of
+/// a key wins, as in the themes list.
+async fn write_themes_of(
+    db: &mut Db<'_>,
+    written: &[(InsightId, &PreparedInsight)],
+) -> Result<(), sqlx::Error> {
+    let mut rows: Vec<(InsightId, String, &str)> = Vec::new();
+    for (id, prepared) in written {
+        let mut seen = HashSet::new();
+        for name in &prepared.themes {
+            let key = model::key(name);
+            if seen.insert(key.clone()) {
+                rows.push((*id, key, name.as_str()));
+            }
+        }
+    }
+    for chunk in rows.chunks(THEMES_PER_STATEMENT) {
         let mut b = SqlBuilder::new();
         b.push("INSERT INTO insight_themes (insight_id, key, name) VALUES ");
-        for (n, (key, name)) in chunk.iter().enumerate() {
+        for (n, (id, key, name)) in chunk.iter().enumerate() {
             b.push(if n == 0 { "(" } else { ", (" })
-                .push_bind(id)
+                .push_bind(*id)
                 .push(", ")
                 .push_bind(key.clone())
                 .push(", ")
-                .push_bind(name.as_str())
+                .push_bind(*name)
                 .push(")");
         }
         db.execute(b.build()).await?;

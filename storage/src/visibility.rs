@@ -13,7 +13,7 @@ use crate::values::{list_text, parse_list};
 const ALL: &str = "all";
 
 /// How many teams go into one multi-row insert, well under both engines' placeholder limits.
-const TEAMS_PER_STATEMENT: usize = 500;
+const TEAMS_PER_STATEMENT: usize = 5_000;
 
 /// The `visibility` column for a visibility.
 pub(crate) fn column_text(visibility: &Visibility) -> String {
@@ -50,24 +50,26 @@ pub(crate) fn push_scope(b: &mut SqlBuilder, scope: &Scope) {
     }
 }
 
-/// Writes the team rows of a newly inserted or rewritten insight.
+/// Writes the team rows of newly inserted or rewritten insights, many per statement.
 pub(crate) async fn write_teams(
     db: &mut Db<'_>,
-    id: InsightId,
-    visibility: &Visibility,
+    written: &[(InsightId, &Visibility)],
 ) -> Result<(), sqlx::Error> {
-    let Visibility::Teams(teams) = visibility else {
-        return Ok(());
-    };
-    let mut folded: Vec<String> = teams.iter().map(|t| t.to_ascii_lowercase()).collect();
-    folded.sort();
-    folded.dedup();
-    for chunk in folded.chunks(TEAMS_PER_STATEMENT) {
+    let mut rows: Vec<(InsightId, String)> = Vec::new();
+    for (id, visibility) in written {
+        if let Visibility::Teams(teams) = visibility {
+            let mut folded: Vec<String> = teams.iter().map(|t| t.to_ascii_lowercase()).collect();
+            folded.sort();
+            folded.dedup();
+            rows.extend(folded.into_iter().map(|team| (*id, team)));
+        }
+    }
+    for chunk in rows.chunks(TEAMS_PER_STATEMENT) {
         let mut b = SqlBuilder::new();
         b.push("INSERT INTO insight_teams (insight_id, team) VALUES ");
-        for (n, team) in chunk.iter().enumerate() {
+        for (n, (id, team)) in chunk.iter().enumerate() {
             b.push(if n == 0 { "(" } else { ", (" })
-                .push_bind(id)
+                .push_bind(*id)
                 .push(", ")
                 .push_bind(team.clone())
                 .push(")");

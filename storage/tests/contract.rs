@@ -196,6 +196,7 @@ contract_tests!(
     stores_opening_a_new_database_at_once_all_succeed,
     upsert_tells_inserted_updated_and_unchanged_apart,
     a_batch_is_written_in_order_and_atomically,
+    batched_upserts_agree_with_one_at_a_time,
     sources_are_case_insensitive_identities,
     concurrent_importers_of_the_same_rows_agree,
     terms_conjunction_disjunction_and_negation,
@@ -650,6 +651,158 @@ async fn a_batch_is_written_in_order_and_atomically(db: TestDb) {
         .unwrap_err();
     assert!(matches!(err, StoreError::InvalidInsight { .. }), "{err}");
     assert_eq!(store.count(&Scope::Everything).await.unwrap(), 1);
+}
+
+/// Rows for [`batched_upserts_agree_with_one_at_a_time`]: every third changes in version 2;
+/// some have teams (repeated in other cases) and themes (repeated by key).
+fn mixed_rows(source: &str, version: u8) -> Vec<PreparedInsight> {
+    (0..40)
+        .map(|i| {
+            let changed = version == 2 && i % 3 == 0;
+            let words = format!(
+                "word{} common{}",
+                i % 7,
+                if changed { " changed" } else { "" }
+            );
+            let mut p = insight(&format!("r{i}"), "2026-03-01", &words);
+            p.data.source = source.into();
+            if i % 4 == 0 {
+                p.data.visibility = Visibility::Teams(strings(&["Payments", "payments", "Growth"]));
+            }
+            if i % 5 == 0 {
+                p.themes = strings(&["Billing", "billing", "Refunds"]);
+            }
+            p.fingerprint = format!("r{i}-v{}", if changed { 2 } else { 1 });
+            indexed(p)
+        })
+        .collect()
+}
+
+async fn batched_upserts_agree_with_one_at_a_time(db: TestDb) {
+    let store = db.open().await;
+    let kinds = |outcomes: &[UpsertOutcome]| -> Vec<&'static str> {
+        outcomes
+            .iter()
+            .map(|o| match o {
+                UpsertOutcome::Inserted(_) => "inserted",
+                UpsertOutcome::Updated(_) => "updated",
+                UpsertOutcome::Unchanged(_) => "unchanged",
+            })
+            .collect()
+    };
+    // The same rows under two sources: one upsert per row, and one batch per version. Version
+    // 2 ends with a row already in it, changed once more, and a row new to the store.
+    let mut singles = Vec::new();
+    let mut batches = Vec::new();
+    for version in [1, 1, 2] {
+        let mut one = mixed_rows("single", version);
+        let mut all = mixed_rows("batch", version);
+        if version == 2 {
+            for (rows, source) in [(&mut one, "single"), (&mut all, "batch")] {
+                let mut again = rows[1].clone();
+                again.fingerprint = "r1-v3".into();
+                again.data.body = "word1 common again".into();
+                rows.push(indexed(again));
+                let mut fresh = insight("fresh", "2026-03-02", "common fresh");
+                fresh.data.source = source.into();
+                rows.push(fresh);
+            }
+        }
+        for row in &one {
+            singles.extend(upsert(&store, std::slice::from_ref(row), T1).await);
+        }
+        batches.extend(upsert(&store, &all, T1).await);
+    }
+    assert_eq!(kinds(&batches), kinds(&singles));
+    let updated = kinds(&batches).iter().filter(|k| **k == "updated").count();
+    assert_eq!(updated, 15, "14 rows changed by version 2, then r1");
+
+    let from = |source: &str, test: Test| {
+        query(vec![
+            vec![yes(test)],
+            vec![yes(filter(Filter::Source(source.into())))],
+        ])
+    };
+    for test in [
+        term("common"),
+        term("changed"),
+        term("again"),
+        term("word3"),
+        filter(Filter::Theme("billing".into())),
+        filter(Filter::Theme("refunds".into())),
+    ] {
+        for scope in [
+            Scope::Everything,
+            Scope::Team("payments".into()),
+            Scope::Team("growth".into()),
+            Scope::Public,
+        ] {
+            let single = refs_in(
+                &store,
+                &from("single", test.clone()),
+                &in_scope(scope.clone()),
+            )
+            .await;
+            let batch = refs_in(
+                &store,
+                &from("batch", test.clone()),
+                &in_scope(scope.clone()),
+            )
+            .await;
+            assert_eq!(single, batch, "{test:?} in {scope:?}");
+        }
+    }
+    assert_eq!(
+        refs(&store, &from("batch", term("again"))).await,
+        strings(&["r1"])
+    );
+    for theme in store.theme_counts(&Scope::Everything).await.unwrap() {
+        assert_eq!(
+            theme.count % 2,
+            0,
+            "{theme:?} is counted for both sources alike"
+        );
+    }
+
+    // A batch larger than one statement holds, written and then found unchanged.
+    let many: Vec<PreparedInsight> = (0..2_500)
+        .map(|i| {
+            let mut p = insight(&format!("m{i}"), "2026-03-03", "plenty");
+            p.themes = strings(&["Bulk"]);
+            indexed(p)
+        })
+        .collect();
+    let first = upsert(&store, &many, T2).await;
+    assert!(
+        first
+            .iter()
+            .all(|o| matches!(o, UpsertOutcome::Inserted(_)))
+    );
+    let ids: BTreeSet<_> = first.iter().map(|o| o.id()).collect();
+    assert_eq!(ids.len(), 2_500);
+    let again = upsert(&store, &many, T3).await;
+    assert_eq!(
+        again.iter().map(|o| o.id()).collect::<Vec<_>>(),
+        first.iter().map(|o| o.id()).collect::<Vec<_>>()
+    );
+    assert!(
+        again
+            .iter()
+            .all(|o| matches!(o, UpsertOutcome::Unchanged(_)))
+    );
+    assert_eq!(
+        search(&store, &just(term("plenty")), &everything())
+            .await
+            .total,
+        2_500
+    );
+    assert!(
+        store
+            .theme_counts(&Scope::Everything)
+            .await
+            .unwrap()
+            .contains(&count("Bulk", 2_500))
+    );
 }
 
 async fn sources_are_case_insensitive_identities(db: TestDb) {

@@ -1,4 +1,5 @@
-//! `flywheel import`: read a file, report every bad row by number, store the rest.
+//! `flywheel import`: stream a file into the store, report every bad row by number, store the
+//! rest, with a progress bar (rows per second) on a terminal.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Failure;
 use crate::app::App;
-use crate::services::import::{AboutFile, ImportError, ImportRequest, prepare, store};
+use crate::services::import::{AboutFile, ImportError, ImportRequest, ImportWatcher, import_file};
 use crate::services::ingest::IngestReport;
 
 /// Rejected rows listed one by one before the rest are only counted.
@@ -68,50 +69,71 @@ pub async fn run(app: &App, args: &ImportArgs) -> Result<(), Failure> {
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
-    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {path}"))?;
-    let prepared = prepare(app, &path, bytes, &request)
-        .await
-        .map_err(|e: ImportError| anyhow!(e))?;
-    let about = &prepared.about;
-    for line in about.rejected.iter().take(LISTED_REJECTIONS) {
-        eprintln!("rejected {line}");
-    }
-    if about.rejected.len() > LISTED_REJECTIONS {
-        eprintln!(
-            "… and {} more rejected rows",
-            about.rejected.len() - LISTED_REJECTIONS
-        );
-    }
-    if !about.ignored_columns.is_empty() {
-        eprintln!("ignored columns: {}", about.ignored_columns.join(", "));
-    }
-    if args.strict && !about.rejected.is_empty() {
-        return Err(anyhow!(
-            "{path}: {} of {} rows rejected; --strict: nothing was written",
-            about.rejected.len(),
-            about.total_rows
-        )
-        .into());
-    }
-
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(prepared.rows.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed}")
-                .expect("valid progress template"),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    // Refuse a missing file by name before any work starts.
+    std::fs::metadata(&args.file).with_context(|| format!("cannot read {path}"))?;
     let actor = format!(
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())
     );
-    let imported = store(app, prepared, &actor, |n| bar.set_position(n as u64)).await?;
-    bar.finish_and_clear();
+    let mut shown = Shown::new();
+    let imported = import_file(app, &args.file, &request, args.strict, &actor, &mut shown).await;
+    shown.bar.finish_and_clear();
+    if shown.rejected > LISTED_REJECTIONS {
+        eprintln!(
+            "… and {} more rejected rows",
+            shown.rejected - LISTED_REJECTIONS
+        );
+    }
+    let imported = imported.map_err(|e| match e.downcast::<ImportError>() {
+        Ok(e) => anyhow!(e),
+        Err(e) => e,
+    })?;
     print!("{}", summary(&imported.about, &imported.report));
     Ok(())
+}
+
+/// What the terminal shows while a file is imported: bad rows as they are found, then a
+/// progress bar with rows per second.
+struct Shown {
+    bar: ProgressBar,
+    rejected: usize,
+}
+
+impl Shown {
+    fn new() -> Shown {
+        Shown {
+            bar: ProgressBar::hidden(),
+            rejected: 0,
+        }
+    }
+}
+
+impl ImportWatcher for Shown {
+    fn opened(&mut self, about: &AboutFile) {
+        if !about.ignored_columns.is_empty() {
+            eprintln!("ignored columns: {}", about.ignored_columns.join(", "));
+        }
+        if std::io::stderr().is_terminal() {
+            self.bar = ProgressBar::new(about.total_rows as u64);
+            self.bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {human_pos}/{human_len} rows  {per_sec:.bold}  {elapsed}",
+                )
+                .expect("valid progress template"),
+            );
+        }
+    }
+
+    fn rejected(&mut self, line: &str) {
+        self.rejected += 1;
+        if self.rejected <= LISTED_REJECTIONS {
+            self.bar.suspend(|| eprintln!("rejected {line}"));
+        }
+    }
+
+    fn progress(&mut self, rows: usize) {
+        self.bar.set_position(rows as u64);
+    }
 }
 
 /// The lines printed after an import.
@@ -123,7 +145,7 @@ pub fn summary(about: &AboutFile, report: &IngestReport) -> String {
     out.push_str(&format!("  inserted  {:>7}\n", report.inserted));
     out.push_str(&format!("  updated   {:>7}\n", report.updated));
     out.push_str(&format!("  unchanged {:>7}\n", report.unchanged));
-    out.push_str(&format!("  rejected  {:>7}\n", about.rejected.len()));
+    out.push_str(&format!("  rejected  {:>7}\n", about.rejected_rows));
     if report.redactions.total() > 0 {
         out.push_str(&format!("Redacted before storing: {}\n", report.redactions));
     }

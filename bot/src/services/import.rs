@@ -1,13 +1,37 @@
-//! Importing a file: read every row and say which are bad and why ([`prepare`]), then store the
-//! good ones through [`ingest`](super::ingest), audited ([`store`]). Two steps, so that whoever
-//! imports can show the bad rows, or refuse the whole file, before anything is written.
+//! Importing a file. [`import_file`] streams a file of any size from disk: a blocking thread
+//! reads, redacts and prepares rows and hands them in batches, through a short queue, to the
+//! store, one transaction (and one search index commit) per batch, so memory stays flat and
+//! parsing overlaps writing. With `strict`, the file is read through once more first and
+//! nothing is written if any row is bad.
+//!
+//! For a file already in memory, [`prepare`] reads every row and says which are bad and why,
+//! then [`store`] writes the good ones through [`ingest`](super::ingest), audited.
 
-use flywheel_insights::import::{self, FileError, Format, ImportOptions, Mapping, Recognised};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use flywheel_insights::import::{
+    self, FileError, Format, ImportOptions, Mapping, Reader, Recognised,
+};
+use flywheel_insights::index::{PreparedInsight, prepare as prepare_insight};
 use flywheel_insights::model::InsightData;
+use flywheel_insights::redact::RedactionCounts;
 use flywheel_storage::audit::NewAuditEvent;
+use tokio::sync::mpsc;
 
 use crate::app::App;
-use crate::services::ingest::{IngestReport, ingest};
+use crate::services::ingest::{self, IngestReport, ingest};
+
+/// Rejected rows kept word for word in [`AboutFile::rejected`]; the rest are only counted.
+pub const KEPT_REJECTIONS: usize = 1_000;
+
+/// Rows of a file written per transaction (and per search index commit).
+pub const IMPORT_BATCH: usize = 2_000;
+
+/// Text (titles and bodies) per batch at most, whatever the row count: a prepared row holds
+/// its stems and the index its tokens, several times the text, so batches of long rows are
+/// cut short to keep memory flat.
+pub const IMPORT_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// How to read a file; everything unset is recognised from the file itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,8 +64,10 @@ pub struct AboutFile {
     pub recognised: Recognised,
     /// Rows in the file, good and bad.
     pub total_rows: usize,
-    /// Each bad row: `row N: why`.
+    /// Bad rows: `row N: why`, the first [`KEPT_REJECTIONS`] of them.
     pub rejected: Vec<String>,
+    /// How many rows were bad in all.
+    pub rejected_rows: usize,
     /// Columns (or keys) that fed no field.
     pub ignored_columns: Vec<String>,
 }
@@ -56,6 +82,16 @@ pub enum ImportError {
         name: String,
         /// What is wrong with it.
         error: FileError,
+    },
+    /// `strict` was asked for and some rows are bad: nothing was written.
+    #[error("{name}: {rejected} of {total} rows rejected; --strict: nothing was written")]
+    Refused {
+        /// The file.
+        name: String,
+        /// Bad rows.
+        rejected: usize,
+        /// Rows in the file.
+        total: usize,
     },
     /// Reading it stopped unexpectedly.
     #[error("{name}: reading stopped: {reason}")]
@@ -112,6 +148,7 @@ pub async fn prepare(
             format,
             recognised: parsed.recognised,
             total_rows,
+            rejected_rows: rejected.len(),
             rejected,
             ignored_columns: parsed.ignored_columns,
         },
@@ -138,6 +175,12 @@ pub async fn store(
 ) -> anyhow::Result<Imported> {
     let Prepared { about, rows } = prepared;
     let report = ingest(app, rows, progress).await?;
+    audit(app, &about, &report, actor).await;
+    Ok(Imported { about, report })
+}
+
+/// Records an import in the audit log when it changed anything.
+async fn audit(app: &App, about: &AboutFile, report: &IngestReport, actor: &str) {
     if report.inserted + report.updated > 0 {
         let event = NewAuditEvent {
             at: app.clock.now(),
@@ -149,12 +192,227 @@ pub async fn store(
                 "inserted": report.inserted,
                 "updated": report.updated,
                 "unchanged": report.unchanged,
-                "rejected": about.rejected.len(),
+                "rejected": about.rejected_rows,
             }),
         };
         if let Err(e) = app.store.audit(&event).await {
             tracing::error!("cannot write the audit log: {e}");
         }
     }
+}
+
+/// What [`import_file`] tells its caller as it goes.
+pub trait ImportWatcher {
+    /// The file was read through once and accepted; rows are coming.
+    fn opened(&mut self, _about: &AboutFile) {}
+    /// A bad row: `row N: why`.
+    fn rejected(&mut self, _line: &str) {}
+    /// Rows dealt with so far (written or rejected), out of [`AboutFile::total_rows`].
+    fn progress(&mut self, _rows: usize) {}
+}
+
+/// A watcher that wants to hear nothing.
+impl ImportWatcher for () {}
+
+/// What the reading thread sends the writer.
+enum Step {
+    Opened {
+        format: Format,
+        total_rows: usize,
+        recognised: Recognised,
+        ignored_columns: Vec<String>,
+    },
+    Rejected(String),
+    Batch {
+        rows: Vec<PreparedInsight>,
+        redactions: RedactionCounts,
+    },
+    /// Strict, and this many rows are bad.
+    Refused(usize),
+}
+
+/// Imports the file at `path`, streaming it: it is read through once to refuse it early (a
+/// [`FileError`] writes nothing), once more when `strict` to refuse it if any row is bad, then
+/// read again while its good rows are written in batches of [`IMPORT_BATCH`] rows (fewer when
+/// they hold over [`IMPORT_BATCH_BYTES`] of text), each one transaction. Memory does not grow with the file. The import is recorded in the audit log as
+/// done by `actor` when it changed anything.
+///
+/// [`IngestReport::ids`] stays empty: a file may hold millions of rows.
+pub async fn import_file(
+    app: &App,
+    path: &Path,
+    request: &ImportRequest,
+    strict: bool,
+    actor: &str,
+    watcher: &mut dyn ImportWatcher,
+) -> anyhow::Result<Imported> {
+    let name = path.display().to_string();
+    // One batch waiting while one is written and the next is read: enough to overlap them.
+    let (sender, mut steps) = mpsc::channel::<Step>(1);
+    let reading = tokio::task::spawn_blocking({
+        let path = path.to_path_buf();
+        let name = name.clone();
+        let request = request.clone();
+        let config = app.config.clone();
+        let today = app.today();
+        move || read_file(path, &name, &request, strict, &config, today, sender)
+    });
+
+    let mut about = AboutFile {
+        name: name.clone(),
+        format: Format::Csv,
+        recognised: Recognised::Generic,
+        total_rows: 0,
+        rejected: Vec::new(),
+        rejected_rows: 0,
+        ignored_columns: Vec::new(),
+    };
+    let mut report = IngestReport::default();
+    let mut refused = None;
+    let now = app.clock.now();
+    let mut written = Ok(());
+    while let Some(step) = steps.recv().await {
+        match step {
+            Step::Opened {
+                format,
+                total_rows,
+                recognised,
+                ignored_columns,
+            } => {
+                about.format = format;
+                about.total_rows = total_rows;
+                about.recognised = recognised;
+                about.ignored_columns = ignored_columns;
+                watcher.opened(&about);
+            }
+            Step::Rejected(line) => {
+                watcher.rejected(&line);
+                about.rejected_rows += 1;
+                if about.rejected.len() < KEPT_REJECTIONS {
+                    about.rejected.push(line);
+                }
+                if refused.is_none() {
+                    watcher.progress(report.total() + about.rejected_rows);
+                }
+            }
+            Step::Batch { rows, redactions } => {
+                report.redactions += redactions;
+                if let Err(e) = ingest::store_batch(app, &rows, now, &mut report, false).await {
+                    // Dropping the queue stops the reader.
+                    written = Err(e);
+                    break;
+                }
+                watcher.progress(report.total() + about.rejected_rows);
+            }
+            Step::Refused(rejected) => refused = Some(rejected),
+        }
+    }
+    drop(steps);
+    let read = reading.await.map_err(|e| ImportError::Stopped {
+        name: name.clone(),
+        reason: e.to_string(),
+    })?;
+    written?;
+    read?;
+    if let Some(rejected) = refused {
+        return Err(ImportError::Refused {
+            name,
+            rejected,
+            total: about.total_rows,
+        }
+        .into());
+    }
+    audit(app, &about, &report, actor).await;
     Ok(Imported { about, report })
+}
+
+/// The reading side of [`import_file`], on a blocking thread.
+fn read_file(
+    path: PathBuf,
+    name: &str,
+    request: &ImportRequest,
+    strict: bool,
+    config: &flywheel_config::Config,
+    today: chrono::NaiveDate,
+    sender: mpsc::Sender<Step>,
+) -> Result<(), ImportError> {
+    let file_error = |error| ImportError::File {
+        name: name.to_string(),
+        error,
+    };
+    let format = match request.format {
+        Some(format) => format,
+        None => Format::detect_source(Some(name), &path).map_err(file_error)?,
+    };
+    let options = ImportOptions {
+        format,
+        source: request.source.clone(),
+        mappings: request.mappings.clone(),
+        max_field_chars: import::DEFAULT_MAX_FIELD_CHARS,
+        today,
+    };
+    let reader = Reader::open(&path, &options).map_err(file_error)?;
+    // A closed queue means the writer gave up: stop reading.
+    let send = |step| sender.blocking_send(step).is_ok();
+    if !send(Step::Opened {
+        format,
+        total_rows: reader.total_rows(),
+        recognised: reader.recognised(),
+        ignored_columns: reader.ignored_columns(),
+    }) {
+        return Ok(());
+    }
+    if strict {
+        let mut bad = 0;
+        let finished = reader
+            .rows(|row| match row.result {
+                Ok(_) => ControlFlow::Continue(()),
+                Err(e) => {
+                    bad += 1;
+                    if send(Step::Rejected(format!("row {}: {e}", row.number))) {
+                        ControlFlow::Continue(())
+                    } else {
+                        ControlFlow::Break(())
+                    }
+                }
+            })
+            .map_err(file_error)?;
+        if bad > 0 || !finished {
+            send(Step::Refused(bad));
+            return Ok(());
+        }
+    }
+    let redactor = ingest::redactor_of(config);
+    let mut rows = Vec::with_capacity(IMPORT_BATCH);
+    let mut bytes = 0;
+    let mut redactions = RedactionCounts::default();
+    let mut open = true;
+    reader
+        .rows(|row| {
+            match row.result {
+                Ok(mut data) => {
+                    redactions += redactor.redact_insight(&mut data);
+                    bytes += data.title.len() + data.body.len();
+                    rows.push(prepare_insight(data, &config.themes, today));
+                }
+                Err(e) => open = send(Step::Rejected(format!("row {}: {e}", row.number))),
+            }
+            if open && (rows.len() >= IMPORT_BATCH || bytes >= IMPORT_BATCH_BYTES) {
+                bytes = 0;
+                open = send(Step::Batch {
+                    rows: std::mem::replace(&mut rows, Vec::with_capacity(IMPORT_BATCH)),
+                    redactions: std::mem::take(&mut redactions),
+                });
+            }
+            if open {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        })
+        .map_err(file_error)?;
+    if open && !rows.is_empty() {
+        send(Step::Batch { rows, redactions });
+    }
+    Ok(())
 }

@@ -1,7 +1,8 @@
-//! The one way insights enter the store, whatever brought them (a file, the HTTP API, chat):
+//! The one way insights enter the store, whatever brought them (a file or chat):
 //! redact personal data, assign themes, then upsert in batched transactions.
 
-use flywheel_insights::index::prepare;
+use chrono::{DateTime, Utc};
+use flywheel_insights::index::{PreparedInsight, prepare};
 use flywheel_insights::model::{InsightData, InsightId};
 use flywheel_insights::redact::{RedactionCounts, Redactor};
 use flywheel_storage::UpsertOutcome;
@@ -9,7 +10,7 @@ use flywheel_storage::UpsertOutcome;
 use crate::app::App;
 
 /// Rows written per transaction.
-pub const BATCH: usize = 500;
+pub const BATCH: usize = 2_000;
 
 /// What an ingestion did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,15 +21,28 @@ pub struct IngestReport {
     pub updated: usize,
     /// Insights already stored exactly so.
     pub unchanged: usize,
-    /// The id of every row, in input order.
+    /// The id of every row, in input order (left empty by a streamed file import, which may
+    /// hold millions of rows).
     pub ids: Vec<InsightId>,
     /// What redaction removed.
     pub redactions: RedactionCounts,
 }
 
+impl IngestReport {
+    /// Rows stored so far: inserted, updated or unchanged.
+    pub fn total(&self) -> usize {
+        self.inserted + self.updated + self.unchanged
+    }
+}
+
 /// The redactor the configuration asks for.
 pub fn redactor(app: &App) -> Redactor {
-    let p = &app.config.privacy;
+    redactor_of(&app.config)
+}
+
+/// The redactor `config` asks for.
+pub fn redactor_of(config: &flywheel_config::Config) -> Redactor {
+    let p = &config.privacy;
     Redactor {
         emails: p.emails,
         phones: p.phones,
@@ -58,24 +72,40 @@ pub async fn ingest(
             report.redactions += redactor.redact_insight(&mut data);
             batch.push(prepare(data, &app.config.themes, today));
         }
-        for outcome in app.store.upsert(&batch, now).await? {
-            let id = match outcome {
-                UpsertOutcome::Inserted(id) => {
-                    report.inserted += 1;
-                    id
-                }
-                UpsertOutcome::Updated(id) => {
-                    report.updated += 1;
-                    id
-                }
-                UpsertOutcome::Unchanged(id) => {
-                    report.unchanged += 1;
-                    id
-                }
-            };
-            report.ids.push(id);
-        }
+        store_batch(app, &batch, now, &mut report, true).await?;
         progress(report.ids.len().min(total));
     }
     Ok(report)
+}
+
+/// Stores one batch of prepared insights in one transaction, counting what happened in
+/// `report` (and each row's id when `keep_ids`).
+pub async fn store_batch(
+    app: &App,
+    batch: &[PreparedInsight],
+    now: DateTime<Utc>,
+    report: &mut IngestReport,
+    keep_ids: bool,
+) -> anyhow::Result<()> {
+    for outcome in app.store.upsert(batch, now).await? {
+        let name = match outcome {
+            UpsertOutcome::Inserted(_) => {
+                report.inserted += 1;
+                "inserted"
+            }
+            UpsertOutcome::Updated(_) => {
+                report.updated += 1;
+                "updated"
+            }
+            UpsertOutcome::Unchanged(_) => {
+                report.unchanged += 1;
+                "unchanged"
+            }
+        };
+        metrics::counter!(crate::telemetry::IMPORTED_ROWS, "outcome" => name).increment(1);
+        if keep_ids {
+            report.ids.push(outcome.id());
+        }
+    }
+    Ok(())
 }

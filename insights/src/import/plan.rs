@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use super::fields::normalize;
 use super::signals::{estimate_sentiment, estimate_severity};
-use super::table::{Cell, Record, Table};
+use super::table::{Cell, Record, Shape};
 use super::{Field, FileError, ImportOptions, Recognised, Row, RowError, clip};
 use crate::model::{
     InsightData, Kind, Sentiment, Severity, Stage, UnknownValue, Visibility, key, nearest,
@@ -138,7 +138,7 @@ pub(super) struct Plan {
 
 impl Plan {
     /// Recognises the table's columns and applies the options' mappings over them.
-    pub(super) fn new(table: &Table, options: &ImportOptions) -> Result<Plan, FileError> {
+    pub(super) fn new(table: &Shape, options: &ImportOptions) -> Result<Plan, FileError> {
         let columns = &table.columns;
         let mapped = resolve_mappings(table, options)?;
         let cfpb = CfpbColumns::find(columns);
@@ -156,7 +156,7 @@ impl Plan {
         }
         let holds_text = |f: Field| rules[f as usize] != Rule::Absent;
         // An empty JSON array has no keys and nothing to import: not an error.
-        let nothing_at_all = columns.is_empty() && table.records.is_empty();
+        let nothing_at_all = columns.is_empty() && table.records == 0;
         if !(holds_text(Field::Title) || holds_text(Field::Body) || nothing_at_all) {
             return Err(FileError::NoTextColumn {
                 noun: table.noun.one(),
@@ -195,40 +195,6 @@ impl Plan {
             .enumerate()
             .filter(|(i, _)| !used.contains(i))
             .map(|(_, name)| name.clone())
-            .collect()
-    }
-
-    /// Builds every record, then skips repeats of an earlier row's `(source, source_ref)`.
-    pub(super) fn build_all(&self, records: Vec<Record>) -> Vec<Row> {
-        let mut first_rows: HashMap<(String, String), usize> = HashMap::new();
-        records
-            .into_iter()
-            .map(|record| {
-                let result = record.cells.and_then(|cells| self.build(&cells)).and_then(
-                    |(data, derived)| match first_rows
-                        .entry((data.source.clone(), data.source_ref.clone()))
-                    {
-                        Entry::Occupied(first) => Err(if derived {
-                            RowError::DuplicateRow {
-                                first_row: *first.get(),
-                            }
-                        } else {
-                            RowError::DuplicateRef {
-                                source_ref: clip(&data.source_ref, 60),
-                                first_row: *first.get(),
-                            }
-                        }),
-                        Entry::Vacant(slot) => {
-                            slot.insert(record.number);
-                            Ok(data)
-                        }
-                    },
-                );
-                Row {
-                    number: record.number,
-                    result,
-                }
-            })
             .collect()
     }
 
@@ -313,9 +279,58 @@ impl Plan {
     }
 }
 
+/// Builds rows one at a time, skipping repeats of an earlier row's `(source, source_ref)`. It
+/// remembers a 128-bit hash of each pair, not the pair, so that a file of millions of rows
+/// costs tens of megabytes, not its own size.
+pub(super) struct Builder<'p> {
+    plan: &'p Plan,
+    first_rows: HashMap<u128, usize>,
+}
+
+impl<'p> Builder<'p> {
+    pub(super) fn new(plan: &'p Plan) -> Self {
+        Builder {
+            plan,
+            first_rows: HashMap::new(),
+        }
+    }
+
+    /// The row of one record.
+    pub(super) fn row(&mut self, record: Record) -> Row {
+        let result = record
+            .cells
+            .and_then(|cells| self.plan.build(&cells))
+            .and_then(|(data, derived)| {
+                match self
+                    .first_rows
+                    .entry(fnv128(&[&data.source, &data.source_ref]))
+                {
+                    Entry::Occupied(first) => Err(if derived {
+                        RowError::DuplicateRow {
+                            first_row: *first.get(),
+                        }
+                    } else {
+                        RowError::DuplicateRef {
+                            source_ref: clip(&data.source_ref, 60),
+                            first_row: *first.get(),
+                        }
+                    }),
+                    Entry::Vacant(slot) => {
+                        slot.insert(record.number);
+                        Ok(data)
+                    }
+                }
+            });
+        Row {
+            number: record.number,
+            result,
+        }
+    }
+}
+
 /// The column index of every `--map`, refusing unknown columns and fields mapped twice.
 fn resolve_mappings(
-    table: &Table,
+    table: &Shape,
     options: &ImportOptions,
 ) -> Result<Vec<(Field, usize)>, FileError> {
     let columns = &table.columns;
@@ -609,24 +624,29 @@ fn is_link(value: &str) -> bool {
 /// a file without ids updates instead of duplicating. It hashes the text with personal data
 /// redacted, so the reference cannot be used to test guesses of what redaction removed.
 fn derived_ref(source: &str, title: &str, body: &str, observed_on: NaiveDate) -> String {
-    // FNV-1a, 128 bits: stable across builds and platforms, unlike the standard hasher.
+    let redactor = Redactor::all();
+    let hash = fnv128(&[
+        source,
+        &redactor.redact(title).text,
+        &redactor.redact(body).text,
+        &observed_on.to_string(),
+    ]);
+    format!("auto-{hash:032x}")
+}
+
+/// FNV-1a, 128 bits, over `parts` each followed by a unit separator (which keeps `ab`+`c` and
+/// `a`+`bc` apart): stable across builds and platforms, unlike the standard hasher.
+fn fnv128(parts: &[&str]) -> u128 {
     const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
-    let redactor = Redactor::all();
     let mut hash = OFFSET;
-    for part in [
-        source.to_string(),
-        redactor.redact(title).text,
-        redactor.redact(body).text,
-        observed_on.to_string(),
-    ] {
-        // The unit separator keeps `ab`+`c` and `a`+`bc` apart.
+    for part in parts {
         for byte in part.bytes().chain([0x1f]) {
             hash ^= u128::from(byte);
             hash = hash.wrapping_mul(PRIME);
         }
     }
-    format!("auto-{hash:032x}")
+    hash
 }
 
 #[cfg(test)]

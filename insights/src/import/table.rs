@@ -4,11 +4,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::io::{BufRead, Read};
+use std::ops::ControlFlow;
+use std::rc::Rc;
 
 use serde::Deserialize;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{FileError, Format, RowError};
+use super::stream::{Meter, Metered, Opened, Trouble};
+use super::{FileError, Format, MAX_ROW_BYTES, RowError, Source};
 
 /// What a file calls its columns, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,19 +55,8 @@ pub(super) struct Record {
     pub cells: Result<Vec<Cell>, RowError>,
 }
 
-/// A file read into columns and records.
-#[derive(Debug)]
-pub(super) struct Table {
-    /// What the columns are called.
-    pub noun: Noun,
-    /// Column headers or JSON keys, in the order first seen.
-    pub columns: Vec<String>,
-    /// Every record, in file order.
-    pub records: Vec<Record>,
-}
-
-/// The file as text: a UTF-8 byte order mark is dropped; empty, binary and non-UTF-8 files are
-/// refused.
+/// The start of a file as text, to tell its format by: a UTF-8 byte order mark is dropped;
+/// empty, binary and non-UTF-8 files are refused.
 pub(super) fn decode(bytes: &[u8]) -> Result<&str, FileError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -77,13 +70,20 @@ pub(super) fn decode(bytes: &[u8]) -> Result<&str, FileError> {
             line: line_at(bytes, at),
         });
     }
-    std::str::from_utf8(bytes).map_err(|e| {
-        let at = e.valid_up_to();
-        FileError::NotUtf8 {
-            line: line_at(bytes, at),
-            byte: bytes[at],
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        // The start of a file may end in the middle of a character.
+        Err(e) if e.error_len().is_none() => {
+            Ok(std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default())
         }
-    })
+        Err(e) => {
+            let at = e.valid_up_to();
+            Err(FileError::NotUtf8 {
+                line: line_at(bytes, at),
+                byte: bytes[at],
+            })
+        }
+    }
 }
 
 /// The 1-based line holding byte `at`.
@@ -112,35 +112,6 @@ fn is_wrapper(pairs: &[(String, Node)]) -> bool {
     pairs
         .iter()
         .any(|(k, v)| k == "insights" && matches!(v, Node::Array(_)))
-}
-
-/// Reads `text` as `format`, refusing a file that is plainly another format.
-pub(super) fn read_table(text: &str, format: Format) -> Result<Table, FileError> {
-    let looks_like = sniff(text);
-    let wrong = |found| FileError::WrongFormat {
-        claimed: format,
-        found,
-    };
-    match (format, looks_like) {
-        (Format::Csv, Format::Json | Format::Ndjson) => Err(wrong(looks_like)),
-        // JSON that is neither an array nor an object (`"text"`, `42`) is still JSON: let the
-        // reader say what it expected instead.
-        (Format::Json, Format::Csv) if serde_json::from_str::<IgnoredAny>(text).is_err() => {
-            Err(wrong(Format::Csv))
-        }
-        (Format::Ndjson, Format::Csv) if !first_line_is_json(text) => Err(wrong(Format::Csv)),
-        // A JSON document whose first line is not an object on its own (an array, a pretty
-        // printed object) would otherwise be read line by line into nonsense.
-        (Format::Ndjson, Format::Json)
-            if text.trim_start().starts_with('[')
-                || serde_json::from_str::<IgnoredAny>(text).is_ok() =>
-        {
-            Err(wrong(Format::Json))
-        }
-        (Format::Csv, Format::Csv) => read_csv(text),
-        (Format::Json, _) => read_json(text, looks_like),
-        (Format::Ndjson, _) => read_ndjson(text),
-    }
 }
 
 fn first_line_is_json(text: &str) -> bool {
@@ -173,82 +144,6 @@ fn sniff_delimiter(text: &str) -> u8 {
         .max_by_key(|(_, n)| *n)
         .filter(|(_, n)| *n > 0)
         .map_or(b',', |(d, _)| *d)
-}
-
-fn read_csv(text: &str) -> Result<Table, FileError> {
-    let delimiter = sniff_delimiter(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    let mut raw = Vec::new();
-    for record in reader.records() {
-        raw.push(record.map_err(|e| FileError::Csv {
-            line: e.position().map_or(0, |p| p.line() as usize),
-            message: e.to_string(),
-        })?);
-    }
-    // The reader never complains about a quote left open: it quietly swallows the rest of the
-    // file into one field, so look for it before rows silently disappear.
-    if let Some(last) = raw.last()
-        && let Some(pos) = last.position()
-    {
-        let start = usize::try_from(pos.byte())
-            .unwrap_or(text.len())
-            .min(text.len());
-        if let Some(offset) = unclosed_quote(&text.as_bytes()[start..], delimiter) {
-            return Err(FileError::UnclosedQuote {
-                line: line_at(text.as_bytes(), start + offset),
-            });
-        }
-    }
-    let mut raw = raw.into_iter();
-    let Some(header) = raw.next() else {
-        return Err(FileError::Empty);
-    };
-    let columns: Vec<String> = header
-        .iter()
-        .enumerate()
-        .map(|(i, name)| match name.trim() {
-            "" => format!("column {}", i + 1),
-            name => name.to_string(),
-        })
-        .collect();
-    let width = columns.len();
-    let mut records = Vec::new();
-    let mut mismatched = 0;
-    for (index, record) in raw.enumerate() {
-        // Spreadsheets pad exports with rows of bare separators: nothing there to import.
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        let cells = if record.len() == width {
-            Ok(record.iter().map(|f| Cell::Text(f.to_string())).collect())
-        } else {
-            mismatched += 1;
-            Err(RowError::FieldCount {
-                found: record.len(),
-                expected: width,
-            })
-        };
-        records.push(Record {
-            number: index + 1,
-            cells,
-        });
-    }
-    if mismatched > 0 && mismatched * 2 > records.len() {
-        return Err(FileError::InconsistentColumns {
-            expected: width,
-            mismatched,
-            rows: records.len(),
-        });
-    }
-    Ok(Table {
-        noun: Noun::Column,
-        columns,
-        records,
-    })
 }
 
 /// Where a quoted field that never closes starts in the last record, read the way the CSV reader
@@ -402,7 +297,7 @@ fn json_message(e: &serde_json::Error) -> String {
 }
 
 /// The keys seen so far, each with its column index.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct Keys {
     index: HashMap<String, usize>,
     names: Vec<String>,
@@ -458,105 +353,545 @@ fn cell(node: Node) -> Cell {
     }
 }
 
-fn read_json(text: &str, looks_like: Format) -> Result<Table, FileError> {
-    let node: Node = serde_json::from_str(text).map_err(|e| {
-        if looks_like == Format::Ndjson {
-            FileError::WrongFormat {
-                claimed: Format::Json,
-                found: Format::Ndjson,
-            }
-        } else {
-            FileError::Json {
-                line: e.line(),
-                column: e.column(),
-                message: json_message(&e),
-            }
-        }
-    })?;
-    let elements = match node {
-        Node::Array(elements) => elements,
-        Node::Object(pairs) => match pairs.into_iter().find(|(k, _)| k == "insights") {
-            Some((_, Node::Array(elements))) => elements,
-            Some((_, other)) => {
-                return Err(FileError::NotArray {
-                    found: format!("an object whose \"insights\" is {}", other.kind()),
-                });
-            }
-            None => {
-                return Err(FileError::NotArray {
-                    found: "an object without an \"insights\" array".into(),
-                });
-            }
-        },
-        other => {
-            return Err(FileError::NotArray {
-                found: other.kind().into(),
-            });
-        }
+/// What a first pass over a file found: enough to decide which cell feeds which field before
+/// any row is built.
+#[derive(Debug)]
+pub(super) struct Shape {
+    /// What the columns are called.
+    pub noun: Noun,
+    /// Column headers or JSON keys, in the order first seen.
+    pub columns: Vec<String>,
+    /// Records in the file (each becomes a row, good or bad).
+    pub records: usize,
+    layout: Layout,
+    /// Every JSON key with its column.
+    keys: Keys,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    Csv { delimiter: u8, width: usize },
+    Json { looks_like: Format },
+    Ndjson,
+}
+
+/// The CSV reader's buffer: it reads this far past the record it is on.
+const CSV_BUFFER: usize = 64 * 1024;
+
+/// Reads the file once, without keeping its rows: refuses it if it is plainly another format,
+/// does not parse, or is not a table; otherwise says what its columns are and how many records
+/// it has.
+pub(super) fn scan(source: &dyn Source, format: Format) -> Result<Shape, FileError> {
+    let trouble = Rc::new(Trouble::default());
+    let opened = Opened::open(source, trouble.clone())?;
+    let head = opened.head_text();
+    let looks_like = sniff(head);
+    let first_line_json = first_line_is_json(head);
+    let starts_array = head.trim_start().starts_with('[');
+    let delimiter = sniff_delimiter(head);
+    let wrong = |found| FileError::WrongFormat {
+        claimed: format,
+        found,
     };
-    if let Some(first) = elements.first()
-        && !elements.iter().any(|e| matches!(e, Node::Object(_)))
-    {
-        return Err(FileError::NotArray {
-            found: format!("an array of {}", first.kinds()),
-        });
+    match (format, looks_like) {
+        (Format::Csv, Format::Json | Format::Ndjson) => Err(wrong(looks_like)),
+        (Format::Ndjson, Format::Csv) if !first_line_json => Err(wrong(Format::Csv)),
+        // A JSON document whose first line is not an object on its own (an array, a pretty
+        // printed object) would otherwise be read line by line into nonsense.
+        (Format::Ndjson, Format::Json) if starts_array || is_one_json_value(source) => {
+            Err(wrong(Format::Json))
+        }
+        (Format::Csv, Format::Csv) => scan_csv(opened, trouble, delimiter),
+        (Format::Json, _) => scan_json(opened, trouble, looks_like),
+        (Format::Ndjson, _) => {
+            drop(opened);
+            scan_ndjson(source, trouble)
+        }
     }
-    let mut keys = Keys::default();
-    let records = elements
-        .into_iter()
+}
+
+/// Reads every record of a file [`scan`] accepted, in file order, handing each to `each` until
+/// it breaks. False when `each` stopped the pass.
+pub(super) fn records(
+    source: &dyn Source,
+    shape: &Shape,
+    each: &mut dyn FnMut(Record) -> ControlFlow<()>,
+) -> Result<bool, FileError> {
+    let trouble = Rc::new(Trouble::default());
+    match shape.layout {
+        Layout::Csv { delimiter, width } => {
+            let opened = Opened::open(source, trouble.clone())?;
+            let mut csv = CsvRecords::new(opened, trouble, delimiter);
+            if !csv.next()? {
+                return Ok(true);
+            }
+            while csv.next()? {
+                let Some(number) = csv.data_number() else {
+                    continue;
+                };
+                let record = &csv.record;
+                let cells = if record.len() == width {
+                    Ok(record.iter().map(|f| Cell::Text(f.to_string())).collect())
+                } else {
+                    Err(RowError::FieldCount {
+                        found: record.len(),
+                        expected: width,
+                    })
+                };
+                if each(Record { number, cells }).is_break() {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        Layout::Json { looks_like } => {
+            let opened = Opened::open(source, trouble.clone())?;
+            let mut keys = shape.keys.clone();
+            json_elements(opened, &trouble, looks_like, &mut |number, node| {
+                each(Record {
+                    number,
+                    cells: match node {
+                        Node::Object(pairs) => keys.cells(pairs),
+                        other => Err(RowError::NotAnObject {
+                            found: other.kind(),
+                        }),
+                    },
+                })
+            })?;
+            Ok(!trouble.stopped())
+        }
+        Layout::Ndjson => {
+            let mut keys = shape.keys.clone();
+            let mut stopped = false;
+            ndjson_lines(source, &trouble, &mut |number, parsed| {
+                let cells = match parsed {
+                    Ok(Node::Object(pairs)) => keys.cells(pairs),
+                    Ok(other) => Err(RowError::NotAnObject {
+                        found: other.kind(),
+                    }),
+                    Err(e) => Err(RowError::Json {
+                        column: e.column(),
+                        message: json_message(&e),
+                    }),
+                };
+                let flow = each(Record { number, cells });
+                stopped = flow.is_break();
+                flow
+            })?;
+            Ok(!stopped)
+        }
+    }
+}
+
+fn io_error(e: &std::io::Error) -> FileError {
+    FileError::Io {
+        message: e.to_string(),
+    }
+}
+
+/// Records of a CSV file one at a time, none longer than [`MAX_ROW_BYTES`].
+struct CsvRecords<'a> {
+    reader: csv::Reader<Metered<Box<dyn Read + 'a>>>,
+    meter: Rc<Meter>,
+    trouble: Rc<Trouble>,
+    delimiter: u8,
+    record: csv::StringRecord,
+    /// Where the record last read starts.
+    start: u64,
+    /// Records read, the header included.
+    read: usize,
+}
+
+impl<'a> CsvRecords<'a> {
+    fn new(opened: Opened<'a>, trouble: Rc<Trouble>, delimiter: u8) -> Self {
+        let meter = Meter::new(true);
+        let inner: Box<dyn Read + 'a> = Box::new(opened.into_reader());
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(CSV_BUFFER)
+            .from_reader(Metered::new(inner, meter.clone(), trouble.clone()));
+        CsvRecords {
+            reader,
+            meter,
+            trouble,
+            delimiter,
+            record: csv::StringRecord::new(),
+            start: 0,
+            read: 0,
+        }
+    }
+
+    /// The data row number of the record just read (the header is not counted), or `None` for
+    /// the header and for rows of bare separators, which spreadsheets pad exports with.
+    fn data_number(&self) -> Option<usize> {
+        (self.read > 1 && !self.record.iter().all(|f| f.trim().is_empty())).then_some(self.read - 1)
+    }
+
+    /// Reads the next record into `self.record`; false at the end of the file.
+    fn next(&mut self) -> Result<bool, FileError> {
+        let start = self.reader.position().byte();
+        self.meter.keep_from(self.start);
+        self.meter.allow_from(start, MAX_ROW_BYTES + CSV_BUFFER);
+        match self.reader.read_record(&mut self.record) {
+            Ok(true) => {
+                self.start = start;
+                self.read += 1;
+                Ok(true)
+            }
+            Ok(false) => {
+                // The reader never complains about a quote left open: it quietly swallows the
+                // rest of the file into one field, so look for it before rows silently
+                // disappear.
+                if self.read > 0 {
+                    let (last, line) = self.meter.tail_from(self.start);
+                    if let Some(offset) = unclosed_quote(&last, self.delimiter) {
+                        return Err(FileError::UnclosedQuote {
+                            line: line + line_at(&last, offset) - 1,
+                        });
+                    }
+                }
+                Ok(false)
+            }
+            Err(e) => {
+                let row = self.read;
+                // A quote left open swallows the rest of the file too, but it cannot be told
+                // from a long quoted field until the end: the row is only said to be too long.
+                let explained = self.trouble.explain(|| FileError::RowTooLong {
+                    row,
+                    max: MAX_ROW_BYTES,
+                });
+                Err(explained.unwrap_or_else(|| match e.kind() {
+                    csv::ErrorKind::Io(io) => io_error(io),
+                    _ => FileError::Csv {
+                        line: e.position().map_or(0, |p| p.line() as usize),
+                        message: e.to_string(),
+                    },
+                }))
+            }
+        }
+    }
+}
+
+fn scan_csv(opened: Opened<'_>, trouble: Rc<Trouble>, delimiter: u8) -> Result<Shape, FileError> {
+    let mut csv = CsvRecords::new(opened, trouble, delimiter);
+    if !csv.next()? {
+        return Err(FileError::Empty);
+    }
+    let columns: Vec<String> = csv
+        .record
+        .iter()
         .enumerate()
-        .map(|(i, element)| Record {
-            number: i + 1,
-            cells: match element {
-                Node::Object(pairs) => keys.cells(pairs),
-                other => Err(RowError::NotAnObject {
-                    found: other.kind(),
-                }),
-            },
+        .map(|(i, name)| match name.trim() {
+            "" => format!("column {}", i + 1),
+            name => name.to_string(),
         })
         .collect();
-    Ok(Table {
-        noun: Noun::Key,
-        columns: keys.names,
+    let width = columns.len();
+    let (mut records, mut mismatched) = (0, 0);
+    while csv.next()? {
+        if csv.data_number().is_some() {
+            records += 1;
+            if csv.record.len() != width {
+                mismatched += 1;
+            }
+        }
+    }
+    if mismatched > 0 && mismatched * 2 > records {
+        return Err(FileError::InconsistentColumns {
+            expected: width,
+            mismatched,
+            rows: records,
+        });
+    }
+    Ok(Shape {
+        noun: Noun::Column,
+        columns,
         records,
+        layout: Layout::Csv { delimiter, width },
+        keys: Keys::default(),
     })
 }
 
-fn read_ndjson(text: &str) -> Result<Table, FileError> {
+/// Whether the whole file is one JSON value (a pretty-printed object spans many lines).
+fn is_one_json_value(source: &dyn Source) -> bool {
+    let trouble = Rc::new(Trouble::default());
+    let Ok(opened) = Opened::open(source, trouble) else {
+        return false;
+    };
+    let reader = std::io::BufReader::new(opened.into_reader());
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    IgnoredAny::deserialize(&mut de).is_ok() && de.end().is_ok()
+}
+
+fn scan_json(
+    opened: Opened<'_>,
+    trouble: Rc<Trouble>,
+    looks_like: Format,
+) -> Result<Shape, FileError> {
     let mut keys = Keys::default();
-    let mut records = Vec::new();
-    let mut objects = 0;
-    let mut first_error = None;
-    for (i, line) in text.split('\n').enumerate() {
-        if line.trim().is_empty() {
-            continue;
+    let (mut records, mut objects) = (0, 0);
+    let mut first_kinds = None;
+    json_elements(opened, &trouble, looks_like, &mut |_, node| {
+        records += 1;
+        first_kinds.get_or_insert(node.kinds());
+        if let Node::Object(pairs) = &node {
+            objects += 1;
+            for (key, _) in pairs {
+                keys.index_of(key);
+            }
         }
-        let number = i + 1;
-        let cells = match serde_json::from_str::<Node>(line) {
+        ControlFlow::Continue(())
+    })?;
+    if let Some(kinds) = first_kinds
+        && objects == 0
+    {
+        return Err(FileError::NotArray {
+            found: format!("an array of {kinds}"),
+        });
+    }
+    Ok(Shape {
+        noun: Noun::Key,
+        columns: keys.names.clone(),
+        records,
+        layout: Layout::Json { looks_like },
+        keys,
+    })
+}
+
+/// Hands each element of the file's array (or of its `"insights"` array) to `each`, one at a
+/// time: the array itself is never held.
+fn json_elements(
+    opened: Opened<'_>,
+    trouble: &Rc<Trouble>,
+    looks_like: Format,
+    each: &mut dyn FnMut(usize, Node) -> ControlFlow<()>,
+) -> Result<(), FileError> {
+    let meter = Meter::new(false);
+    let reader = Metered::new(
+        std::io::BufReader::with_capacity(64 * 1024, opened.into_reader()),
+        meter.clone(),
+        trouble.clone(),
+    );
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let mut sink = Sink {
+        each,
+        meter: &meter,
+        trouble,
+        number: 0,
+    };
+    let result = de
+        .deserialize_any(TopVisitor { sink: &mut sink })
+        .and_then(|shape| {
+            de.end()?;
+            Ok(shape)
+        });
+    let number = sink.number;
+    match result {
+        Ok(shape) => shape,
+        Err(_) if trouble.stopped() => Ok(()),
+        Err(e) => Err(trouble
+            .explain(|| FileError::RowTooLong {
+                row: number,
+                max: MAX_ROW_BYTES,
+            })
+            .unwrap_or_else(|| {
+                if e.is_io() {
+                    FileError::Io {
+                        message: e.to_string(),
+                    }
+                } else if looks_like != Format::Json {
+                    FileError::WrongFormat {
+                        claimed: Format::Json,
+                        found: looks_like,
+                    }
+                } else {
+                    FileError::Json {
+                        line: e.line(),
+                        column: e.column(),
+                        message: json_message(&e),
+                    }
+                }
+            })),
+    }
+}
+
+/// Where [`TopVisitor`] sends the elements.
+struct Sink<'a, 'f> {
+    each: &'f mut dyn FnMut(usize, Node) -> ControlFlow<()>,
+    meter: &'a Meter,
+    trouble: &'a Trouble,
+    /// The element being read.
+    number: usize,
+}
+
+impl Sink<'_, '_> {
+    fn elements<'de, A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            self.number += 1;
+            self.meter.allow(MAX_ROW_BYTES);
+            let Some(node) = seq.next_element::<Node>()? else {
+                break;
+            };
+            if (self.each)(self.number, node).is_break() {
+                self.trouble.stop();
+                return Err(de::Error::custom("stopped"));
+            }
+        }
+        self.number -= 1;
+        self.meter.unlimited();
+        Ok(())
+    }
+}
+
+/// The top of a JSON file: an array, or an object with an `"insights"` array. Anything else is
+/// refused once the value is read.
+struct TopVisitor<'s, 'a, 'f> {
+    sink: &'s mut Sink<'a, 'f>,
+}
+
+fn not_array(found: impl Into<String>) -> Result<(), FileError> {
+    Err(FileError::NotArray {
+        found: found.into(),
+    })
+}
+
+impl<'de> Visitor<'de> for TopVisitor<'_, '_, '_> {
+    type Value = Result<(), FileError>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of objects")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(not_array(Node::Bool(true).kind()))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(not_array("a number"))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(not_array("a number"))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(not_array("a number"))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(not_array("a string"))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(not_array("null"))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        self.sink.elements(seq).map(Ok)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "insights" && found.is_none() {
+                found = Some(map.next_value_seed(InsightsSeed {
+                    sink: &mut *self.sink,
+                })?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found.unwrap_or_else(|| not_array("an object without an \"insights\" array")))
+    }
+}
+
+/// The value of `"insights"`: streamed when it is an array.
+struct InsightsSeed<'s, 'a, 'f> {
+    sink: &'s mut Sink<'a, 'f>,
+}
+
+impl<'de> de::DeserializeSeed<'de> for InsightsSeed<'_, '_, '_> {
+    type Value = Result<(), FileError>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for InsightsSeed<'_, '_, '_> {
+    type Value = Result<(), FileError>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        self.sink.elements(seq).map(Ok)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(whose("an object"))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(whose("true or false"))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(whose("a number"))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(whose("a number"))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(whose("a number"))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(whose("a string"))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(whose("null"))
+    }
+}
+
+fn whose(kind: &str) -> Result<(), FileError> {
+    not_array(format!("an object whose \"insights\" is {kind}"))
+}
+
+fn scan_ndjson(source: &dyn Source, trouble: Rc<Trouble>) -> Result<Shape, FileError> {
+    let mut keys = Keys::default();
+    let (mut records, mut objects) = (0, 0);
+    let mut first_error = None;
+    ndjson_lines(source, &trouble, &mut |number, parsed| {
+        records += 1;
+        match parsed {
             Ok(Node::Object(pairs)) => {
                 objects += 1;
-                keys.cells(pairs)
+                for (key, _) in &pairs {
+                    keys.index_of(key);
+                }
             }
-            Ok(other) => Err(RowError::NotAnObject {
-                found: other.kind(),
-            }),
+            Ok(_) => {}
             Err(e) => {
                 first_error.get_or_insert_with(|| FileError::Json {
                     line: number,
                     column: e.column(),
                     message: json_message(&e),
                 });
-                Err(RowError::Json {
-                    column: e.column(),
-                    message: json_message(&e),
-                })
             }
-        };
-        records.push(Record { number, cells });
-    }
+        }
+        ControlFlow::Continue(())
+    })?;
     if objects == 0 {
         // A pretty-printed JSON document has no line that is an object on its own.
-        if serde_json::from_str::<IgnoredAny>(text).is_ok() {
+        if is_one_json_value(source) {
             return Err(FileError::WrongFormat {
                 claimed: Format::Ndjson,
                 found: Format::Json,
@@ -564,11 +899,85 @@ fn read_ndjson(text: &str) -> Result<Table, FileError> {
         }
         return Err(first_error.unwrap_or(FileError::NotObjects));
     }
-    Ok(Table {
+    Ok(Shape {
         noun: Noun::Key,
-        columns: keys.names,
+        columns: keys.names.clone(),
         records,
+        layout: Layout::Ndjson,
+        keys,
     })
+}
+
+/// Parses each line that is not blank, handing it with its 1-based line number to `each`.
+fn ndjson_lines(
+    source: &dyn Source,
+    trouble: &Rc<Trouble>,
+    each: &mut dyn FnMut(usize, Result<Node, serde_json::Error>) -> ControlFlow<()>,
+) -> Result<(), FileError> {
+    let opened = Opened::open(source, trouble.clone())?;
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, opened.into_reader());
+    let mut line = Vec::new();
+    let mut number = 0;
+    loop {
+        number += 1;
+        line.clear();
+        let more = read_line(&mut reader, &mut line).map_err(|e| {
+            trouble
+                .explain(|| too_long(number))
+                .unwrap_or_else(|| io_error(&e))
+        })?;
+        match more {
+            Line::End => return Ok(()),
+            Line::TooLong => {
+                return Err(too_long(number));
+            }
+            Line::Read => {}
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if each(number, serde_json::from_slice::<Node>(&line)).is_break() {
+            return Ok(());
+        }
+    }
+}
+
+fn too_long(row: usize) -> FileError {
+    FileError::RowTooLong {
+        row,
+        max: MAX_ROW_BYTES,
+    }
+}
+
+enum Line {
+    Read,
+    End,
+    TooLong,
+}
+
+/// Reads one line (without its `\n`) into `line`, refusing to buffer more than
+/// [`MAX_ROW_BYTES`].
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Line> {
+    let mut any = false;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(if any { Line::Read } else { Line::End });
+        }
+        any = true;
+        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(at) => (at, true),
+            None => (buf.len(), false),
+        };
+        if line.len() + take > MAX_ROW_BYTES {
+            return Ok(Line::TooLong);
+        }
+        line.extend_from_slice(&buf[..take]);
+        reader.consume(take + usize::from(done));
+        if done {
+            return Ok(Line::Read);
+        }
+    }
 }
 
 #[cfg(test)]

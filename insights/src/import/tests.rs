@@ -1,6 +1,8 @@
 //! Whole files read end to end: the real CFPB sample, generic CSV, JSON and NDJSON, and every
 //! way a file or a row can be refused.
 
+use std::ops::ControlFlow;
+
 use chrono::NaiveDate;
 
 use super::*;
@@ -870,16 +872,164 @@ fn mappings_that_do_not_fit_the_file() {
 #[test]
 fn ten_megabytes_on_one_line() {
     let huge = "a".repeat(10 * 1024 * 1024);
-    // As a CSV value: one row refused.
-    let e = only_error(&format!("body\n{huge}\n"), Format::Csv);
-    assert!(matches!(e, RowError::TooLong { chars, .. } if chars == huge.len()));
-    // As the header itself: refused, with a message of reasonable size.
+    let too_long = |row| {
+        Err(FileError::RowTooLong {
+            row,
+            max: MAX_ROW_BYTES,
+        })
+    };
+    // A row past MAX_ROW_BYTES refuses the file, whatever the format.
+    assert_eq!(read_as(format!("body\n{huge}\n"), Format::Csv), too_long(1));
+    assert_eq!(
+        read_as(format!("body\nshort\n\"{huge}\"\n"), Format::Csv),
+        too_long(2)
+    );
+    assert_eq!(
+        read_as(
+            format!("{{\"body\": \"x\"}}\n{{\"body\": \"{huge}\"}}"),
+            Format::Ndjson
+        ),
+        too_long(2)
+    );
+    assert_eq!(
+        read_as(
+            format!("[{{\"body\": \"x\"}}, {{\"body\": \"{huge}\"}}]"),
+            Format::Json
+        ),
+        too_long(2)
+    );
+    // As the header itself.
     let e = read_as(&huge, Format::Csv).unwrap_err();
-    assert!(matches!(e, FileError::NoTextColumn { .. }));
-    assert!(e.to_string().len() < 500);
-    // As an NDJSON value.
-    let e = only_error(&format!("{{\"body\": \"{huge}\"}}"), Format::Ndjson);
+    assert_eq!(
+        e,
+        FileError::RowTooLong {
+            row: 0,
+            max: MAX_ROW_BYTES
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "the header row is longer than 1,048,576 bytes"
+    );
+    // Under the row limit but over the field limit: only that row is refused.
+    let long = "a".repeat(100_000);
+    let e = only_error(&format!("body\n{long}\nok\n"), Format::Csv);
+    assert!(matches!(e, RowError::TooLong { chars, .. } if chars == long.len()));
+    let e = only_error(&format!("{{\"body\": \"{long}\"}}"), Format::Ndjson);
     assert!(matches!(e, RowError::TooLong { .. }));
+}
+
+/// Bytes without end: `byte` forever.
+struct Endless(u8);
+
+impl Source for Endless {
+    fn open(&self) -> std::io::Result<Box<dyn std::io::Read + '_>> {
+        Ok(Box::new(std::io::repeat(self.0)))
+    }
+}
+
+#[test]
+fn a_file_without_end_is_refused_after_one_row() {
+    for format in [Format::Csv, Format::Ndjson, Format::Json] {
+        let e = Reader::open(&Endless(b'a'), &options(format)).unwrap_err();
+        match format {
+            Format::Csv => assert_eq!(
+                e.to_string(),
+                "the header row is longer than 1,048,576 bytes"
+            ),
+            // Not JSON at all: said so as soon as the start is seen.
+            _ => assert!(matches!(e, FileError::WrongFormat { .. }), "{e:?}"),
+        }
+    }
+    let e = Reader::open(&Endless(b' '), &options(Format::Csv)).unwrap_err();
+    assert_eq!(
+        e,
+        FileError::RowTooLong {
+            row: 0,
+            max: MAX_ROW_BYTES
+        }
+    );
+    let e = Reader::open(&Endless(0), &options(Format::Csv)).unwrap_err();
+    assert_eq!(e, FileError::Binary { line: 1 });
+    // An array whose first element never ends.
+    struct Array;
+    impl Source for Array {
+        fn open(&self) -> std::io::Result<Box<dyn std::io::Read + '_>> {
+            Ok(Box::new(std::io::Read::chain(
+                &b"[{\"body\": \""[..],
+                std::io::repeat(b'a'),
+            )))
+        }
+    }
+    let e = Reader::open(&Array, &options(Format::Json)).unwrap_err();
+    assert_eq!(e.to_string(), "row 1 is longer than 1,048,576 bytes");
+}
+
+#[test]
+fn rows_stream_one_at_a_time_and_can_be_stopped() {
+    let csv = "id,title\n1,A\n2,B\n1,C\n3,D\n";
+    let source: &[u8] = csv.as_bytes();
+    let reader = Reader::open(&source, &options(Format::Csv)).expect("opens");
+    assert_eq!(reader.total_rows(), 4);
+    let mut seen = Vec::new();
+    let finished = reader
+        .rows(|row| {
+            seen.push((row.number, row.result.is_ok()));
+            if seen.len() == 3 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .expect("reads");
+    assert!(!finished);
+    // The repeated id is refused on every pass, not only the first.
+    assert_eq!(seen, vec![(1, true), (2, true), (3, false)]);
+    let mut again = 0;
+    assert!(
+        reader
+            .rows(|_| {
+                again += 1;
+                ControlFlow::Continue(())
+            })
+            .expect("reads")
+    );
+    assert_eq!(again, 4);
+}
+
+#[test]
+fn a_file_read_in_small_pieces_reads_the_same() {
+    /// Hands out at most three bytes per read, cutting characters and rows anywhere.
+    struct Trickle<'a>(&'a [u8]);
+    impl Source for Trickle<'_> {
+        fn open(&self) -> std::io::Result<Box<dyn std::io::Read + '_>> {
+            struct Pieces<'a>(&'a [u8]);
+            impl std::io::Read for Pieces<'_> {
+                fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                    let n = buf.len().min(3).min(self.0.len());
+                    buf[..n].copy_from_slice(&self.0[..n]);
+                    self.0 = &self.0[n..];
+                    Ok(n)
+                }
+            }
+            Ok(Box::new(Pieces(self.0)))
+        }
+    }
+    let whole = read(CFPB, &options(Format::Csv)).expect("reads");
+    let trickle = Trickle(CFPB);
+    let reader = Reader::open(&trickle, &options(Format::Csv)).expect("opens");
+    let mut rows = Vec::new();
+    reader
+        .rows(|row| {
+            rows.push(row);
+            ControlFlow::Continue(())
+        })
+        .expect("reads");
+    assert_eq!(rows, whole.rows);
+    let json = "[{\"title\": \"Café crème\"}, {\"title\": \"Über\"}]";
+    let trickle = Trickle(json.as_bytes());
+    let reader = Reader::open(&trickle, &options(Format::Json)).expect("opens");
+    assert_eq!(reader.total_rows(), 2);
 }
 
 #[test]
