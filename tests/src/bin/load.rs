@@ -28,7 +28,7 @@ use axum::routing::post;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Set in the child process: run as Flywheel itself.
-const AS_FLYWHEEL: &str = "FLYWHEEL_LOAD_AS_SERVICE";
+const AS_FLYWHEEL: &str = "LOAD_RUN_AS_FLYWHEEL";
 const SIGNING_SECRET: &str = "load-signing-secret";
 const SAMPLE: &str = include_str!("../../../bot/data/cfpb-complaints-sample.csv");
 const QUESTIONS: [&str; 6] = [
