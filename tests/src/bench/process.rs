@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-/// Set in a child's environment to make the bench binary behave as `flywheel` itself.
-pub const RUN_AS_FLYWHEEL: &str = "FLYWHEEL_BENCH_RUN_AS_FLYWHEEL";
+/// Set in a child's environment to make the bench binary behave as `flywheel` itself (not
+/// `FLYWHEEL_…`: Flywheel refuses unknown settings of its own prefix).
+pub const RUN_AS_FLYWHEEL: &str = "BENCH_RUN_AS_FLYWHEEL";
 
 /// How `flywheel` is started.
 #[derive(Debug, Clone)]
