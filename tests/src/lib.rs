@@ -4,6 +4,11 @@
 //! cope with what Slack does (rate limits, payload limits, errors, dropped connections). The
 //! integration tests live in `tests/`, one binary per platform; start reading at
 //! `tests/slack.rs`.
+//!
+//! [`bench`] is the benchmark (`cargo run --release -p flywheel-tests --bin bench`) and
+//! [`relevance`] the search relevance evaluation it runs, also held to a floor by a unit test.
 
+pub mod bench;
 pub mod discord;
+pub mod relevance;
 pub mod slack;
