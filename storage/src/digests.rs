@@ -184,6 +184,47 @@ const INSERT_DIGEST: &str = "INSERT INTO digests (team, period_start, period_end
 const INSERT_DELIVERY: &str = "INSERT INTO deliveries (digest_id, channel, status, attempts, \
      next_attempt_at, created_at) VALUES ($1, $2, 'pending', 0, $3, $3) RETURNING id";
 
+/// The digest's channels, each once in the order given; refused when the team or a channel
+/// holds NUL.
+fn distinct_channels<'a>(
+    digest: &'a NewDigest,
+    backend: Backend,
+    context: &'static str,
+) -> Result<Vec<&'a str>, StoreError> {
+    let mut channels: Vec<&str> = Vec::with_capacity(digest.channels.len());
+    for channel in &digest.channels {
+        if !channels.contains(&channel.as_str()) {
+            channels.push(channel);
+        }
+    }
+    refuse_nul(
+        backend,
+        context,
+        std::iter::once(("team", digest.team.as_str()))
+            .chain(channels.iter().map(|c| ("channel", *c))),
+    )?;
+    Ok(channels)
+}
+
+/// Queues digest `digest_id` for each channel, due at `now`: the deliveries' ids.
+async fn queue_deliveries(
+    db: &mut Db<'_>,
+    digest_id: i64,
+    channels: &[&str],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut deliveries = Vec::with_capacity(channels.len());
+    for channel in channels {
+        let insert = Sql::new(INSERT_DELIVERY)
+            .bind(digest_id)
+            .bind(*channel)
+            .bind(millis(now));
+        let (id,): (i64,) = db.fetch_one(insert).await?;
+        deliveries.push(id);
+    }
+    Ok(deliveries)
+}
+
 impl Store {
     /// Writes a composed digest and one pending delivery per distinct channel in one
     /// transaction, unless the team already has a digest or a skip for the period: then nothing
@@ -197,18 +238,7 @@ impl Store {
     pub async fn create_digest(&self, digest: &NewDigest) -> Result<DigestCreated, StoreError> {
         const CONTEXT: &str = "creating a digest";
         let backend = self.backend();
-        let mut channels: Vec<&str> = Vec::with_capacity(digest.channels.len());
-        for channel in &digest.channels {
-            if !channels.contains(&channel.as_str()) {
-                channels.push(channel);
-            }
-        }
-        refuse_nul(
-            backend,
-            CONTEXT,
-            std::iter::once(("team", digest.team.as_str()))
-                .chain(channels.iter().map(|c| ("channel", *c))),
-        )?;
+        let channels = distinct_channels(digest, backend, CONTEXT)?;
         let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
         let insert = Sql::new(INSERT_DIGEST)
             .bind(digest.team.as_str())
@@ -247,15 +277,9 @@ impl Store {
                 }),
             };
         };
-        let mut deliveries = Vec::with_capacity(channels.len());
-        for channel in channels {
-            let insert = Sql::new(INSERT_DELIVERY)
-                .bind(digest_id)
-                .bind(channel)
-                .bind(millis(digest.now));
-            let (id,): (i64,) = tx.db().fetch_one(insert).await.context(backend, CONTEXT)?;
-            deliveries.push(id);
-        }
+        let deliveries = queue_deliveries(&mut tx.db(), digest_id, &channels, digest.now)
+            .await
+            .context(backend, CONTEXT)?;
         tx.commit().await.context(backend, CONTEXT)?;
         Ok(DigestCreated::Created {
             digest_id,
@@ -272,18 +296,7 @@ impl Store {
     pub async fn compose_skipped(&self, digest: &NewDigest) -> Result<DigestCreated, StoreError> {
         const CONTEXT: &str = "composing a skipped period";
         let backend = self.backend();
-        let mut channels: Vec<&str> = Vec::with_capacity(digest.channels.len());
-        for channel in &digest.channels {
-            if !channels.contains(&channel.as_str()) {
-                channels.push(channel);
-            }
-        }
-        refuse_nul(
-            backend,
-            CONTEXT,
-            std::iter::once(("team", digest.team.as_str()))
-                .chain(channels.iter().map(|c| ("channel", *c))),
-        )?;
+        let channels = distinct_channels(digest, backend, CONTEXT)?;
         let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
         let update = Sql::new(
             "UPDATE digests SET status = $1, message = $2, summary = $3, skip_reason = NULL, \
@@ -311,15 +324,9 @@ impl Store {
                 None => self.create_digest(digest).await,
             };
         };
-        let mut deliveries = Vec::with_capacity(channels.len());
-        for channel in channels {
-            let insert = Sql::new(INSERT_DELIVERY)
-                .bind(digest_id)
-                .bind(channel)
-                .bind(millis(digest.now));
-            let (id,): (i64,) = tx.db().fetch_one(insert).await.context(backend, CONTEXT)?;
-            deliveries.push(id);
-        }
+        let deliveries = queue_deliveries(&mut tx.db(), digest_id, &channels, digest.now)
+            .await
+            .context(backend, CONTEXT)?;
         tx.commit().await.context(backend, CONTEXT)?;
         Ok(DigestCreated::Created {
             digest_id,

@@ -239,13 +239,17 @@ pub async fn create(app: &App, team: &Team, period: &Period) -> anyhow::Result<C
         });
     }
     let new = composed_digest(app, team, period).await?;
-    Ok(
-        match app
-            .store
-            .create_digest(&new)
-            .await
-            .context("cannot write the digest")?
-        {
+    Ok(app
+        .store
+        .create_digest(&new)
+        .await
+        .context("cannot write the digest")?
+        .into())
+}
+
+impl From<DigestCreated> for Created {
+    fn from(created: DigestCreated) -> Created {
+        match created {
             DigestCreated::Created {
                 digest_id,
                 deliveries,
@@ -254,8 +258,8 @@ pub async fn create(app: &App, team: &Team, period: &Period) -> anyhow::Result<C
                 deliveries: deliveries.len(),
             },
             DigestCreated::AlreadyExists { digest_id, .. } => Created::AlreadyExists { digest_id },
-        },
-    )
+        }
+    }
 }
 
 /// The digest of `team` for `period`, composed now, as the store writes it.
@@ -288,23 +292,12 @@ pub async fn create_even_if_skipped(
         return create(app, team, period).await;
     }
     let new = composed_digest(app, team, period).await?;
-    Ok(
-        match app
-            .store
-            .compose_skipped(&new)
-            .await
-            .context("cannot write the digest")?
-        {
-            DigestCreated::Created {
-                digest_id,
-                deliveries,
-            } => Created::Queued {
-                digest_id,
-                deliveries: deliveries.len(),
-            },
-            DigestCreated::AlreadyExists { digest_id, .. } => Created::AlreadyExists { digest_id },
-        },
-    )
+    Ok(app
+        .store
+        .compose_skipped(&new)
+        .await
+        .context("cannot write the digest")?
+        .into())
 }
 
 /// Why a team's digest could not be had.
