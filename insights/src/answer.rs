@@ -21,9 +21,12 @@ pub struct Answer {
     pub query: String,
     /// How many insights match, in all.
     pub total: u64,
-    /// Nothing matched every word, so the words were relaxed to "any of them"
+    /// Too few insights matched every word, so the words were relaxed to "any of them"
     /// (see [`Query::relaxed`]).
     pub relaxed: bool,
+    /// When relaxed: how many insights match every word (they are among the results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_word: Option<u64>,
     /// How many distinct accounts said it.
     pub accounts: u64,
     /// Themes among the matches, largest first.
@@ -113,19 +116,21 @@ impl Answer {
 
 /// Builds the answer to `query_text` (parsed as `query`, possibly relaxed) from what the store
 /// found: its best matches explained, the breakdowns as counted by the store, and the weekly
-/// trend.
+/// trend. `every_word` is set when the query was relaxed: how many insights match every word
+/// of the original.
 pub fn answer(
     query_text: &str,
     query: &Query,
     result: SearchResult,
-    relaxed: bool,
+    every_word: Option<u64>,
     today: NaiveDate,
 ) -> Answer {
     let results = explain(query, result.hits, &result.rarity, today);
     Answer {
         query: query_text.to_string(),
         total: result.total,
-        relaxed,
+        relaxed: every_word.is_some(),
+        every_word,
         accounts: result.accounts,
         trend: weekly_trend(&result.by_day, today),
         themes: result.themes,
@@ -192,7 +197,7 @@ mod tests {
             "q",
             &Query::everything(),
             result(by_day),
-            false,
+            None,
             day(2026, 3, 31),
         )
     }
@@ -316,7 +321,7 @@ mod tests {
             rarity: Default::default(),
         };
         let query = parse("refund").unwrap();
-        let a = answer("refund", &query, result, false, day(2026, 3, 31));
+        let a = answer("refund", &query, result, None, day(2026, 3, 31));
         assert_eq!(a.results.len(), 3);
         assert_eq!((a.total, a.accounts), (40, 12));
         assert_eq!(a.themes[0].count, 30);
@@ -336,7 +341,7 @@ mod tests {
             "refund",
             &query,
             result_with_nothing(),
-            false,
+            None,
             day(2026, 3, 31),
         );
         assert!(none.results.is_empty());

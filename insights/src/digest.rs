@@ -558,7 +558,7 @@ pub fn ranking(
     }
     Ranking {
         relevance: false,
-        most_words_first: false,
+        coordination: false,
         recency: period_recency(period),
         severity: SEVERITY_FACTORS,
         main_theme: ThemeFactors::Given {

@@ -18,9 +18,14 @@ pub fn answer(answer: &Answer, notes: &[String]) -> Message {
         message = message.section(Text::plain(note.clone()));
     }
     if answer.relaxed {
-        message = message.section(Text::plain(
-            "Nothing matched every word, so these match some of them.",
-        ));
+        let lead = match answer.every_word.unwrap_or(0) {
+            0 => "Nothing matched every word".to_string(),
+            1 => "Only 1 insight matched every word".to_string(),
+            n => format!("Only {n} insights matched every word"),
+        };
+        message = message.section(Text::plain(format!(
+            "{lead}, so these match some of them, those holding most of the question first."
+        )));
     }
     if answer.total == 0 {
         return message.section(Text::plain(
@@ -158,6 +163,7 @@ mod tests {
             query: "zebra".into(),
             total: 0,
             relaxed: false,
+            every_word: None,
             accounts: 0,
             themes: vec![],
             segments: vec![],
@@ -176,6 +182,7 @@ mod tests {
             query: "refund".into(),
             total: 12,
             relaxed: true,
+            every_word: Some(2),
             accounts: 3,
             themes: vec![Count {
                 name: "Billing".into(),
@@ -191,7 +198,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Billing (9)"), "{text}");
-        assert!(text.contains("match some of them"), "{text}");
+        assert!(
+            text.contains("Only 2 insights matched every word, so these match some of them"),
+            "{text}"
+        );
         assert!(text.contains("The best 0 of 12"), "{text}");
     }
 }

@@ -136,7 +136,7 @@ fn list(items: &[String]) -> String {
 pub fn question_ranking(today: NaiveDate) -> Ranking {
     Ranking {
         relevance: true,
-        most_words_first: false,
+        coordination: false,
         recency: Recency::Decay {
             reference: today,
             half_life_days: HALF_LIFE_DAYS,

@@ -97,9 +97,10 @@ pub struct Ranking {
     /// [`TITLE_WEIGHT`] times and in a theme [`THEMES_WEIGHT`] times one in the body). Without
     /// it, or for a query without words, every match starts at 1.
     pub relevance: bool,
-    /// Matches containing more of the query's words come first, whatever their other factors:
-    /// for a question relaxed to "any of these words" ([`crate::query::Query::relaxed`]).
-    pub most_words_first: bool,
+    /// For a question relaxed to "any of these words" ([`crate::query::Query::relaxed`]): a
+    /// match's relevance is multiplied by the share of the question's words it holds, so that
+    /// insights holding most of the question come first.
+    pub coordination: bool,
     /// The factor for how long ago an insight was observed.
     pub recency: Recency,
     /// The factor for severity 1 to 5.

@@ -1402,24 +1402,34 @@ async fn severity_reach_and_coverage_order_the_rest(db: TestDb) {
     assert_eq!(reach_of("b1"), Some(3), "acme, globex, hooli");
     assert_eq!(reach_of("alone"), Some(1));
 
-    // Most words first: an insight with more of the question's words ranks above any with
-    // fewer, whatever its other factors.
-    let mut three = insight("three", "2020-01-01", "identity theft credit");
-    three.data.severity = Severity::new(1).unwrap();
-    let mut two = insight("two", "2026-03-31", "identity theft identity theft");
-    two.data.severity = Severity::new(5).unwrap();
-    let one = insight("one", "2026-03-31", "credit");
-    upsert(&store, &[three, two, one], T2).await;
+    // Coordination: an insight holding more of the question ranks above one repeating a word,
+    // and a rare word held counts for more than a common one (by BM25).
+    let mut all = insight("all", "2020-01-01", "identity theft credit");
+    all.data.severity = Severity::new(1).unwrap();
+    let mut repeats = insight("repeats", "2026-03-31", "theft theft theft theft theft");
+    repeats.data.severity = Severity::new(5).unwrap();
+    let rare = insight("rare", "2026-03-31", "identity caller");
+    let common = insight("common", "2026-03-31", "credit limit");
+    let mut batch = vec![all, repeats, rare, common];
+    batch.extend((0..6).map(|n| insight(&format!("credit{n}"), "2026-03-01", "credit line")));
+    upsert(&store, &batch, T2).await;
     let words = query(vec![vec![
         yes(term("identity")),
         yes(term("theft")),
         yes(term("credit")),
     ]]);
     let mut options = everything();
-    options.ranking.most_words_first = true;
+    options.ranking.coordination = true;
+    let order = ranked(&store, &words, &options).await;
+    assert_eq!(order.first().map(String::as_str), Some("all"), "{order:?}");
+    let at = |title: &str| order.iter().position(|t| t == title);
+    assert!(at("rare") < at("common"), "{order:?}");
+    options.ranking.coordination = false;
+    let plain = ranked(&store, &words, &options).await;
     assert_eq!(
-        ranked(&store, &words, &options).await,
-        strings(&["three", "two", "one"])
+        plain.first().map(String::as_str),
+        Some("repeats"),
+        "{plain:?}"
     );
 }
 
@@ -4041,7 +4051,7 @@ fn random_scope(r: &mut Random) -> Scope {
 }
 
 /// Random corpora and queries through the search index and through the in-memory matcher
-/// (with visibility and the observed range) give the same insights.
+/// (with visibility, the observed range, and coordination or not) give the same insights.
 async fn the_index_and_the_matcher_agree(db: TestDb, seed: u64) {
     use flywheel_insights::query::Document;
     let store = db.open().await;
@@ -4074,6 +4084,8 @@ async fn the_index_and_the_matcher_agree(db: TestDb, seed: u64) {
     for _ in 0..60 {
         let q = random_query(&mut r);
         let mut options = in_scope(random_scope(&mut r));
+        // Coordination changes how clauses of words score, never what matches.
+        options.ranking.coordination = r.chance(50);
         if r.chance(30) {
             let from = day("2026-01-01") + chrono::Days::new(r.below(90) as u64);
             options.observed = Some(DateRange {

@@ -453,7 +453,7 @@ mod tests {
     use super::*;
 
     /// The floor below which Flywheel's mean precision at 5 on the evaluation set fails.
-    const EVALUATION_PRECISION_FLOOR: f64 = 0.25;
+    const EVALUATION_PRECISION_FLOOR: f64 = 0.45;
 
     #[test]
     fn scores_by_hand() {
@@ -495,5 +495,14 @@ mod tests {
             means.flywheel.precision,
             report.failures()
         );
+        // Both sets: never worse than plain BM25 over the same text.
+        for set in [Set::Evaluation, Set::HeldOut] {
+            let m = report.means(set);
+            assert!(
+                m.flywheel.precision >= m.baseline.precision && m.flywheel.ndcg >= m.baseline.ndcg,
+                "{set:?}: Flywheel ranks below plain BM25\n{}",
+                report.table()
+            );
+        }
     }
 }

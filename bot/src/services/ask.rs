@@ -1,5 +1,5 @@
-//! Asking the store a question: parse, search within what the asker may see, relax a
-//! natural-language question that matched nothing, rank, and build the answer. Shared by
+//! Asking the store a question: parse, search within what the asker may see, relax a question
+//! that too few insights match in full, rank, and build the answer. Shared by
 //! `flywheel ask`, the chat `ask` command and the demo.
 
 use anyhow::Context as _;
@@ -74,24 +74,27 @@ pub async fn ask(
         .await
         .context("search failed")?;
     let mut relaxed = false;
+    let exact = result.total;
     let mut ranked_query = query.clone();
-    if result.total == 0
-        && query.natural_language
+    // Too few insights hold every word of a question, or of plain words: answer with those
+    // holding most of it (every exact match among them).
+    if result.total < limit as u64
+        && (query.natural_language || query.is_plain_words())
         && let Some(looser) = query.relaxed()
     {
         let effective = match team_filter {
             Some(filter) => filter.clone().and(&looser),
             None => looser.clone(),
         };
-        // Insights with more of the question's words come first.
-        options.ranking.most_words_first = true;
-        result = app
+        options.ranking.coordination = true;
+        let looser_result = app
             .store
             .search(&effective, &options)
             .await
             .context("search failed")?;
-        relaxed = result.total > 0;
-        if relaxed {
+        if looser_result.total > result.total {
+            relaxed = true;
+            result = looser_result;
             ranked_query = looser;
         }
     }
@@ -99,7 +102,7 @@ pub async fn ask(
     if result.total == 0 {
         notes.extend(unknown_themes(app, &query, &scope).await?);
     }
-    let answer = answer(text, &ranked_query, result, relaxed, today);
+    let answer = answer(text, &ranked_query, result, relaxed.then_some(exact), today);
     metrics::histogram!(crate::telemetry::SEARCH_SECONDS).record(started.elapsed().as_secs_f64());
     Ok(Asked { answer, notes })
 }
@@ -116,8 +119,17 @@ async fn unknown_themes(app: &App, query: &Query, scope: &Scope) -> anyhow::Resu
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
-    let known = app.store.theme_counts(scope).await?;
+    // Every theme in scope, counted by the search engine in one pass over its columns.
+    let mut options = SearchOptions::new(scope.clone(), app.today());
+    options.limit = 0;
+    options.breakdown = usize::MAX;
+    let known = app
+        .store
+        .search(&Query::everything(), &options)
+        .await
+        .context("listing themes failed")?;
     let keys: Vec<String> = known
+        .themes
         .iter()
         .map(|c| flywheel_insights::model::key(&c.name))
         .collect();
@@ -146,5 +158,108 @@ pub async fn ask_as(
             ask(app, text, scope, Some(&team.filter), limit).await
         }
         None => ask(app, text, Scope::Everything, None, limit).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use flywheel_insights::model::{InsightData, Sentiment, Severity, Visibility};
+
+    use super::*;
+    use crate::conversation::scratch_inbound;
+
+    fn insight(n: usize, title: &str) -> InsightData {
+        InsightData {
+            source: "test".into(),
+            source_ref: n.to_string(),
+            title: title.into(),
+            body: String::new(),
+            observed_on: chrono::Utc::now().date_naive(),
+            tags: Vec::new(),
+            segment: None,
+            stage: None,
+            kind: None,
+            sentiment: Sentiment::Neutral,
+            severity: Severity::DEFAULT,
+            account: None,
+            url: None,
+            visibility: Visibility::All,
+        }
+    }
+
+    fn titles(asked: &Asked) -> Vec<&str> {
+        asked
+            .answer
+            .results
+            .iter()
+            .map(|r| r.insight.data.title.as_str())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn too_few_full_matches_are_completed_by_those_holding_most_of_the_question() {
+        let (inbound, _dir) = scratch_inbound().await;
+        let app = inbound.app();
+        let mut rows = vec![
+            insight(0, "refund for a gift card never arrived"),
+            insight(1, "gift card declined at checkout"),
+        ];
+        rows.extend((2..12).map(|n| insight(n, "refund delayed again")));
+        crate::services::ingest::ingest(app, rows, |_| {})
+            .await
+            .unwrap();
+
+        // Plain words: one insight holds all three, so the rest is filled by partial matches,
+        // the full match first and the rarer words ("gift", "card") before the common one.
+        let asked = ask(app, "refund gift card", Scope::Everything, None, 5)
+            .await
+            .unwrap();
+        assert!(asked.answer.relaxed);
+        assert_eq!(asked.answer.every_word, Some(1));
+        assert_eq!(asked.answer.total, 12);
+        assert_eq!(
+            titles(&asked)[..2],
+            [
+                "refund for a gift card never arrived",
+                "gift card declined at checkout"
+            ]
+        );
+
+        // Enough full matches: nothing is relaxed.
+        let asked = ask(app, "refund delayed", Scope::Everything, None, 5)
+            .await
+            .unwrap();
+        assert!(!asked.answer.relaxed);
+        assert_eq!(asked.answer.total, 10);
+
+        // Query syntax means what it says: an exclusion or a phrase is never relaxed.
+        for exact in ["refund gift -declined", "\"gift card\" refund"] {
+            let asked = ask(app, exact, Scope::Everything, None, 5).await.unwrap();
+            assert!(!asked.answer.relaxed, "{exact}");
+            assert_eq!(
+                titles(&asked),
+                ["refund for a gift card never arrived"],
+                "{exact}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_theme_gets_the_nearest_known_one() {
+        let (inbound, _dir) = scratch_inbound().await;
+        let app = inbound.app();
+        let mut row = insight(0, "charged twice");
+        row.tags = vec!["Billing".into()];
+        crate::services::ingest::ingest(app, vec![row], |_| {})
+            .await
+            .unwrap();
+        let asked = ask(app, "theme:biling", Scope::Everything, None, 5)
+            .await
+            .unwrap();
+        assert_eq!(asked.answer.total, 0);
+        assert_eq!(
+            asked.notes,
+            ["no theme is called \"biling\" — did you mean theme:billing?"]
+        );
     }
 }

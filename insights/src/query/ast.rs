@@ -194,9 +194,20 @@ impl Query {
         out
     }
 
-    /// The looser form tried when nothing matches every plain word of a natural-language
-    /// question: its single-word clauses become one clause of alternatives (results are then
-    /// ranked by how many of the words they contain). Phrases, filters and exclusions still
+    /// Whether the query is only plain words, without phrases, alternatives, exclusions or
+    /// filters: typed as one would type into a search box, so it may be relaxed like a
+    /// question.
+    pub fn is_plain_words(&self) -> bool {
+        !self.clauses.is_empty()
+            && self.clauses.iter().all(|c| {
+                matches!(c.alternatives.as_slice(),
+                    [atom] if !atom.negated && matches!(atom.test, Test::Term(_)))
+            })
+    }
+
+    /// The looser form tried when too few insights match every plain word of a question: its
+    /// single-word clauses become one clause of alternatives (results are then ranked by how
+    /// much of the question they hold). Phrases, filters and exclusions still
     /// hold. `None` when there is nothing to relax.
     pub fn relaxed(&self) -> Option<Query> {
         let is_plain_word = |c: &Clause| {

@@ -13,13 +13,12 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{ColumnValues, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::query::COVERAGE;
 use super::schema::{day_of, split_named};
 use flywheel_insights::rank::reach_factor;
 
-/// How a match ranks: the number of words it matched (when that comes first), its score, then
-/// the newer observation and the higher id, compared in that order.
-pub(crate) type RankKey = (u32, f64, i64, u64);
+/// How a match ranks: its score, then the newer observation and the higher id, compared in
+/// that order.
+pub(crate) type RankKey = (f64, i64, u64);
 
 /// A day range wider than this is counted in a map instead of an array.
 const DENSE_DAYS: i64 = 50_000;
@@ -328,7 +327,6 @@ pub(crate) struct ScorerInSegment {
     theme_factors: Vec<f64>,
     no_theme: f64,
     words: bool,
-    most_words_first: bool,
 }
 
 impl SortKeyComputer for Scorer {
@@ -383,7 +381,6 @@ impl SortKeyComputer for Scorer {
             theme_factors,
             no_theme: self.theme_factor(None),
             words: self.words && self.ranking.relevance,
-            most_words_first: self.ranking.most_words_first,
         })
     }
 }
@@ -394,12 +391,7 @@ impl SegmentSortKeyComputer for ScorerInSegment {
     type SegmentComparator = NaturalComparator;
 
     fn segment_sort_key(&mut self, doc: DocId, score: Score) -> RankKey {
-        let (covered, bm25) = if self.most_words_first {
-            let covered = (score / COVERAGE).floor();
-            (covered as u32, f64::from(score - covered * COVERAGE))
-        } else {
-            (0, f64::from(score))
-        };
+        let bm25 = f64::from(score);
         // A match of a filter alternative alone has no BM25: it ranks below every word match,
         // and among its like by the other factors.
         let relevance = if self.words { bm25.max(1e-3) } else { 1.0 };
@@ -415,7 +407,6 @@ impl SegmentSortKeyComputer for ScorerInSegment {
             .and_then(|column| column.term_ords(doc).next())
             .map_or(self.no_theme, |ord| self.theme_factors[ord as usize]);
         (
-            covered,
             relevance * recency * severity * theme,
             day,
             self.ids.get_val(doc),

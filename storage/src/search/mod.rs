@@ -19,6 +19,7 @@
 //! threads, never on the async runtime's.
 
 mod collect;
+mod coordinated;
 mod query;
 mod schema;
 
@@ -364,8 +365,17 @@ impl SearchIndex {
             self.reload()?;
         }
         let searcher = self.reader.searcher();
-        let engine_query = query::build(&self.fields, query, options);
+        let failed = |e: TantivyError| index_error(&self.place, "cannot search", e);
         let positive = query.positive_terms();
+        let mut rarity = BTreeMap::new();
+        for term in &positive {
+            let mut most = 0;
+            for field_term in query::text_terms(&self.fields, &term.stem) {
+                most = most.max(searcher.doc_freq(&field_term).map_err(failed)?);
+            }
+            rarity.insert(term.stem.clone(), most);
+        }
+        let engine_query = query::build(&self.fields, query, options);
         let reach = match options.ranking.main_theme {
             ThemeFactors::Reach => self.reach(&searcher)?,
             ThemeFactors::Given { .. } => Arc::new(HashMap::new()),
@@ -373,7 +383,6 @@ impl SearchIndex {
         let figures = Figures {
             theme_accounts: options.theme_accounts,
         };
-        let failed = |e: TantivyError| index_error(&self.place, "cannot search", e);
         let (best, figures) = if options.limit > 0 {
             let scorer = Scorer {
                 ranking: options.ranking.clone(),
@@ -387,7 +396,7 @@ impl SearchIndex {
                 .map_err(failed)?;
             let best = best
                 .into_iter()
-                .map(|((_, score, _, id), _)| (id as InsightId, score))
+                .map(|((score, _, id), _)| (id as InsightId, score))
                 .collect();
             (best, figures)
         } else {
@@ -396,14 +405,6 @@ impl SearchIndex {
                 searcher.search(&*engine_query, &figures).map_err(failed)?,
             )
         };
-        let mut rarity = BTreeMap::new();
-        for term in positive {
-            let mut most = 0;
-            for field_term in query::text_terms(&self.fields, &term.stem) {
-                most = most.max(searcher.doc_freq(&field_term).map_err(failed)?);
-            }
-            rarity.insert(term.stem.clone(), most);
-        }
         let reach = match options.ranking.main_theme {
             ThemeFactors::Reach => Some(reach),
             ThemeFactors::Given { .. } => None,

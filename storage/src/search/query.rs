@@ -9,9 +9,8 @@
 //!
 //! Only words score: each word or phrase adds its BM25 in the title (weighted
 //! [`TITLE_WEIGHT`]), the body and the themes (weighted [`THEMES_WEIGHT`]); filters and
-//! visibility restrict without scoring. With "most words first", each alternative word of a
-//! clause also adds a constant [`COVERAGE`], far above what BM25 gives, so that the number of
-//! words matched can be read back from the score.
+//! visibility restrict without scoring. With coordination, a clause of alternative words is
+//! scored by [`Coordinated`]: the more of the question's weight a match holds, the higher.
 
 use std::ops::Bound;
 
@@ -27,11 +26,8 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader};
 
+use super::coordinated::Coordinated;
 use super::schema::{EVERY_TEAM, Fields, day_number, team_term};
-
-/// What each word of a "most words first" clause adds when it matches: a power of two far above
-/// any BM25 sum, so `floor(score / COVERAGE)` is the number of words matched.
-pub(crate) const COVERAGE: f32 = 65_536.0;
 
 type Boxed = Box<dyn EngineQuery>;
 
@@ -126,11 +122,18 @@ pub(crate) fn build(fields: &Fields, query: &Query, options: &SearchOptions) -> 
     }
     let mut must_not: Vec<Boxed> = Vec::new();
     for clause in &query.clauses {
-        let coverage = options.ranking.most_words_first && is_word_alternatives(clause);
         match clause.alternatives.as_slice() {
             [] => return Box::new(EmptyQuery),
             [atom] if atom.negated => must_not.push(careful(positive(fields, atom, options.today))),
-            _ => must.push(alternatives(fields, clause, options.today, coverage)),
+            atoms if options.ranking.coordination && is_word_alternatives(clause) => {
+                must.push(Box::new(Coordinated::new(
+                    atoms
+                        .iter()
+                        .map(|atom| positive(fields, atom, options.today))
+                        .collect(),
+                )))
+            }
+            _ => must.push(alternatives(fields, clause, options.today)),
         }
     }
     if must.is_empty() {
@@ -166,7 +169,7 @@ fn is_word_alternatives(clause: &Clause) -> bool {
             .all(|a| !a.negated && matches!(a.test, Test::Term(_)))
 }
 
-fn alternatives(fields: &Fields, clause: &Clause, today: NaiveDate, coverage: bool) -> Boxed {
+fn alternatives(fields: &Fields, clause: &Clause, today: NaiveDate) -> Boxed {
     let mut options: Vec<Boxed> = clause
         .alternatives
         .iter()
@@ -177,11 +180,6 @@ fn alternatives(fields: &Fields, clause: &Clause, today: NaiveDate, coverage: bo
                     (Occur::Must, unscored(Box::new(AllQuery))),
                     (Occur::MustNot, careful(query)),
                 ])) as Boxed
-            } else if coverage {
-                union(vec![
-                    Box::new(ConstScoreQuery::new(query.box_clone(), COVERAGE)) as Boxed,
-                    query,
-                ])
             } else {
                 query
             }

@@ -50,20 +50,25 @@ impl RawIndex {
         })
     }
 
-    /// Runs `query` as `flywheel ask` would find its matches (a natural-language question
-    /// that matches nothing is relaxed to any of its words), returning the count.
-    pub fn search(&self, query: &Query, today: NaiveDate) -> anyhow::Result<usize> {
+    /// Runs `query` as `flywheel ask` would find its `limit` best matches (a question, or
+    /// plain words, that fewer than `limit` insights match in full is relaxed to any of its
+    /// words), returning the count.
+    pub fn search(&self, query: &Query, today: NaiveDate, limit: usize) -> anyhow::Result<usize> {
         let searcher = self.reader.searcher();
         let engine = self.translate(query, today)?;
-        let (_top, count) =
-            searcher.search(&*engine, &(TopDocs::with_limit(5).order_by_score(), Count))?;
-        if count == 0
-            && query.natural_language
+        let (_top, count) = searcher.search(
+            &*engine,
+            &(TopDocs::with_limit(limit).order_by_score(), Count),
+        )?;
+        if count < limit
+            && (query.natural_language || query.is_plain_words())
             && let Some(looser) = query.relaxed()
         {
             let engine = self.translate(&looser, today)?;
-            let (_top, count) =
-                searcher.search(&*engine, &(TopDocs::with_limit(5).order_by_score(), Count))?;
+            let (_top, count) = searcher.search(
+                &*engine,
+                &(TopDocs::with_limit(limit).order_by_score(), Count),
+            )?;
             return Ok(count);
         }
         Ok(count)

@@ -28,6 +28,9 @@ use flywheel_insights::search::Scope;
 use self::process::Flywheel;
 use crate::relevance;
 
+/// The best matches an answer shows, as `flywheel ask` does by default.
+const ASK_LIMIT: usize = 5;
+
 /// The questions timed at every size: what each shows, and the question.
 pub const QUERIES: &[(&str, &str)] = &[
     ("selective word", "foreclosure"),
@@ -306,7 +309,7 @@ async fn scale(
         let mut runs = Vec::with_capacity(options.runs);
         for n in 0..warm_up + options.runs {
             let started = Instant::now();
-            let asked = ask(&app, question, Scope::Everything, None, 5)
+            let asked = ask(&app, question, Scope::Everything, None, ASK_LIMIT)
                 .await
                 .map_err(|e| anyhow::anyhow!("{question}: {e}"))?;
             let elapsed = started.elapsed();
@@ -325,7 +328,7 @@ async fn scale(
             let mut matches = 0;
             for n in 0..warm_up + total_runs {
                 let started = Instant::now();
-                matches = raw.search(&query, today)?;
+                matches = raw.search(&query, today, ASK_LIMIT)?;
                 if n >= warm_up {
                     runs.push(started.elapsed());
                 }
