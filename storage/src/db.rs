@@ -21,6 +21,7 @@ pub(crate) enum Arg {
     Int(i64),
     Text(String),
     OptText(Option<String>),
+    OptInt(Option<i64>),
 }
 
 impl From<i64> for Arg {
@@ -38,6 +39,12 @@ impl From<String> for Arg {
 impl From<&str> for Arg {
     fn from(v: &str) -> Self {
         Arg::Text(v.to_string())
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::OptInt(v)
     }
 }
 
@@ -133,6 +140,7 @@ macro_rules! bound {
                 Arg::Int(v) => query.bind(v),
                 Arg::Text(v) => query.bind(v),
                 Arg::OptText(v) => query.bind(v),
+                Arg::OptInt(v) => query.bind(v),
             };
         }
         query

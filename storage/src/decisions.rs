@@ -36,6 +36,20 @@ const IDS_PER_STATEMENT: usize = 500;
 /// Who the history names for what the service does on its own.
 const SCHEDULER: &str = "scheduler";
 
+/// Narrows `b` to reminders that are due at `now` and that no other process holds: never
+/// tried, or due for a retry (a reminder given up has attempts and no retry time), and not
+/// leased, or leased by a lease that ran out. Columns are unqualified: for one table.
+fn push_reminder_free(b: &mut SqlBuilder, now: DateTime<Utc>) {
+    b.push(
+        "(reminder_next_at IS NULL AND reminder_attempts = 0 \
+         OR reminder_next_at IS NOT NULL AND reminder_next_at <= ",
+    )
+    .push_bind(millis(now))
+    .push(") AND (reminder_lease_until IS NULL OR reminder_lease_until <= ")
+    .push_bind(millis(now))
+    .push(")");
+}
+
 const DAY_MILLIS: f64 = 86_400_000.0;
 
 /// Whether a decision still waits for its review.
@@ -957,8 +971,9 @@ impl Store {
         self.decision_summaries(b.build(), CONTEXT).await
     }
 
-    /// Open decisions that are due for review at `now` and whose reminder was not claimed yet,
-    /// the longest overdue first. A review date is a date in the decision's own timezone, so it
+    /// Open decisions that are due for review at `now` and whose reminder is still to be posted
+    /// (never tried, or failed and due for a retry, and not leased by another process), the
+    /// longest overdue first. A review date is a date in the decision's own timezone, so it
     /// comes at that zone's midnight. Claim each with [`Store::claim_reminder`] before sending
     /// its reminder.
     #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
@@ -973,11 +988,9 @@ impl Store {
         let mut b = SqlBuilder::new();
         b.push("SELECT ")
             .push(DECISION_COLUMNS)
-            .push(
-                " FROM decisions d WHERE d.status = 'open' AND d.reminded_at IS NULL \
-                 AND d.review_on <= ",
-            )
-            .push_bind(bound_text(latest));
+            .push(" FROM decisions d WHERE d.status = 'open' AND d.reminded_at IS NULL AND ");
+        push_reminder_free(&mut b, now);
+        b.push(" AND d.review_on <= ").push_bind(bound_text(latest));
         let mut summaries = self.decision_summaries(b.build(), CONTEXT).await?;
         summaries.retain(|d| {
             d.review_on
@@ -987,25 +1000,56 @@ impl Store {
         Ok(summaries)
     }
 
-    /// Claims the review reminder of an open decision, adding `reminded` to its history:
-    /// `true` the first time, `false` ever after (or for a reviewed or unknown decision), so of
-    /// several replicas racing, exactly one sends the reminder.
+    /// Leases the review reminder of an open decision until `now + lease`: `true` when this
+    /// caller may post it, `false` when it was posted, is leased by another process, waits for
+    /// a retry or was given up (or the decision is reviewed or unknown). Of several replicas
+    /// racing, exactly one wins. Report the outcome with [`Store::reminder_sent`] or
+    /// [`Store::reminder_failed`]; a lease never reported runs out and the reminder is due again.
     #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
     pub async fn claim_reminder(
         &self,
         id: DecisionId,
         now: DateTime<Utc>,
+        lease: std::time::Duration,
     ) -> Result<bool, StoreError> {
         const CONTEXT: &str = "claiming a review reminder";
         let backend = self.backend();
-        let claim = Sql::new(
-            "UPDATE decisions SET reminded_at = $2 \
-             WHERE id = $1 AND reminded_at IS NULL AND status = 'open'",
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let mut b = SqlBuilder::new();
+        b.push("UPDATE decisions SET reminder_lease_until = ")
+            .push_bind(millis(until))
+            .push(" WHERE id = ")
+            .push_bind(id)
+            .push(" AND reminded_at IS NULL AND status = 'open' AND ");
+        push_reminder_free(&mut b, now);
+        let mut conn = self.pool.acquire().await.context(backend, CONTEXT)?;
+        let claimed = conn
+            .db()
+            .execute(b.build())
+            .await
+            .context(backend, CONTEXT)?;
+        Ok(claimed == 1)
+    }
+
+    /// Records that the reminder of decision `id` was posted, adding `reminded` to its history;
+    /// `false` when it was already recorded.
+    #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
+    pub async fn reminder_sent(
+        &self,
+        id: DecisionId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        const CONTEXT: &str = "recording a review reminder";
+        let backend = self.backend();
+        let sent = Sql::new(
+            "UPDATE decisions SET reminded_at = $2, reminder_lease_until = NULL, \
+             reminder_attempts = reminder_attempts + 1, reminder_error = NULL \
+             WHERE id = $1 AND reminded_at IS NULL",
         )
         .bind(id)
         .bind(millis(now));
         let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
-        if tx.db().execute(claim).await.context(backend, CONTEXT)? == 0 {
+        if tx.db().execute(sent).await.context(backend, CONTEXT)? == 0 {
             return Ok(false);
         }
         record_event(
@@ -1020,6 +1064,47 @@ impl Store {
         .context(backend, CONTEXT)?;
         tx.commit().await.context(backend, CONTEXT)?;
         Ok(true)
+    }
+
+    /// Records that posting the reminder of decision `id` failed with `error`. `retry_at` is
+    /// given the attempts made so far, this one included, and says when the reminder is due
+    /// again, or `None` to give it up. Returns those attempts.
+    #[tracing::instrument(skip(self, error, retry_at), fields(backend = %self.backend()))]
+    pub async fn reminder_failed(
+        &self,
+        id: DecisionId,
+        error: &str,
+        retry_at: impl FnOnce(u32) -> Option<DateTime<Utc>>,
+    ) -> Result<u32, StoreError> {
+        const CONTEXT: &str = "recording a failed review reminder";
+        let backend = self.backend();
+        let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
+        let made: Option<(i64,)> = tx
+            .db()
+            .fetch_optional(
+                Sql::new(
+                    "SELECT reminder_attempts FROM decisions \
+                     WHERE id = $1 AND reminded_at IS NULL",
+                )
+                .bind(id),
+            )
+            .await
+            .context(backend, CONTEXT)?;
+        let Some((made,)) = made else {
+            return Ok(0);
+        };
+        let attempts = u32::try_from(made + 1).unwrap_or(u32::MAX);
+        let failed = Sql::new(
+            "UPDATE decisions SET reminder_lease_until = NULL, reminder_attempts = $2, \
+             reminder_next_at = $3, reminder_error = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(i64::from(attempts))
+        .bind(retry_at(attempts).map(millis))
+        .bind(error.to_string());
+        tx.db().execute(failed).await.context(backend, CONTEXT)?;
+        tx.commit().await.context(backend, CONTEXT)?;
+        Ok(attempts)
     }
 
     /// The insights the scope may see on any of the themes (matched by theme key), by sentiment:

@@ -3358,7 +3358,8 @@ async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
             .all(|w| w[0].review_on <= w[1].review_on)
     );
 
-    // Three replicas remind at once: each reminder is claimed by exactly one of them.
+    // Three replicas remind at once: each reminder is leased by exactly one of them.
+    let lease = std::time::Duration::from_secs(60);
     let mut replicas = Vec::new();
     for n in 0..3 {
         let store = if n == 0 {
@@ -3374,7 +3375,7 @@ async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
                 .expect("listing succeeds")
             {
                 if store
-                    .claim_reminder(decision.id, at(T2))
+                    .claim_reminder(decision.id, now, lease)
                     .await
                     .expect("claiming succeeds")
                 {
@@ -3393,24 +3394,78 @@ async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
     }
     claimed.sort();
     assert_eq!(claimed, expected.iter().copied().collect::<Vec<_>>());
+    // Leased: nobody else may take them until the lease runs out (its holder died).
     assert!(store.reviews_to_remind(now).await.unwrap().is_empty());
     let first = *expected.first().unwrap();
-    assert!(!store.claim_reminder(first, at(T3)).await.unwrap());
-    assert!(!store.claim_reminder(reviewed, at(T3)).await.unwrap());
-    assert!(!store.claim_reminder(424242, at(T3)).await.unwrap());
+    assert!(!store.claim_reminder(first, now, lease).await.unwrap());
+    let later = now + chrono::Duration::seconds(61);
+    assert_eq!(
+        ids_of(&store.reviews_to_remind(later).await.unwrap())
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        expected
+    );
+
+    // Posted: recorded once, and never due again.
+    assert!(store.reminder_sent(first, now).await.unwrap());
+    assert!(!store.reminder_sent(first, later).await.unwrap());
+    assert!(!store.claim_reminder(first, later, lease).await.unwrap());
+    assert!(!store.claim_reminder(reviewed, later, lease).await.unwrap());
+    assert!(!store.claim_reminder(424242, later, lease).await.unwrap());
+
+    // Failed: due again at the retry time, not before; given up, never again.
+    let retried = *expected.iter().nth(1).unwrap();
+    assert!(store.claim_reminder(retried, later, lease).await.unwrap());
+    let retry_at = later + chrono::Duration::seconds(300);
+    let attempts = store
+        .reminder_failed(retried, "timed out", |attempts| {
+            assert_eq!(attempts, 1);
+            Some(retry_at)
+        })
+        .await
+        .unwrap();
+    assert_eq!(attempts, 1);
+    let listed = |at: DateTime<Utc>| {
+        let store = store.clone();
+        async move { ids_of(&store.reviews_to_remind(at).await.unwrap()) }
+    };
+    assert!(
+        !listed(retry_at - chrono::Duration::seconds(1))
+            .await
+            .contains(&retried)
+    );
+    assert!(listed(retry_at).await.contains(&retried));
+    assert!(
+        store
+            .claim_reminder(retried, retry_at, lease)
+            .await
+            .unwrap()
+    );
+    let attempts = store
+        .reminder_failed(retried, "channel not found", |_| None)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 2);
+    let far = retry_at + chrono::Duration::days(30);
+    assert!(!listed(far).await.contains(&retried));
+    assert!(!store.claim_reminder(retried, far, lease).await.unwrap());
+    for id in expected.iter().skip(2) {
+        assert!(store.reminder_sent(*id, now).await.unwrap());
+    }
+
     let stored = store
         .decision(first, &Scope::Everything)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.reminded_at, Some(at(T2)));
+    assert_eq!(stored.reminded_at, Some(now));
     let reminded: Vec<_> = stored
         .history
         .iter()
         .filter(|e| e.kind == DecisionEventKind::Reminded)
         .collect();
     assert_eq!(reminded.len(), 1);
-    assert_eq!(reminded[0].at, at(T2));
+    assert_eq!(reminded[0].at, now);
     // A reminded decision stays due in the digest until it is reviewed.
     assert!(
         ids_of(
@@ -3428,7 +3483,7 @@ async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
     ahead.timezone = "Pacific/Kiritimati".into();
     ahead.review_on = Some(day("2026-01-09"));
     let ahead = log(&store, &ahead).await;
-    assert!(store.reviews_to_remind(now).await.unwrap().is_empty());
+    assert!(store.reviews_to_remind(later).await.unwrap().is_empty());
     let kiritimati_midnight = at(D0 + 7 * DAY + 10 * 3_600_000);
     assert_eq!(
         ids_of(&store.reviews_to_remind(kiritimati_midnight).await.unwrap()),

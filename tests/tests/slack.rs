@@ -1741,8 +1741,8 @@ fn decision_id(text: &str) -> i64 {
 }
 
 /// Decisions through Slack: a manager logs one with `/decision`, a member is refused and
-/// offered to flag instead, the review reminder is posted in the channel on its date, and the
-/// review is recorded.
+/// offered to flag instead, the review reminder is posted in the channel on its date (retried
+/// when Slack fails it), and the review is recorded.
 #[tokio::test]
 async fn decisions_are_logged_reminded_and_reviewed_through_slack() {
     let slack = SlackEmulator::start().await;
@@ -1832,21 +1832,24 @@ async fn decisions_are_logged_reminded_and_reviewed_through_slack() {
         "the insight shows its decision: {cited}"
     );
 
-    // Six days on, nothing; on the seventh, one reminder in the channel.
+    let remind = || async {
+        flywheel::services::reviews::remind(&service.app, &service.adapters)
+            .await
+            .unwrap()
+    };
+    // Six days on, nothing.
     service.clock.advance(chrono::Duration::days(6));
-    assert_eq!(
-        flywheel::services::reviews::remind(&service.app, &service.adapters)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(remind().await, 0);
+    // On the seventh, Slack fails the first post: nothing is lost, the reminder is retried
+    // after the backoff (not before), and posted once.
     service.clock.advance(chrono::Duration::days(1));
-    assert_eq!(
-        flywheel::services::reviews::remind(&service.app, &service.adapters)
-            .await
-            .unwrap(),
-        1
-    );
+    slack.inject("chat.postMessage", "C0TEAM", Fault::ServerError(503));
+    assert_eq!(remind().await, 0);
+    assert_eq!(remind().await, 0, "waits for the retry");
+    assert!(slack.messages_in("C0TEAM").is_empty());
+    service.clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(remind().await, 1);
+    assert_eq!(remind().await, 0);
     let reminders = slack.messages_in("C0TEAM");
     assert_eq!(reminders.len(), 1, "{reminders:?}");
     assert!(

@@ -1,13 +1,21 @@
 //! Review reminders, as one step: when a decision's review date arrives (in the timezone it
 //! was logged in), [`remind`] posts a reminder where the decision was logged, in its thread when
 //! there is one, saying how many new insights on the same themes arrived since and whether
-//! their sentiment moved. Each reminder is claimed in the store first, so several replicas
-//! send it once. A reminder that cannot be posted is logged; the decision stays in the team's
-//! digest as due for review until it is reviewed.
+//! their sentiment moved.
+//!
+//! Each reminder is leased in the store before it is posted, so of several replicas one sends
+//! it, and marked reminded only once posted. A post that fails for a passing reason (a rate
+//! limit, a timeout, the platform's 5xx) is retried with the deliveries' backoff, at most
+//! [`MAX_ATTEMPTS`] times; one that cannot succeed (an unknown channel, a refused token) is
+//! given up and logged. A process that dies while posting leaves a lease that runs out after
+//! [`REMINDER_LEASE`], and the reminder is due again: a reminder may then be posted twice,
+//! never lost. The decision stays in the team's digest as due for review until it is reviewed.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 use flywheel_insights::address::ChannelAddress;
 use flywheel_insights::message::{Message, Text};
 use flywheel_insights::search::Scope;
@@ -15,7 +23,11 @@ use flywheel_storage::audit::NewAuditEvent;
 use flywheel_storage::decisions::{DecisionSummary, SentimentCounts};
 
 use crate::app::App;
-use crate::services::channels::Adapters;
+use crate::services::channels::{Adapters, SendError};
+use crate::services::delivery::{MAX_ATTEMPTS, backoff};
+
+/// How long a process holds a reminder it is posting before another may take it up.
+pub const REMINDER_LEASE: Duration = Duration::from_secs(120);
 
 /// Posts every review reminder that is due; returns how many were posted.
 pub async fn remind(app: &App, adapters: &Adapters) -> anyhow::Result<usize> {
@@ -27,31 +39,16 @@ pub async fn remind(app: &App, adapters: &Adapters) -> anyhow::Result<usize> {
         .context("cannot read due reviews")?;
     let mut posted = 0;
     for decision in due {
-        if !app.store.claim_reminder(decision.id, now).await? {
+        if !app
+            .store
+            .claim_reminder(decision.id, now, REMINDER_LEASE)
+            .await?
+        {
             continue;
         }
-        let message = reminder(app, &decision).await?;
-        let channel: ChannelAddress = match decision.channel.parse() {
-            Ok(channel) => channel,
-            Err(e) => {
-                tracing::error!(decision = decision.id, "reminder not posted: {e}");
-                continue;
-            }
-        };
-        let Some(adapter) = adapters.get(channel.platform) else {
-            tracing::error!(
-                decision = decision.id,
-                "reminder not posted: no {} adapter",
-                channel.platform
-            );
-            continue;
-        };
-        let sent = match &decision.thread_ref {
-            Some(thread) => adapter.reply(&channel, thread, &message).await,
-            None => adapter.send(&channel, &message, None).await,
-        };
-        match sent {
-            Ok(_) => {
+        match post(app, adapters, &decision).await {
+            Ok(()) => {
+                app.store.reminder_sent(decision.id, now).await?;
                 posted += 1;
                 let event = NewAuditEvent {
                     at: now,
@@ -65,10 +62,74 @@ pub async fn remind(app: &App, adapters: &Adapters) -> anyhow::Result<usize> {
                     tracing::error!("cannot write the audit log: {e}");
                 }
             }
-            Err(e) => tracing::error!(decision = decision.id, "reminder not posted: {e}"),
+            Err(error) => failed(app, &decision, now, &error).await?,
         }
     }
     Ok(posted)
+}
+
+/// Builds and posts the reminder of `decision`.
+async fn post(app: &App, adapters: &Adapters, decision: &DecisionSummary) -> Result<(), SendError> {
+    let message = reminder(app, decision)
+        .await
+        .map_err(|e| SendError::transient(format!("{e:#}")))?;
+    let channel: ChannelAddress = decision
+        .channel
+        .parse()
+        .map_err(|e| SendError::permanent(format!("{e}")))?;
+    let adapter = adapters.get(channel.platform).ok_or_else(|| {
+        SendError::transient(format!(
+            "no {} adapter: set the platform's secrets",
+            channel.platform
+        ))
+    })?;
+    match &decision.thread_ref {
+        Some(thread) => adapter.reply(&channel, thread, &message).await,
+        None => adapter.send(&channel, &message, None).await,
+    }
+    .map(|_| ())
+}
+
+/// Records a failed post: due again after the backoff, or given up.
+async fn failed(
+    app: &App,
+    decision: &DecisionSummary,
+    now: DateTime<Utc>,
+    error: &SendError,
+) -> anyhow::Result<()> {
+    let (reason, retry_after, permanent) = match error {
+        SendError::Transient {
+            reason,
+            retry_after,
+        } => (reason.as_str(), *retry_after, false),
+        SendError::Permanent { reason } => (reason.as_str(), None, true),
+    };
+    let mut retry_in = None;
+    let attempts = app
+        .store
+        .reminder_failed(decision.id, reason, |attempts| {
+            if permanent || attempts >= MAX_ATTEMPTS {
+                return None;
+            }
+            let wait = backoff(attempts, retry_after);
+            retry_in = Some(wait);
+            Some(now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX))
+        })
+        .await?;
+    match retry_in {
+        Some(wait) => tracing::warn!(
+            decision = decision.id,
+            attempts,
+            retry_in_s = wait.as_secs(),
+            "reminder not posted, will retry: {reason}"
+        ),
+        None => tracing::error!(
+            decision = decision.id,
+            attempts,
+            "reminder not posted, given up: {reason}"
+        ),
+    }
+    Ok(())
 }
 
 /// The reminder for one decision.
