@@ -125,7 +125,8 @@ pub enum StoreBackend {
     Postgres,
 }
 
-/// `[server]`: the HTTP endpoint for Slack and Discord, health, readiness and metrics.
+/// `[server]`: the HTTP endpoint for Slack and Discord, the HTTP API, health, readiness and
+/// metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// The address to bind. Default `127.0.0.1:3000`.

@@ -1,4 +1,4 @@
-//! The one way insights enter the store, whatever brought them (a file or chat):
+//! The one way insights enter the store, whatever brought them (a file, the HTTP API or chat):
 //! redact personal data, assign themes, then upsert in batched transactions.
 
 use chrono::{DateTime, Utc};

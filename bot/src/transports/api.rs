@@ -1,5 +1,5 @@
 //! The HTTP ingestion API: `POST /api/v1/insights` stores insights sent as JSON (one object or
-//! an array) or NDJSON through [`intake`](crate::services::intake), and
+//! an array) or NDJSON through [`intake`], and
 //! `GET /api/v1/insights?q=QUERY` answers a question as `flywheel ask --json` does.
 //!
 //! Every request carries `Authorization: Bearer TOKEN`, one of the `[api]` tokens (see
