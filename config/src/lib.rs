@@ -200,6 +200,9 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// The most insights one request may carry. Default 1,000.
     pub max_items: usize,
+    /// Requests handled at once; one more is answered 503 with `Retry-After`, so bodies held in
+    /// memory stay bounded. Default 8.
+    pub max_requests: usize,
     /// The bearer tokens, from the secret `tokens`; none means the API is disabled.
     pub tokens: ApiTokens,
 }

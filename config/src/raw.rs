@@ -98,6 +98,7 @@ pub(crate) struct RawTheme {
 pub(crate) struct RawApi {
     pub(crate) max_body_bytes: Option<i64>,
     pub(crate) max_items: Option<i64>,
+    pub(crate) max_requests: Option<i64>,
     pub(crate) tokens_env: Option<String>,
     pub(crate) tokens_file: Option<String>,
 }

@@ -166,6 +166,11 @@ pub(crate) fn render(config: &Config) -> String {
         "max_items",
         config.api.max_items.to_string(),
     );
+    w.key(
+        "api.max_requests",
+        "max_requests",
+        config.api.max_requests.to_string(),
+    );
     secrets(&mut w, "api");
     for token in config.api.tokens.iter() {
         if token.teams.is_empty() {

@@ -136,6 +136,7 @@ pub(crate) const SECTIONS: &[Section] = &[
         keys: &[
             key("max_body_bytes", Kind::Integer),
             key("max_items", Kind::Integer),
+            key("max_requests", Kind::Integer),
             key("tokens_env", Kind::Text),
             key("tokens_file", Kind::Text),
         ],

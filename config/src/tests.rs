@@ -660,6 +660,7 @@ fn every_override() -> Environment {
         .with("FLYWHEEL_THEMES_0_MATCH", "refund OR chargeback")
         .with("FLYWHEEL_API_MAX_BODY_BYTES", "65536")
         .with("FLYWHEEL_API_MAX_ITEMS", "50")
+        .with("FLYWHEEL_API_MAX_REQUESTS", "3")
         .with("FLYWHEEL_API_TOKENS_ENV", "MY_API_TOKENS")
         .with("FLYWHEEL_API_TOKENS_FILE", "")
         .with("MY_API_TOKENS", "ci:ci-token-0123456789abcdef")
@@ -731,6 +732,7 @@ fn every_scalar_key_is_overridden_from_the_environment() {
     assert_eq!(c.slack.max_body_bytes, 2048);
     assert_eq!(c.api.max_body_bytes, 65536);
     assert_eq!(c.api.max_items, 50);
+    assert_eq!(c.api.max_requests, 3);
     assert_eq!(
         c.api
             .tokens
@@ -945,6 +947,7 @@ fn api_tokens_come_from_their_variable_or_a_file() {
     );
     assert_eq!(config.api.max_body_bytes, 5 * 1024 * 1024);
     assert_eq!(config.api.max_items, 1000);
+    assert_eq!(config.api.max_requests, 8);
     let tokens = &config.api.tokens;
     assert_eq!(
         tokens.find("zendesk-token-0123456789").map(|t| t.actor()),
@@ -1007,7 +1010,8 @@ fn bad_api_tokens_are_reported_without_echoing_them() {
         assert!(shown.starts_with(expected), "{value}\n{shown}");
         assert!(!shown.contains("LEAKED"), "{value}\n{shown}");
     }
-    assert!(problem("[api]\nmax_items = 0").starts_with("api.max_items: 0 is out of range"),);
+    assert!(problem("[api]\nmax_items = 0").starts_with("api.max_items: 0 is out of range"));
+    assert!(problem("[api]\nmax_requests = 0").starts_with("api.max_requests: 0 is out of range"));
     assert!(
         problem("[api]\nmax_body_bytes = 10").starts_with("api.max_body_bytes: 10 is out of range"),
     );

@@ -639,6 +639,7 @@ fn api(raw: &RawApi, tokens: Option<&Secret>, teams: &[Team], p: &mut Problems) 
         "api.max_items",
         p,
     );
+    let max_requests = bounded(raw.max_requests, 1..=1000, 8, "api.max_requests", p);
     let tokens = match tokens.map(|t| ApiTokens::parse(t.expose())) {
         None => ApiTokens::default(),
         Some(Ok(tokens)) => tokens,
@@ -665,6 +666,7 @@ fn api(raw: &RawApi, tokens: Option<&Secret>, teams: &[Team], p: &mut Problems) 
     ApiConfig {
         max_body_bytes: max_body_bytes as usize,
         max_items: max_items as usize,
+        max_requests: max_requests as usize,
         tokens,
     }
 }

@@ -9,6 +9,7 @@
 //! Tokens are never logged.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -21,6 +22,7 @@ use flywheel_config::ApiToken;
 use flywheel_insights::import::Format;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::app::App;
 use crate::services::ask::{AskError, ask_as};
@@ -39,12 +41,15 @@ const MAX_LIMIT: usize = 100;
 #[derive(Debug, Clone)]
 pub struct HttpApi {
     app: App,
+    /// One permit per request handled at once (`[api] max_requests`).
+    busy: Arc<Semaphore>,
 }
 
 impl HttpApi {
     /// The API over `app`, with the tokens and limits of its `[api]` configuration.
     pub fn new(app: App) -> HttpApi {
-        HttpApi { app }
+        let busy = Arc::new(Semaphore::new(app.config.api.max_requests));
+        HttpApi { app, busy }
     }
 }
 
@@ -61,7 +66,7 @@ impl Transport for HttpApi {
         }
         Router::new()
             .route(PATH, get(search).post(submit))
-            .with_state(self.app.clone())
+            .with_state(self.clone())
     }
 }
 
@@ -116,18 +121,36 @@ fn authorize<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a ApiToken, Resp
     }
 }
 
-/// The request's token and query parameters, or the answer refusing it.
+/// What an admitted request holds: its token, its query parameters, and its turn.
+type Admitted<'a> = (&'a ApiToken, HashMap<String, String>, OwnedSemaphorePermit);
+
+/// The request's token, query parameters and turn, or the answer refusing it: a request beyond
+/// `[api] max_requests` at once is answered 503 at once rather than queued, so no body waits in
+/// memory for its turn.
 #[allow(clippy::result_large_err)]
 fn admit<'a>(
-    app: &'a App,
+    api: &'a HttpApi,
     headers: &HeaderMap,
     params: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<(&'a ApiToken, HashMap<String, String>), Response> {
-    let token = authorize(app, headers)?;
-    match params {
-        Ok(Query(params)) => Ok((token, params)),
-        Err(e) => Err(error(StatusCode::BAD_REQUEST, e.body_text())),
-    }
+) -> Result<Admitted<'a>, Response> {
+    let token = authorize(&api.app, headers)?;
+    let params = match params {
+        Ok(Query(params)) => params,
+        Err(e) => return Err(error(StatusCode::BAD_REQUEST, e.body_text())),
+    };
+    let Ok(turn) = api.busy.clone().try_acquire_owned() else {
+        let mut busy = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "busy: {} API requests are being handled ([api] max_requests); try again in a moment",
+                api.app.config.api.max_requests
+            ),
+        );
+        busy.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return Err(busy);
+    };
+    Ok((token, params, turn))
 }
 
 /// The format the `Content-Type` names, or the 415 answer.
@@ -207,15 +230,16 @@ fn flag(params: &HashMap<String, String>, name: &str) -> Result<bool, Response> 
 
 /// `POST /api/v1/insights[?strict=true]`.
 async fn submit(
-    State(app): State<App>,
+    State(api): State<HttpApi>,
     params: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (token, params) = match admit(&app, &headers, params) {
+    let (token, params, _turn) = match admit(&api, &headers, params) {
         Ok(admitted) => admitted,
         Err(refused) => return refused,
     };
+    let app = &api.app;
     let strict = match flag(&params, "strict") {
         Ok(strict) => strict,
         Err(refused) => return refused,
@@ -236,7 +260,7 @@ async fn submit(
         max_items: app.config.api.max_items,
         actor: token.actor(),
     };
-    match intake::submit(&app, body, &submission).await {
+    match intake::submit(app, body, &submission).await {
         Ok(submitted) => {
             tracing::info!(
                 actor = %submission.actor,
@@ -319,14 +343,15 @@ fn report(submitted: &Submitted) -> Value {
 
 /// `GET /api/v1/insights?q=QUERY[&limit=N][&team=NAME]`.
 async fn search(
-    State(app): State<App>,
+    State(api): State<HttpApi>,
     params: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let (token, params) = match admit(&app, &headers, params) {
+    let (token, params, _turn) = match admit(&api, &headers, params) {
         Ok(admitted) => admitted,
         Err(refused) => return refused,
     };
+    let app = &api.app;
     let Some(text) = params.get("q") else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -362,7 +387,7 @@ async fn search(
             );
         }
     };
-    let asked = ask_as(&app, text, team, limit).await;
+    let asked = ask_as(app, text, team, limit).await;
     match asked {
         Ok(asked) => axum::Json(asked).into_response(),
         Err(AskError::Store(e)) => {

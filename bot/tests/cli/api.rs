@@ -694,3 +694,62 @@ fn a_team_limited_token_sees_and_writes_only_for_its_team() {
         .collect();
     assert_eq!(actors, ["api:zendesk", "api:support"]);
 }
+
+#[test]
+fn requests_beyond_max_requests_are_answered_busy_not_queued() {
+    let api = Api::start_with("[api]\nmax_requests = 1\n", &format!("zendesk:{ZENDESK}"));
+    // A request whose body is still arriving holds the only turn.
+    let body =
+        json!({"source_ref": "b-1", "body": "Slow upload of a refund complaint"}).to_string();
+    let (first, rest) = body.split_at(10);
+    let open_slow = || {
+        let mut slow = TcpStream::connect(api.service.address).expect("connects");
+        write!(
+            slow,
+            "POST /api/v1/insights HTTP/1.1\r\nHost: flywheel\r\nConnection: close\r\n\
+             Authorization: Bearer {ZENDESK}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{first}",
+            body.len()
+        )
+        .unwrap();
+        slow
+    };
+    let mut slow = open_slow();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let busy = loop {
+        let answer = api.get_as(ZENDESK, "q=refund");
+        if answer.status == 503 {
+            break answer;
+        }
+        assert_eq!(answer.status, 200, "{answer:?}");
+        // The question took the turn first and the slow request was turned away: again.
+        slow.set_nonblocking(true).unwrap();
+        if slow.peek(&mut [0; 1]).is_ok_and(|n| n > 0) {
+            slow = open_slow();
+        } else {
+            slow.set_nonblocking(false).unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow request never held its turn:\n{}",
+            api.service.log()
+        );
+    };
+    assert_eq!(busy.header("retry-after"), Some("1"), "{busy:?}");
+    assert!(
+        busy.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("max_requests"),
+        "{busy:?}"
+    );
+
+    slow.write_all(rest.as_bytes()).unwrap();
+    let mut answer = String::new();
+    slow.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    slow.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let found = api.get_as(ZENDESK, "q=refund");
+    assert_eq!(found_refs(&found), ["b-1"], "{found:?}");
+}
