@@ -284,24 +284,21 @@ async fn submit(
             (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
         }
         Err(e @ SubmitError::TooMany { .. }) => error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
-        Err(SubmitError::Refused {
-            rejected,
-            submitted,
-        }) => {
+        Err(refused @ SubmitError::Refused { .. }) => {
+            let message = refused.to_string();
+            let SubmitError::Refused { submitted, .. } = refused else {
+                unreachable!("matched above")
+            };
             let mut body = report(&submitted);
-            body["error"] = format!(
-                "{rejected} of {} items rejected; strict: nothing was written",
-                submitted.items.len()
-            )
-            .into();
+            body["error"] = message.into();
             (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
         }
         Err(SubmitError::Store(e)) => {
             tracing::error!("storing insights from the API failed: {e:#}");
             error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "the insights could not be stored; nothing in this request that was not \
-                 reported stored was kept, try again",
+                "the insights could not be stored (some may have been); sending the same \
+                 request again is safe",
             )
         }
     }
