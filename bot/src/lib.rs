@@ -2,10 +2,11 @@
 //!
 //! ```text
 //! entry points   cli/ (clap types, printing, exit codes) · serve (composition root) · demo
-//! transports     transports/slack (HTTP endpoints, Socket Mode) · transports/console
+//! transports     transports/slack (HTTP endpoints, Socket Mode) · transports/discord ·
+//!                transports/console · transports/api (the HTTP ingestion API)
 //! conversation   conversation/: typed events, dispatch, answer-or-defer, handle-once;
 //!                chat commands and buttons
-//! services       services/: ask · import · ingest · digests · delivery · channels ·
+//! services       services/: ask · import · intake · ingest · digests · delivery · channels ·
 //!                reviews · audit · scheduler
 //! base           app (configuration, store, clock) · clock
 //! ```

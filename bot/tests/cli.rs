@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use sqlx::Connection;
 
+#[path = "cli/api.rs"]
+mod api;
 #[path = "cli/digests.rs"]
 mod digests;
 #[path = "cli/import.rs"]

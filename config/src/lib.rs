@@ -7,6 +7,7 @@
 //! effective configuration. Secrets never come from the file: see [`Secret`] and [`Secrets`].
 //! Nothing here opens a database or a socket; the `flywheel` binary does that with what it gets.
 
+mod api;
 mod duration;
 mod environment;
 mod error;
@@ -30,6 +31,7 @@ use flywheel_insights::index::ThemeDef;
 use flywheel_insights::query::Query;
 use flywheel_insights::schedule::Schedule;
 
+pub use api::{ApiToken, ApiTokens, MIN_TOKEN_CHARS};
 pub use environment::Environment;
 pub use error::{ConfigError, Problem};
 pub use secret::{Secret, SecretSource, SecretSources, Secrets};
@@ -53,6 +55,8 @@ pub struct Config {
     pub teams: Vec<Team>,
     /// `[[themes]]`, in file order.
     pub themes: Vec<ThemeDef>,
+    /// `[api]`
+    pub api: ApiConfig,
     /// `[slack]`
     pub slack: SlackConfig,
     /// `[discord]`
@@ -121,7 +125,8 @@ pub enum StoreBackend {
     Postgres,
 }
 
-/// `[server]`: the HTTP endpoint for Slack and Discord, health, readiness and metrics.
+/// `[server]`: the HTTP endpoint for Slack and Discord, the HTTP API, health, readiness and
+/// metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// The address to bind. Default `127.0.0.1:3000`.
@@ -186,6 +191,20 @@ pub struct Team {
     pub digest_size: usize,
     /// Who may log and review decisions for the team.
     pub managers: Vec<UserAddress>,
+}
+
+/// `[api]`: the HTTP ingestion API, `/api/v1/insights` on the service's listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// The largest request body accepted, in bytes. Default 5 MiB.
+    pub max_body_bytes: usize,
+    /// The most insights one request may carry. Default 1,000.
+    pub max_items: usize,
+    /// Requests handled at once; one more is answered 503 with `Retry-After`, so bodies held in
+    /// memory stay bounded. Default 8.
+    pub max_requests: usize,
+    /// The bearer tokens, from the secret `tokens`; none means the API is disabled.
+    pub tokens: ApiTokens,
 }
 
 /// How Slack reaches Flywheel.

@@ -22,6 +22,8 @@ pub(crate) struct RawFile {
     #[serde(default)]
     pub(crate) themes: Vec<RawTheme>,
     #[serde(default)]
+    pub(crate) api: RawApi,
+    #[serde(default)]
     pub(crate) slack: RawSlack,
     #[serde(default)]
     pub(crate) discord: RawDiscord,
@@ -88,6 +90,17 @@ pub(crate) struct RawTheme {
     pub(crate) name: Option<String>,
     #[serde(rename = "match")]
     pub(crate) query: Option<String>,
+}
+
+/// `[api]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApi {
+    pub(crate) max_body_bytes: Option<i64>,
+    pub(crate) max_items: Option<i64>,
+    pub(crate) max_requests: Option<i64>,
+    pub(crate) tokens_env: Option<String>,
+    pub(crate) tokens_file: Option<String>,
 }
 
 /// `[slack]`

@@ -155,6 +155,35 @@ pub(crate) fn render(config: &Config) -> String {
         w.key(&format!("themes[{i}].match"), "match", quoted(text));
     }
 
+    w.section("[api]");
+    w.key(
+        "api.max_body_bytes",
+        "max_body_bytes",
+        config.api.max_body_bytes.to_string(),
+    );
+    w.key(
+        "api.max_items",
+        "max_items",
+        config.api.max_items.to_string(),
+    );
+    w.key(
+        "api.max_requests",
+        "max_requests",
+        config.api.max_requests.to_string(),
+    );
+    secrets(&mut w, "api");
+    for token in config.api.tokens.iter() {
+        if token.teams.is_empty() {
+            w.comment(&format!("token {:?}: every team", token.name));
+        } else {
+            w.comment(&format!(
+                "token {:?}: teams {}",
+                token.name,
+                token.teams.join(", ")
+            ));
+        }
+    }
+
     w.section("[slack]");
     if config.slack.token_in_clear() {
         w.comment(IN_CLEAR);

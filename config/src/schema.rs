@@ -131,6 +131,21 @@ pub(crate) const SECTIONS: &[Section] = &[
         secrets: &[],
     },
     Section {
+        name: "api",
+        repeated: false,
+        keys: &[
+            key("max_body_bytes", Kind::Integer),
+            key("max_items", Kind::Integer),
+            key("max_requests", Kind::Integer),
+            key("tokens_env", Kind::Text),
+            key("tokens_file", Kind::Text),
+        ],
+        secrets: &[SecretKey {
+            name: "tokens",
+            default_env: "FLYWHEEL_API_TOKENS",
+        }],
+    },
+    Section {
         name: "slack",
         repeated: false,
         keys: &[
@@ -264,7 +279,7 @@ pub(crate) fn resolve_env(name: &str) -> Result<Option<EnvTarget>, EnvNameError>
     let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
         return Ok(None);
     };
-    if PROGRAM_VARIABLES.contains(&name) || rest.starts_with("TEST_") {
+    if PROGRAM_VARIABLES.contains(&name) || rest.starts_with("TEST_") || is_secret_variable(name) {
         return Ok(None);
     }
     let mut index_seen = None;
@@ -315,6 +330,15 @@ pub(crate) fn resolve_env(name: &str) -> Result<Option<EnvTarget>, EnvNameError>
     Err(EnvNameError::Unknown(
         nearest(name, candidates.iter().map(String::as_str)).map(str::to_string),
     ))
+}
+
+/// Whether `name` is the default variable of a secret (`FLYWHEEL_API_TOKENS`): it holds the
+/// secret, not a setting.
+pub(crate) fn is_secret_variable(name: &str) -> bool {
+    SECTIONS
+        .iter()
+        .flat_map(|s| s.secrets)
+        .any(|secret| secret.default_env == name)
 }
 
 /// Every settable variable name, with `index` for the items of repeated sections.
@@ -381,6 +405,7 @@ mod tests {
             "FLYWHEEL_DATA_DIR",
             "FLYWHEEL_LOG",
             "FLYWHEEL_TEST_ANYTHING",
+            "FLYWHEEL_API_TOKENS",
             "HOME",
             "flywheel_store_url",
         ] {

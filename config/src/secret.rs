@@ -68,6 +68,8 @@ pub struct Secrets {
     pub discord_bot_token: Option<Secret>,
     /// Discord's application public key, for verifying interactions.
     pub discord_public_key: Option<Secret>,
+    /// The HTTP ingestion API's tokens, as written (see [`crate::ApiTokens`]).
+    pub api_tokens: Option<Secret>,
     /// Where each of the above is read from.
     pub sources: SecretSources,
 }
@@ -85,11 +87,13 @@ pub struct SecretSources {
     pub discord_bot_token: SecretSource,
     /// For [`Secrets::discord_public_key`].
     pub discord_public_key: SecretSource,
+    /// For [`Secrets::api_tokens`].
+    pub api_tokens: SecretSource,
 }
 
 impl Secrets {
     /// Each secret as `(section, key, value, source)`, in the order they are rendered.
-    pub fn entries(&self) -> [(&'static str, &'static str, Option<&Secret>, &SecretSource); 5] {
+    pub fn entries(&self) -> [(&'static str, &'static str, Option<&Secret>, &SecretSource); 6] {
         let s = &self.sources;
         [
             (
@@ -122,6 +126,7 @@ impl Secrets {
                 self.discord_public_key.as_ref(),
                 &s.discord_public_key,
             ),
+            ("api", "tokens", self.api_tokens.as_ref(), &s.api_tokens),
         ]
     }
 }

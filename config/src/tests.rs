@@ -298,12 +298,16 @@ fn unknown_keys_are_reported_at_every_level_with_a_suggestion() {
             "discord.api_ur: unknown key (did you mean \"api_url\"?)",
         ),
         (
+            "[api]\nmax_item = 5",
+            "api.max_item: unknown key (did you mean \"max_items\"?)",
+        ),
+        (
             "[console]\ndirs = \"x\"",
             "console.dirs: unknown key (did you mean \"dir\"?)",
         ),
         (
             "top = 1",
-            "top: unknown key; the sections are store, server, digest, privacy, teams, themes, slack, discord, console",
+            "top: unknown key; the sections are store, server, digest, privacy, teams, themes, api, slack, discord, console",
         ),
         (
             "[console]\nzzzzzz = 1",
@@ -654,6 +658,12 @@ fn every_override() -> Environment {
         .with("FLYWHEEL_TEAMS_0_MANAGERS", "slack:U9,console:ana")
         .with("FLYWHEEL_THEMES_0_NAME", "refunds")
         .with("FLYWHEEL_THEMES_0_MATCH", "refund OR chargeback")
+        .with("FLYWHEEL_API_MAX_BODY_BYTES", "65536")
+        .with("FLYWHEEL_API_MAX_ITEMS", "50")
+        .with("FLYWHEEL_API_MAX_REQUESTS", "3")
+        .with("FLYWHEEL_API_TOKENS_ENV", "MY_API_TOKENS")
+        .with("FLYWHEEL_API_TOKENS_FILE", "")
+        .with("MY_API_TOKENS", "ci:ci-token-0123456789abcdef")
         .with("FLYWHEEL_SLACK_API_URL", "http://127.0.0.1:9/api")
         .with("FLYWHEEL_SLACK_TRANSPORT", "socket")
         .with("FLYWHEEL_SLACK_MAX_BODY_BYTES", "2048")
@@ -720,6 +730,20 @@ fn every_scalar_key_is_overridden_from_the_environment() {
     assert_eq!(c.slack.api_url, "http://127.0.0.1:9/api");
     assert_eq!(c.slack.transport, SlackTransport::Socket);
     assert_eq!(c.slack.max_body_bytes, 2048);
+    assert_eq!(c.api.max_body_bytes, 65536);
+    assert_eq!(c.api.max_items, 50);
+    assert_eq!(c.api.max_requests, 3);
+    assert_eq!(
+        c.api
+            .tokens
+            .find("ci-token-0123456789abcdef")
+            .map(|t| t.name.as_str()),
+        Some("ci")
+    );
+    assert_eq!(
+        c.secrets.sources.api_tokens,
+        SecretSource::Env("MY_API_TOKENS".into())
+    );
     assert_eq!(c.discord.api_url, "http://127.0.0.1:10");
     assert_eq!(c.discord.application_id, Some(4242));
     assert_eq!(c.discord.guilds, [111, 222]);
@@ -910,6 +934,90 @@ fn secrets_come_from_the_platforms_own_variables() {
         s.sources.slack_app_token,
         SecretSource::Env("SLACK_APP_TOKEN".into())
     );
+}
+
+#[test]
+fn api_tokens_come_from_their_variable_or_a_file() {
+    let config = load_with(
+        TEAM,
+        &env().with(
+            "FLYWHEEL_API_TOKENS",
+            "zendesk:zendesk-token-0123456789, survey:survey-token-0123456789:growth",
+        ),
+    );
+    assert_eq!(config.api.max_body_bytes, 5 * 1024 * 1024);
+    assert_eq!(config.api.max_items, 1000);
+    assert_eq!(config.api.max_requests, 8);
+    let tokens = &config.api.tokens;
+    assert_eq!(
+        tokens.find("zendesk-token-0123456789").map(|t| t.actor()),
+        Some("api:zendesk".to_string())
+    );
+    let survey = tokens.find("survey-token-0123456789").unwrap();
+    assert_eq!(survey.teams, ["growth"]);
+    assert!(tokens.find("survey-token-012345678").is_none());
+    let shown = format!("{config:?}\n{}", config.render_effective());
+    assert!(!shown.contains("token-0123456789"), "{shown}");
+    assert!(
+        shown.contains("# tokens: set (from env FLYWHEEL_API_TOKENS)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("# token \"survey\": teams growth"),
+        "{shown}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens");
+    std::fs::write(
+        &file,
+        "a:first-token-0123456789\nb:second-token-0123456789\n",
+    )
+    .unwrap();
+    let config = load(&format!(
+        "[api]\ntokens_file = {:?}",
+        file.display().to_string()
+    ));
+    assert_eq!(config.api.tokens.iter().count(), 2);
+    assert_eq!(config.secrets.sources.api_tokens, SecretSource::File(file));
+
+    assert!(load("").api.tokens.is_empty(), "no tokens: the API is off");
+}
+
+#[test]
+fn bad_api_tokens_are_reported_without_echoing_them() {
+    let cases = [
+        (
+            "LEAKED-0123456789abcdef",
+            "api.tokens: entry 1 is not NAME:TOKEN",
+        ),
+        (
+            "ci:LEAKED",
+            "api.tokens: entry 1 (\"ci\"): the token must be at least 16 characters",
+        ),
+        (
+            "ci:LEAKED-0123456789abcdef:nobody",
+            "api.tokens: token \"ci\" is limited to team \"nobody\", which is not configured; the teams are: growth",
+        ),
+        (
+            "Ci Bot:LEAKED-0123456789abcdef",
+            "api.tokens: entry 1: \"Ci Bot\" is not a token name",
+        ),
+    ];
+    for (value, expected) in cases {
+        let err = Config::parse(TEAM, &env().with("FLYWHEEL_API_TOKENS", value)).unwrap_err();
+        let shown = format!("{err}\n{err:?}");
+        assert!(shown.starts_with(expected), "{value}\n{shown}");
+        assert!(!shown.contains("LEAKED"), "{value}\n{shown}");
+    }
+    assert!(problem("[api]\nmax_items = 0").starts_with("api.max_items: 0 is out of range"));
+    assert!(problem("[api]\nmax_requests = 0").starts_with("api.max_requests: 0 is out of range"));
+    assert!(
+        problem("[api]\nmax_body_bytes = 10").starts_with("api.max_body_bytes: 10 is out of range"),
+    );
+    assert!(problem("[api]\ntokens = \"x\"").starts_with(
+        "api.tokens: secrets are not read from the config file: set FLYWHEEL_API_TOKENS"
+    ));
 }
 
 #[test]

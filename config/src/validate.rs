@@ -17,14 +17,14 @@ use flywheel_insights::schedule::Schedule;
 use crate::environment::{self, Environment};
 use crate::load::{self, Problems};
 use crate::raw::{
-    RawConsole, RawDigest, RawDiscord, RawServer, RawSlack, RawStore, RawTeam, RawTheme,
+    RawApi, RawConsole, RawDigest, RawDiscord, RawServer, RawSlack, RawStore, RawTeam, RawTheme,
 };
 use crate::schema::{SECTIONS, SecretKey};
 use crate::secret::{Secret, SecretSource, SecretSources, Secrets};
 use crate::url;
 use crate::{
-    Config, ConfigError, ConsoleConfig, DigestConfig, DiscordConfig, Origin, PrivacyConfig,
-    ServerConfig, SlackConfig, SlackTransport, StoreConfig, Team, duration,
+    ApiConfig, ApiTokens, Config, ConfigError, ConsoleConfig, DigestConfig, DiscordConfig, Origin,
+    PrivacyConfig, ServerConfig, SlackConfig, SlackTransport, StoreConfig, Team, duration,
 };
 
 /// Defaults, named so the documentation, the example file and the code agree.
@@ -37,6 +37,8 @@ pub(crate) const DEFAULT_SCHEDULE: &str = "0 9 * * MON";
 pub(crate) const DEFAULT_SLACK_API: &str = "https://slack.com/api";
 pub(crate) const DEFAULT_DISCORD_API: &str = "https://discord.com";
 pub(crate) const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+pub(crate) const DEFAULT_API_MAX_BODY: usize = 5 * 1024 * 1024;
+pub(crate) const DEFAULT_API_MAX_ITEMS: usize = 1_000;
 pub(crate) const DEFAULT_TEAM: &str = "everyone";
 pub(crate) const DEFAULT_TEAM_CHANNEL: &str = "console:digest";
 
@@ -69,7 +71,8 @@ pub(crate) fn build(
         teams(raw.teams, &digest, p)
     };
     let (themes, theme_matches) = themes(raw.themes, p);
-    let secrets = secrets(&raw.slack, &raw.discord, env, p);
+    let secrets = secrets(&raw.slack, &raw.discord, &raw.api, env, p);
+    let api = api(&raw.api, secrets.api_tokens.as_ref(), &teams, p);
     let slack = slack(raw.slack, p);
     let discord = discord(raw.discord, p);
     let console = console(raw.console, p);
@@ -85,6 +88,7 @@ pub(crate) fn build(
         privacy,
         teams,
         themes,
+        api,
         slack,
         discord,
         console,
@@ -618,7 +622,62 @@ fn console(raw: RawConsole, p: &mut Problems) -> ConsoleConfig {
     ConsoleConfig { dir }
 }
 
-fn secrets(slack: &RawSlack, discord: &RawDiscord, env: &Environment, p: &mut Problems) -> Secrets {
+/// `[api]`: its limits, and its tokens read from the secret, each limited only to teams that
+/// exist.
+fn api(raw: &RawApi, tokens: Option<&Secret>, teams: &[Team], p: &mut Problems) -> ApiConfig {
+    let max_body_bytes = bounded(
+        raw.max_body_bytes,
+        1024..=100 * 1024 * 1024,
+        DEFAULT_API_MAX_BODY as i64,
+        "api.max_body_bytes",
+        p,
+    );
+    let max_items = bounded(
+        raw.max_items,
+        1..=100_000,
+        DEFAULT_API_MAX_ITEMS as i64,
+        "api.max_items",
+        p,
+    );
+    let max_requests = bounded(raw.max_requests, 1..=1000, 8, "api.max_requests", p);
+    let tokens = match tokens.map(|t| ApiTokens::parse(t.expose())) {
+        None => ApiTokens::default(),
+        Some(Ok(tokens)) => tokens,
+        Some(Err(why)) => {
+            p.push("api.tokens", why);
+            ApiTokens::default()
+        }
+    };
+    for token in tokens.iter() {
+        for team in &token.teams {
+            if !teams.iter().any(|t| t.name.eq_ignore_ascii_case(team)) {
+                let known: Vec<&str> = teams.iter().map(|t| t.name.as_str()).collect();
+                p.push(
+                    "api.tokens",
+                    format!(
+                        "token {:?} is limited to team {team:?}, which is not configured; the teams are: {}",
+                        token.name,
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    ApiConfig {
+        max_body_bytes: max_body_bytes as usize,
+        max_items: max_items as usize,
+        max_requests: max_requests as usize,
+        tokens,
+    }
+}
+
+fn secrets(
+    slack: &RawSlack,
+    discord: &RawDiscord,
+    api: &RawApi,
+    env: &Environment,
+    p: &mut Problems,
+) -> Secrets {
     let spec = |section: &str, name: &str| -> &'static SecretKey {
         SECTIONS
             .iter()
@@ -666,18 +725,21 @@ fn secrets(slack: &RawSlack, discord: &RawDiscord, env: &Environment, p: &mut Pr
         &discord.public_key_env,
         &discord.public_key_file,
     );
+    let (api_tokens, s6) = read("api", "tokens", &api.tokens_env, &api.tokens_file);
     Secrets {
         slack_bot_token,
         slack_signing_secret,
         slack_app_token,
         discord_bot_token,
         discord_public_key,
+        api_tokens,
         sources: SecretSources {
             slack_bot_token: s1,
             slack_signing_secret: s2,
             slack_app_token: s3,
             discord_bot_token: s4,
             discord_public_key: s5,
+            api_tokens: s6,
         },
     }
 }
@@ -737,7 +799,7 @@ fn secret(
                         "{var:?} is not an environment variable name (letters, digits and '_')"
                     ),
                 );
-            } else if var.starts_with(crate::schema::ENV_PREFIX) {
+            } else if var.starts_with(crate::schema::ENV_PREFIX) && var != spec.default_env {
                 p.push(&env_path, format!("{var:?} starts with FLYWHEEL_, which is kept for settings; pick another name"));
             }
             var

@@ -112,7 +112,7 @@ pub(super) async fn store(
     };
     let mut report = crate::services::ingest::ingest(context.app, vec![data], |_| {}).await?;
     report.redactions += redacted.counts;
-    let id = report.ids.first().copied().unwrap_or_default();
+    let id = report.first_id().unwrap_or_default();
     let again = report.inserted == 0;
     context
         .audit(

@@ -237,7 +237,7 @@ enum Step {
 /// they hold over [`IMPORT_BATCH_BYTES`] of text), each one transaction. Memory does not grow with the file. The import is recorded in the audit log as
 /// done by `actor` when it changed anything.
 ///
-/// [`IngestReport::ids`] stays empty: a file may hold millions of rows.
+/// [`IngestReport::outcomes`] stays empty: a file may hold millions of rows.
 pub async fn import_file(
     app: &App,
     path: &Path,

@@ -1,4 +1,4 @@
-//! The one way insights enter the store, whatever brought them (a file or chat):
+//! The one way insights enter the store, whatever brought them (a file, the HTTP API or chat):
 //! redact personal data, assign themes, then upsert in batched transactions.
 
 use chrono::{DateTime, Utc};
@@ -21,9 +21,9 @@ pub struct IngestReport {
     pub updated: usize,
     /// Insights already stored exactly so.
     pub unchanged: usize,
-    /// The id of every row, in input order (left empty by a streamed file import, which may
-    /// hold millions of rows).
-    pub ids: Vec<InsightId>,
+    /// What happened to every row, with its id, in input order (left empty by a streamed file
+    /// import, which may hold millions of rows).
+    pub outcomes: Vec<UpsertOutcome>,
     /// What redaction removed.
     pub redactions: RedactionCounts,
 }
@@ -32,6 +32,11 @@ impl IngestReport {
     /// Rows stored so far: inserted, updated or unchanged.
     pub fn total(&self) -> usize {
         self.inserted + self.updated + self.unchanged
+    }
+
+    /// The id of the first row, if any was kept.
+    pub fn first_id(&self) -> Option<InsightId> {
+        self.outcomes.first().map(|o| o.id())
     }
 }
 
@@ -73,19 +78,19 @@ pub async fn ingest(
             batch.push(prepare(data, &app.config.themes, today));
         }
         store_batch(app, &batch, now, &mut report, true).await?;
-        progress(report.ids.len().min(total));
+        progress(report.outcomes.len().min(total));
     }
     Ok(report)
 }
 
 /// Stores one batch of prepared insights in one transaction, counting what happened in
-/// `report` (and each row's id when `keep_ids`).
+/// `report` (and each row's outcome when `keep_outcomes`).
 pub async fn store_batch(
     app: &App,
     batch: &[PreparedInsight],
     now: DateTime<Utc>,
     report: &mut IngestReport,
-    keep_ids: bool,
+    keep_outcomes: bool,
 ) -> anyhow::Result<()> {
     for outcome in app.store.upsert(batch, now).await? {
         let name = match outcome {
@@ -103,8 +108,8 @@ pub async fn store_batch(
             }
         };
         metrics::counter!(crate::telemetry::IMPORTED_ROWS, "outcome" => name).increment(1);
-        if keep_ids {
-            report.ids.push(outcome.id());
+        if keep_outcomes {
+            report.outcomes.push(outcome);
         }
     }
     Ok(())

@@ -12,5 +12,6 @@ pub mod digests;
 pub mod housekeeping;
 pub mod import;
 pub mod ingest;
+pub mod intake;
 pub mod reviews;
 pub mod scheduler;

@@ -7,8 +7,10 @@
 //! `flywheel serve` starts the [`Transport`]s of [`for_config`]: each contributes HTTP routes
 //! on the service's listener ([`slack::http::SlackHttp`]), a loop of its own
 //! ([`slack::socket::SocketMode`]), or both. The [`console`] is the terminal's transport, for
-//! `flywheel chat`.
+//! `flywheel chat`. The [`api`] is the HTTP ingestion API: not a chat platform, but another way
+//! in on the same listener.
 
+pub mod api;
 pub mod console;
 pub mod discord;
 pub mod slack;
@@ -44,13 +46,14 @@ pub trait Transport: Send {
 /// HTTP endpoints always (answering 503 until a signing secret is set), and Slack's Socket Mode
 /// with `[slack] transport = "socket"`, which fails at once without its app-level token;
 /// Discord's interactions endpoint always (503 until its public key is set), and Discord's
-/// gateway when its bot token is set.
+/// gateway when its bot token is set; the HTTP ingestion API always (503 until a token is set).
 pub fn for_config(inbound: &Inbound) -> anyhow::Result<Vec<Box<dyn Transport>>> {
     let config = &inbound.app().config;
     let discord = discord::rest_for(config)?.map(Arc::new);
     let mut transports: Vec<Box<dyn Transport>> = vec![
         Box::new(slack::http::SlackHttp::new(inbound.clone())),
         Box::new(discord::DiscordHttp::new(inbound.clone(), discord.clone())),
+        Box::new(api::HttpApi::new(inbound.app().clone())),
     ];
     if config.slack.transport == SlackTransport::Socket {
         transports.push(Box::new(slack::socket::SocketMode::new(inbound.clone())?));
