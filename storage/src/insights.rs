@@ -11,7 +11,7 @@
 //! to the unique key (`ON CONFLICT DO NOTHING`) and the update still only happens while the
 //! stored fingerprint differs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use flywheel_insights::index::PreparedInsight;
@@ -445,27 +445,37 @@ async fn upsert_run(
         .map(|p| (p.data.source.to_lowercase(), p.data.source_ref.as_str()))
         .collect();
     let mut existing: Existing = HashMap::with_capacity(run.len());
-    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-        let mut b = SqlBuilder::new();
-        b.push(
-            "SELECT id, source, source_ref, fingerprint FROM insights \
-             WHERE (source, source_ref) IN (VALUES ",
-        );
-        for (n, (source, source_ref)) in chunk.iter().enumerate() {
-            b.push(if n == 0 { "(" } else { ", (" })
-                .push_bind(source.as_str())
-                .push(", ")
-                .push_bind(*source_ref)
-                .push(")");
+    // One source and a list of references, so that SQLite searches the unique index for each
+    // reference: with `(source, source_ref) IN (VALUES …)` it scans the whole index instead,
+    // and an import slows down with every row already stored.
+    let mut by_source: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (source, source_ref) in &keys {
+        by_source
+            .entry(source.as_str())
+            .or_default()
+            .push(source_ref);
+    }
+    for (source, refs) in &by_source {
+        for chunk in refs.chunks(ROWS_PER_STATEMENT) {
+            let mut b = SqlBuilder::new();
+            b.push("SELECT id, source, source_ref, fingerprint FROM insights WHERE source = ")
+                .push_bind(*source)
+                .push(" AND source_ref IN (");
+            for (n, source_ref) in chunk.iter().enumerate() {
+                if n > 0 {
+                    b.push(", ");
+                }
+                b.push_bind(*source_ref);
+            }
+            b.push(")");
+            let rows: Vec<(i64, String, String, String)> = db.fetch_all(b.build()).await?;
+            existing.extend(
+                rows.into_iter()
+                    .map(|(id, source, source_ref, fingerprint)| {
+                        ((source, source_ref), (id, fingerprint))
+                    }),
+            );
         }
-        b.push(")");
-        let rows: Vec<(i64, String, String, String)> = db.fetch_all(b.build()).await?;
-        existing.extend(
-            rows.into_iter()
-                .map(|(id, source, source_ref, fingerprint)| {
-                    ((source, source_ref), (id, fingerprint))
-                }),
-        );
     }
 
     let mut outcomes = Vec::with_capacity(run.len());

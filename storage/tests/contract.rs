@@ -491,6 +491,10 @@ async fn migrating_twice_is_a_no_op(db: TestDb) {
             AppliedMigration {
                 version: 4,
                 description: "search index".into()
+            },
+            AppliedMigration {
+                version: 5,
+                description: "reminder retries".into()
             }
         ]
     );
@@ -526,7 +530,7 @@ async fn stores_opening_a_new_database_at_once_all_succeed(db: TestDb) {
     }
     // Each migration was applied exactly once, by whichever start got there first.
     applied.sort_unstable();
-    assert_eq!(applied, [1, 2, 3, 4]);
+    assert_eq!(applied, [1, 2, 3, 4, 5]);
     assert_eq!(db.store.migrate().await.expect("migrated already"), vec![]);
     assert_eq!(db.store.count(&Scope::Everything).await.unwrap(), 0);
 }
