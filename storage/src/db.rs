@@ -15,6 +15,12 @@ use sqlx::{AssertSqlSafe, FromRow, Transaction};
 
 use crate::store::Backend;
 
+/// The most values bound to one statement. SQLite's driver looks each parameter's name up among
+/// all of the statement's parameters while binding, so a statement's binding time grows with the
+/// square of its parameters: a statement of 20,000 values spends seconds there. A few hundred
+/// per statement keeps a batch's writes linear (and far under both engines' limits).
+pub(crate) const MAX_BINDS: usize = 400;
+
 /// A value bound to a placeholder.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Arg {

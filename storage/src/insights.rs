@@ -19,7 +19,7 @@ use flywheel_insights::model::{self, Insight, InsightData, InsightId, Severity, 
 use flywheel_insights::search::{Count, Scope};
 use serde::{Deserialize, Serialize};
 
-use crate::db::{Db, Sql, SqlBuilder};
+use crate::db::{Db, MAX_BINDS, Sql, SqlBuilder};
 use crate::error::{QueryResultExt, StoreError};
 use crate::store::{Backend, Store};
 use crate::values::{
@@ -174,9 +174,8 @@ const UPDATE_CHANGED: &str = "UPDATE insights SET title = $3, body = $4, observe
 const NEXT_CHANGE: &str =
     "UPDATE search_state SET change_seq = change_seq + 1 WHERE id = 1 RETURNING change_seq";
 
-/// How many themes (or teams) go into one multi-row insert, well under both engines'
-/// placeholder limits.
-const THEMES_PER_STATEMENT: usize = 5_000;
+/// How many themes go into one multi-row insert, at 3 values a theme ([`MAX_BINDS`]).
+const THEMES_PER_STATEMENT: usize = MAX_BINDS / 3;
 
 /// Makes PostgreSQL upserts into this schema take turns, as SQLite writers always do. Without it,
 /// two importers writing overlapping rows in different orders deadlock on the unique index, and
@@ -419,9 +418,11 @@ fn runs_without_repeats(batch: &[PreparedInsight]) -> Vec<&[PreparedInsight]> {
     runs
 }
 
-/// Rows looked up, inserted or themed per statement: well under SQLite's 32,766 and
-/// PostgreSQL's 65,535 placeholders at 21 values a row.
-const ROWS_PER_STATEMENT: usize = 1_000;
+/// Rows inserted per statement, at 21 values a row ([`MAX_BINDS`]).
+const ROWS_PER_STATEMENT: usize = MAX_BINDS / 21;
+
+/// References looked up, or ids cleared, per statement ([`MAX_BINDS`]).
+const KEYS_PER_STATEMENT: usize = MAX_BINDS - 1;
 
 /// The stored id and fingerprint of an insight, by lowercase source and source_ref.
 type Existing = HashMap<(String, String), (InsightId, String)>;
@@ -456,7 +457,7 @@ async fn upsert_run(
             .push(source_ref);
     }
     for (source, refs) in &by_source {
-        for chunk in refs.chunks(ROWS_PER_STATEMENT) {
+        for chunk in refs.chunks(KEYS_PER_STATEMENT) {
             let mut b = SqlBuilder::new();
             b.push("SELECT id, source, source_ref, fingerprint FROM insights WHERE source = ")
                 .push_bind(*source)
@@ -755,7 +756,7 @@ fn push_copy_line(out: &mut String, fields: &[Option<&str>]) {
 
 /// Deletes the theme and team rows of insights about to be rewritten.
 async fn clear_themes_and_teams(db: &mut Db<'_>, ids: &[InsightId]) -> Result<(), sqlx::Error> {
-    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+    for chunk in ids.chunks(KEYS_PER_STATEMENT) {
         for table in [
             "DELETE FROM insight_themes WHERE insight_id IN (",
             "DELETE FROM insight_teams WHERE insight_id IN (",

@@ -12,8 +12,8 @@ use crate::values::{list_text, parse_list};
 /// The `visibility` column of an insight visible to every team.
 const ALL: &str = "all";
 
-/// How many teams go into one multi-row insert, well under both engines' placeholder limits.
-const TEAMS_PER_STATEMENT: usize = 5_000;
+/// How many teams go into one multi-row insert, at 2 values a team ([`MAX_BINDS`]).
+const TEAMS_PER_STATEMENT: usize = crate::db::MAX_BINDS / 2;
 
 /// The `visibility` column for a visibility.
 pub(crate) fn column_text(visibility: &Visibility) -> String {
