@@ -166,19 +166,36 @@ impl Service {
 
     /// `GET path`: the status code and body, on a new connection.
     pub(crate) fn get(&self, path: &str) -> (u16, String) {
+        self.request("GET", path, &[], "")
+    }
+
+    /// `method path` with `headers` (`Name: value`) and `body`: the status code and body, on a
+    /// new connection.
+    pub(crate) fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[&str],
+        body: &str,
+    ) -> (u16, String) {
         let mut stream = TcpStream::connect(self.address).expect("connects");
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: flywheel\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: flywheel\r\nConnection: close\r\n\
+             Content-Length: {}\r\n",
+            body.len()
+        );
+        for header in headers {
+            head.push_str(header);
+            head.push_str("\r\n");
+        }
+        write!(stream, "{head}\r\n{body}").unwrap();
         let mut response = String::new();
         stream
             .read_to_string(&mut response)
-            .unwrap_or_else(|e| panic!("no answer to GET {path}: {e}\n{}", self.log()));
+            .unwrap_or_else(|e| panic!("no answer to {method} {path}: {e}\n{}", self.log()));
         let status = response
             .split_whitespace()
             .nth(1)
@@ -494,8 +511,10 @@ fn two_replicas_on_one_postgres_share_the_work_and_see_each_others_writes() {
     let (one_dir, two_dir) = (shared.path("one"), shared.path("two"));
     std::fs::create_dir_all(&one_dir).unwrap();
     std::fs::create_dir_all(&two_dir).unwrap();
-    let one = Service::start(&one_dir, &store_url, &config);
-    let two = Service::start(&two_dir, &store_url, &config);
+    const TOKEN: &str = "intake-0123456789abcdef";
+    let tokens = [("FLYWHEEL_API_TOKENS", "intake:intake-0123456789abcdef")];
+    let one = Service::start_limited(&one_dir, &store_url, &config, None, &tokens);
+    let two = Service::start_limited(&two_dir, &store_url, &config, None, &tokens);
 
     // A command to either replica is answered; what one stores, the other finds.
     let (status, added) =
@@ -507,6 +526,21 @@ fn two_replicas_on_one_postgres_share_the_work_and_see_each_others_writes() {
         |(status, body)| *status == 200 && body.contains("Exports lose accents"),
     );
     assert!(found.1.contains("#1"), "{}", found.1);
+    // An insight sent to one replica's HTTP API is found through the other's.
+    let bearer = format!("Authorization: Bearer {TOKEN}");
+    let (status, posted) = one.request(
+        "POST",
+        "/api/v1/insights",
+        &[&bearer, "Content-Type: application/json"],
+        r#"{"id": "T-1", "subject": "Wrong currency", "feedback": "Invoices show the wrong currency symbol"}"#,
+    );
+    assert_eq!(status, 200, "{posted}");
+    assert!(posted.contains("\"created\":1"), "{posted}");
+    let found = poll(
+        || two.request("GET", "/api/v1/insights?q=currency", &[&bearer], ""),
+        |(status, body)| *status == 200 && body.contains("wrong currency symbol"),
+    );
+    assert!(found.1.contains("\"total\":1"), "{}", found.1);
 
     // The hourly digest reaches every channel once, whichever replica sends it.
     poll(
