@@ -116,6 +116,14 @@ async fn unknown_themes(app: &App, query: &Query, scope: &Scope) -> anyhow::Resu
             _ => None,
         })
         .collect();
+    // A theme some insight carries needs no hint: the dictionary says so without a pass.
+    let mut unknown = Vec::new();
+    for key in wanted {
+        if !app.store.theme_key_known(key).await? {
+            unknown.push(key);
+        }
+    }
+    let wanted = unknown;
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
@@ -261,5 +269,11 @@ mod tests {
             asked.notes,
             ["no theme is called \"biling\" — did you mean theme:billing?"]
         );
+        // A known theme that matches nothing here needs no hint.
+        let asked = ask(app, "theme:billing zebra", Scope::Everything, None, 5)
+            .await
+            .unwrap();
+        assert_eq!(asked.answer.total, 0);
+        assert!(asked.notes.is_empty(), "{:?}", asked.notes);
     }
 }

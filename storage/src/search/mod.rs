@@ -544,6 +544,27 @@ impl Store {
         })
     }
 
+    /// Whether any insight, whoever may see it, carries a theme filed under `key` (as the
+    /// `theme:` filter matches keys): a lookup in the index's dictionary, without visiting
+    /// insights.
+    pub async fn theme_key_known(&self, key: &str) -> Result<bool, StoreError> {
+        let index = self.search_index()?;
+        {
+            let _turn = index.syncing.lock().await;
+            self.catch_up(&index, None).await?;
+        }
+        let key = key.to_string();
+        blocking(move || {
+            let searcher = index.reader.searcher();
+            let term = tantivy::Term::from_field_text(index.fields.theme_key, &key);
+            searcher
+                .doc_freq(&term)
+                .map(|n| n > 0)
+                .map_err(|e| index_error(&index.place, "cannot search", e))
+        })
+        .await
+    }
+
     /// The store's identity and its latest change.
     async fn change_head(&self) -> Result<(String, i64), StoreError> {
         const CONTEXT: &str = "reading the change sequence";
