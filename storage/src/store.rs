@@ -251,13 +251,38 @@ async fn connect_sqlite(path: &Path, options: &StoreOptions) -> Result<Pool, Sto
         .foreign_keys(true)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(options.connect_timeout);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(options.max_connections.max(1))
-        .acquire_timeout(options.connect_timeout)
-        .connect_with(connect)
-        .await
-        .map_err(failed)?;
-    Ok(Pool::Sqlite(pool))
+    // Processes opening a new file together race to turn it to WAL. The loser of that race is
+    // refused at once ("database is locked") instead of waiting: SQLite does not wait for a
+    // lock it would need while another connection waits for one it holds. It tries again
+    // shortly, within the connect timeout.
+    let deadline = tokio::time::Instant::now() + options.connect_timeout;
+    loop {
+        let attempt = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.connect_timeout)
+            .connect_with(connect.clone())
+            .await;
+        match attempt {
+            Ok(pool) => return Ok(Pool::Sqlite(pool)),
+            Err(e) if is_locked(&e) && tokio::time::Instant::now() < deadline => {
+                tracing::debug!("the new SQLite file is being set up by another process: {e}");
+                // Spread by process, so that racing processes do not retry in step.
+                let pause = Duration::from_millis(20 + u64::from(std::process::id() % 80));
+                tokio::time::sleep(pause).await;
+            }
+            Err(e) => return Err(failed(e)),
+        }
+    }
+}
+
+/// Whether SQLite refused because another connection holds a lock: `SQLITE_BUSY` or
+/// `SQLITE_LOCKED`, or one of their extended codes.
+fn is_locked(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 async fn connect_postgres(
