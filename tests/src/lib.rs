@@ -5,7 +5,7 @@
 //! integration tests live in `tests/`, one binary per platform; start reading at
 //! `tests/slack.rs`.
 //!
-//! [`bench`] is the benchmark (`cargo run --release -p flywheel-tests --bin bench`) and
+//! [`bench`](mod@bench) is the benchmark (`cargo run --release -p flywheel-tests --bin bench`) and
 //! [`relevance`] the search relevance evaluation it runs, also held to a floor by a unit test.
 
 pub mod bench;

@@ -176,7 +176,7 @@ const RESERVED_FILES: u64 = 128;
 
 /// `wanted` connections, or fewer when the process may not open that many files: the soft
 /// open-file limit is first raised to the hard one, then connections are capped to leave
-/// [`RESERVED_FILES`] for the rest, so a flood of connections never leaves the service unable
+/// `RESERVED_FILES` for the rest, so a flood of connections never leaves the service unable
 /// to open its store or accept `/healthz`.
 pub fn within_open_file_limit(wanted: usize) -> usize {
     #[cfg(unix)]

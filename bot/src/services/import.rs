@@ -5,7 +5,7 @@
 //! nothing is written if any row is bad.
 //!
 //! For a file already in memory, [`prepare`] reads every row and says which are bad and why,
-//! then [`store`] writes the good ones through [`ingest`](super::ingest), audited.
+//! then [`store`] writes the good ones through [`ingest`](mod@super::ingest), audited.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //! is given, PostgreSQL, so its time and peak memory are its own. Then the same questions are
 //! asked inside the service (the function every `ask` goes through: parse, search, breakdowns,
 //! trend, explanations), beside the raw engine on the same index directory ([`engine`]), and
-//! `flywheel ask` is run as a process. Last, the [`relevance`](crate::relevance) evaluation.
+//! `flywheel ask` is run as a process. Last, the [`relevance`](mod@crate::relevance) evaluation.
 //! Everything is printed as markdown.
 
 pub mod data;

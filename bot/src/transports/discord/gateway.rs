@@ -4,7 +4,7 @@
 //! - On Ready, the application commands are registered: per server for `[discord] guild_ids`
 //!   (shown at once), else globally.
 //! - `INTERACTION_CREATE`: commands, buttons and autocomplete go through
-//!   [`translate::interaction`](super::translate::interaction); the response is posted to the
+//!   [`translate::interaction`]; the response is posted to the
 //!   interaction's callback.
 //! - `MESSAGE_CREATE` in a thread: a reply in a discussion, handled once by its message id.
 //!

@@ -8,7 +8,7 @@
 //! captured request cannot be replayed later, and each interaction id is handled once, so it
 //! cannot be replayed sooner either. A missing or bad signature is answered 401, as
 //! Discord requires. PING is answered with PONG; everything else goes through
-//! [`translate::interaction`](super::translate::interaction), as from the gateway, and the
+//! [`translate::interaction`], as from the gateway, and the
 //! interaction response is the HTTP response.
 
 use std::sync::Arc;
