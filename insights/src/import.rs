@@ -112,7 +112,7 @@ impl Format {
     }
 
     /// The name as written in prose.
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Format::Csv => "CSV",
             Format::Json => "JSON",

@@ -175,24 +175,38 @@ pub async fn store(
 ) -> anyhow::Result<Imported> {
     let Prepared { about, rows } = prepared;
     let report = ingest(app, rows, progress).await?;
-    audit(app, &about, &report, actor).await;
+    audit_import(
+        app,
+        &report,
+        &format!("file:{}", about.name),
+        about.rejected_rows,
+        actor,
+    )
+    .await;
     Ok(Imported { about, report })
 }
 
-/// Records an import in the audit log when it changed anything.
-async fn audit(app: &App, about: &AboutFile, report: &IngestReport, actor: &str) {
+/// Records an import (from `subject`: `file:NAME`, or `api`) in the audit log when it changed
+/// anything.
+pub(crate) async fn audit_import(
+    app: &App,
+    report: &IngestReport,
+    subject: &str,
+    rejected: usize,
+    actor: &str,
+) {
     if report.inserted + report.updated > 0 {
         let event = NewAuditEvent {
             at: app.clock.now(),
             actor: actor.to_string(),
             channel: None,
             action: "insights.imported".into(),
-            subject: Some(format!("file:{}", about.name)),
+            subject: Some(subject.to_string()),
             details: serde_json::json!({
                 "inserted": report.inserted,
                 "updated": report.updated,
                 "unchanged": report.unchanged,
-                "rejected": about.rejected_rows,
+                "rejected": rejected,
             }),
         };
         if let Err(e) = app.store.audit(&event).await {
@@ -322,7 +336,14 @@ pub async fn import_file(
         }
         .into());
     }
-    audit(app, &about, &report, actor).await;
+    audit_import(
+        app,
+        &report,
+        &format!("file:{}", about.name),
+        about.rejected_rows,
+        actor,
+    )
+    .await;
     Ok(Imported { about, report })
 }
 

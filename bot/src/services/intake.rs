@@ -9,9 +9,9 @@ use std::ops::ControlFlow;
 use flywheel_insights::import::{self, FileError, Format, ImportOptions, Reader, RowError};
 use flywheel_insights::model::{InsightData, InsightId, Visibility};
 use flywheel_storage::UpsertOutcome;
-use flywheel_storage::audit::NewAuditEvent;
 
 use crate::app::App;
+use crate::services::import::audit_import;
 use crate::services::ingest::ingest;
 
 /// How to read and store one request's insights.
@@ -181,24 +181,7 @@ pub async fn submit(
             };
         }
     }
-    if report.inserted + report.updated > 0 {
-        let event = NewAuditEvent {
-            at: app.clock.now(),
-            actor: submission.actor.clone(),
-            channel: None,
-            action: "insights.imported".into(),
-            subject: Some("api".into()),
-            details: serde_json::json!({
-                "inserted": report.inserted,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-                "rejected": rejected,
-            }),
-        };
-        if let Err(e) = app.store.audit(&event).await {
-            tracing::error!("cannot write the audit log: {e}");
-        }
-    }
+    audit_import(app, &report, "api", rejected, &submission.actor).await;
     Ok(submitted)
 }
 
@@ -281,8 +264,8 @@ fn malformed(error: FileError, format: Format, single: bool) -> SubmitError {
         FileError::WrongFormat { found, .. } => (
             format!(
                 "the body is not {} but looks like {}: send it with Content-Type {}",
-                label(format),
-                label(found),
+                format.label(),
+                found.label(),
                 content_type(found)
             ),
             None,
@@ -310,14 +293,6 @@ fn malformed(error: FileError, format: Format, single: bool) -> SubmitError {
         message,
         line,
         column,
-    }
-}
-
-fn label(format: Format) -> &'static str {
-    match format {
-        Format::Csv => "CSV",
-        Format::Json => "JSON",
-        Format::Ndjson => "NDJSON",
     }
 }
 
