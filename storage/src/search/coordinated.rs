@@ -10,7 +10,7 @@
 use tantivy::query::{EnableScoring, Explanation, Query as EngineQuery, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED};
 
-/// The power the share of the question's weight is raised to.
+/// The power the share of the question's words is raised to.
 pub(crate) const COORDINATION: f32 = 1.0;
 
 /// Any of `words`, scored by coordination.
@@ -57,9 +57,7 @@ struct CoordinatedWeight {
 
 /// The factor for holding `held` of `total` words.
 fn coordination(held: usize, total: usize) -> f32 {
-    (held as f32 / total.max(1) as f32)
-        .clamp(0.0, 1.0)
-        .powf(COORDINATION)
+    (held as f32 / total.max(1) as f32).powf(COORDINATION)
 }
 
 impl Weight for CoordinatedWeight {

@@ -537,6 +537,14 @@ impl Store {
         Ok(())
     }
 
+    /// The search index, caught up with every change the store holds.
+    async fn current_index(&self) -> Result<Arc<SearchIndex>, StoreError> {
+        let index = self.search_index()?;
+        let _turn = index.syncing.lock().await;
+        self.catch_up(&index, None).await?;
+        Ok(index.clone())
+    }
+
     fn search_index(&self) -> Result<Arc<SearchIndex>, StoreError> {
         self.search.clone().ok_or_else(|| StoreError::Search {
             detail: "the store was connected without its search index (open it instead)"
@@ -548,11 +556,7 @@ impl Store {
     /// `theme:` filter matches keys): a lookup in the index's dictionary, without visiting
     /// insights.
     pub async fn theme_key_known(&self, key: &str) -> Result<bool, StoreError> {
-        let index = self.search_index()?;
-        {
-            let _turn = index.syncing.lock().await;
-            self.catch_up(&index, None).await?;
-        }
+        let index = self.current_index().await?;
         let key = key.to_string();
         blocking(move || {
             let searcher = index.reader.searcher();
@@ -783,11 +787,7 @@ impl Store {
         query: &Query,
         options: &SearchOptions,
     ) -> Result<SearchResult, StoreError> {
-        let index = self.search_index()?;
-        {
-            let _turn = index.syncing.lock().await;
-            self.catch_up(&index, None).await?;
-        }
+        let index = self.current_index().await?;
         let found = blocking({
             let index = index.clone();
             let query = query.clone();
