@@ -30,6 +30,8 @@ use flywheel_insights::address::{ChannelAddress, UserAddress};
 use flywheel_insights::index::ThemeDef;
 use flywheel_insights::query::Query;
 use flywheel_insights::schedule::Schedule;
+use flywheel_insights::spike::SpikeRule;
+use flywheel_insights::watch::{Cadence, QuietHours};
 
 pub use api::{ApiToken, ApiTokens, MIN_TOKEN_CHARS};
 pub use environment::Environment;
@@ -51,6 +53,8 @@ pub struct Config {
     pub digest: DigestConfig,
     /// `[privacy]`
     pub privacy: PrivacyConfig,
+    /// `[spikes]`
+    pub spikes: SpikeRule,
     /// `[[teams]]`, in file order; the single default team `everyone` when the file has none.
     pub teams: Vec<Team>,
     /// `[[themes]]`, in file order.
@@ -191,6 +195,49 @@ pub struct Team {
     pub digest_size: usize,
     /// Who may log and review decisions for the team.
     pub managers: Vec<UserAddress>,
+    /// When alerts wait for the morning, in `timezone`. Default none.
+    pub quiet_hours: Option<QuietHours>,
+    /// Questions the team's channels watch (`watches`, each written as after
+    /// `/insights watch`).
+    pub watches: Vec<TeamWatch>,
+    /// Whether the team hears about spikes in the themes it follows. Default true.
+    pub spike_alerts: bool,
+    /// The theme keys whose spikes the team hears about (`follow`); empty for the themes its
+    /// `filter` names, or every theme when it names none.
+    pub follow: Vec<String>,
+}
+
+/// A question a team's channels watch, declared in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamWatch {
+    /// The question, as written.
+    pub query: String,
+    /// How often it reports.
+    pub every: Cadence,
+}
+
+impl Team {
+    /// The theme keys whose spikes the team hears about: `follow`, else the themes its filter
+    /// names; empty means every theme.
+    pub fn followed_themes(&self) -> Vec<String> {
+        if !self.follow.is_empty() {
+            return self.follow.clone();
+        }
+        let mut named: Vec<String> = self
+            .filter
+            .atoms()
+            .filter(|a| !a.negated)
+            .filter_map(|a| match &a.test {
+                flywheel_insights::query::Test::Filter(flywheel_insights::query::Filter::Theme(
+                    key,
+                )) => Some(key.clone()),
+                _ => None,
+            })
+            .collect();
+        named.sort();
+        named.dedup();
+        named
+    }
 }
 
 /// `[api]`: the HTTP ingestion API, `/api/v1/insights` on the service's listener.

@@ -18,6 +18,8 @@ pub(crate) struct RawFile {
     #[serde(default)]
     pub(crate) privacy: RawPrivacy,
     #[serde(default)]
+    pub(crate) spikes: RawSpikes,
+    #[serde(default)]
     pub(crate) teams: Vec<RawTeam>,
     #[serde(default)]
     pub(crate) themes: Vec<RawTheme>,
@@ -70,6 +72,15 @@ pub(crate) struct RawPrivacy {
     pub(crate) digit_runs: Option<bool>,
 }
 
+/// `[spikes]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSpikes {
+    pub(crate) ratio: Option<i64>,
+    pub(crate) min_count: Option<i64>,
+    pub(crate) baseline_days: Option<i64>,
+}
+
 /// One `[[teams]]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,6 +92,10 @@ pub(crate) struct RawTeam {
     pub(crate) filter: Option<String>,
     pub(crate) digest_size: Option<i64>,
     pub(crate) managers: Option<Vec<String>>,
+    pub(crate) quiet_hours: Option<String>,
+    pub(crate) watches: Option<Vec<String>>,
+    pub(crate) spike_alerts: Option<bool>,
+    pub(crate) follow: Option<Vec<String>>,
 }
 
 /// One `[[themes]]`.

@@ -129,6 +129,15 @@ pub(crate) fn render(config: &Config) -> String {
         w.key(&format!("privacy.{key}"), key, on.to_string());
     }
 
+    w.section("[spikes]");
+    w.key("spikes.ratio", "ratio", format!("{}", config.spikes.ratio));
+    w.key("spikes.min_count", "min_count", config.spikes.min_count.to_string());
+    w.key(
+        "spikes.baseline_days",
+        "baseline_days",
+        config.spikes.baseline_days.to_string(),
+    );
+
     for (i, team) in config.teams.iter().enumerate() {
         w.section("[[teams]]");
         if origin.default_team {
@@ -146,6 +155,24 @@ pub(crate) fn render(config: &Config) -> String {
             team.digest_size.to_string(),
         );
         w.key(&at("managers"), "managers", list(&team.managers));
+        if let Some(quiet) = &team.quiet_hours {
+            w.key(&at("quiet_hours"), "quiet_hours", quoted(&quiet.to_string()));
+        }
+        let watches: Vec<String> = team
+            .watches
+            .iter()
+            .map(|w| match w.every {
+                flywheel_insights::watch::Cadence::Now => w.query.clone(),
+                every => format!("{} every:{every}", w.query),
+            })
+            .collect();
+        w.key(&at("watches"), "watches", list(&watches));
+        w.key(
+            &at("spike_alerts"),
+            "spike_alerts",
+            team.spike_alerts.to_string(),
+        );
+        w.key(&at("follow"), "follow", list(&team.follow));
     }
 
     for (i, theme) in config.themes.iter().enumerate() {

@@ -111,6 +111,16 @@ pub(crate) const SECTIONS: &[Section] = &[
         secrets: &[],
     },
     Section {
+        name: "spikes",
+        repeated: false,
+        keys: &[
+            key("ratio", Kind::Integer),
+            key("min_count", Kind::Integer),
+            key("baseline_days", Kind::Integer),
+        ],
+        secrets: &[],
+    },
+    Section {
         name: "teams",
         repeated: true,
         keys: &[
@@ -121,6 +131,10 @@ pub(crate) const SECTIONS: &[Section] = &[
             key("filter", Kind::Text),
             key("digest_size", Kind::Integer),
             key("managers", Kind::List),
+            key("quiet_hours", Kind::Text),
+            key("watches", Kind::List),
+            key("spike_alerts", Kind::Bool),
+            key("follow", Kind::List),
         ],
         secrets: &[],
     },

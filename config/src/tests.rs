@@ -307,7 +307,7 @@ fn unknown_keys_are_reported_at_every_level_with_a_suggestion() {
         ),
         (
             "top = 1",
-            "top: unknown key; the sections are store, server, digest, privacy, teams, themes, api, slack, discord, console",
+            "top: unknown key; the sections are store, server, digest, privacy, spikes, teams, themes, api, slack, discord, console",
         ),
         (
             "[console]\nzzzzzz = 1",
@@ -656,6 +656,13 @@ fn every_override() -> Environment {
         .with("FLYWHEEL_TEAMS_0_FILTER", "segment:enterprise")
         .with("FLYWHEEL_TEAMS_0_DIGEST_SIZE", "3")
         .with("FLYWHEEL_TEAMS_0_MANAGERS", "slack:U9,console:ana")
+        .with("FLYWHEEL_TEAMS_0_QUIET_HOURS", "21:30-06:45")
+        .with("FLYWHEEL_TEAMS_0_WATCHES", "refund every:hourly, churn")
+        .with("FLYWHEEL_TEAMS_0_SPIKE_ALERTS", "false")
+        .with("FLYWHEEL_TEAMS_0_FOLLOW", "Billing, Onboarding friction")
+        .with("FLYWHEEL_SPIKES_RATIO", "4")
+        .with("FLYWHEEL_SPIKES_MIN_COUNT", "9")
+        .with("FLYWHEEL_SPIKES_BASELINE_DAYS", "14")
         .with("FLYWHEEL_THEMES_0_NAME", "refunds")
         .with("FLYWHEEL_THEMES_0_MATCH", "refund OR chargeback")
         .with("FLYWHEEL_API_MAX_BODY_BYTES", "65536")
@@ -726,6 +733,30 @@ fn every_scalar_key_is_overridden_from_the_environment() {
     assert_eq!(team.filter_text, "segment:enterprise");
     assert_eq!(team.digest_size, 3);
     assert_eq!(team.managers, [user("slack:U9"), user("console:ana")]);
+    assert_eq!(
+        team.quiet_hours.map(|q| q.to_string()).as_deref(),
+        Some("21:30-06:45")
+    );
+    assert_eq!(
+        team.watches,
+        [
+            crate::TeamWatch {
+                query: "refund".into(),
+                every: flywheel_insights::watch::Cadence::Hourly
+            },
+            crate::TeamWatch {
+                query: "churn".into(),
+                every: flywheel_insights::watch::Cadence::Now
+            }
+        ]
+    );
+    assert!(!team.spike_alerts);
+    assert_eq!(team.follow, ["billing", "onboarding-friction"]);
+    assert_eq!(team.followed_themes(), ["billing", "onboarding-friction"]);
+    assert_eq!(
+        (c.spikes.ratio, c.spikes.min_count, c.spikes.baseline_days),
+        (4.0, 9, 14)
+    );
     assert_eq!(c.themes[0].name, "refunds");
     assert_eq!(c.slack.api_url, "http://127.0.0.1:9/api");
     assert_eq!(c.slack.transport, SlackTransport::Socket);

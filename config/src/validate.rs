@@ -13,18 +13,21 @@ use flywheel_insights::index::ThemeDef;
 use flywheel_insights::model::{key, nearest};
 use flywheel_insights::query::{self, Query};
 use flywheel_insights::schedule::Schedule;
+use flywheel_insights::spike::SpikeRule;
+use flywheel_insights::watch::QuietHours;
 
 use crate::environment::{self, Environment};
 use crate::load::{self, Problems};
 use crate::raw::{
-    RawApi, RawConsole, RawDigest, RawDiscord, RawServer, RawSlack, RawStore, RawTeam, RawTheme,
+    RawApi, RawConsole, RawDigest, RawDiscord, RawServer, RawSlack, RawSpikes, RawStore, RawTeam,
+    RawTheme,
 };
 use crate::schema::{SECTIONS, SecretKey};
 use crate::secret::{Secret, SecretSource, SecretSources, Secrets};
 use crate::url;
 use crate::{
     ApiConfig, ApiTokens, Config, ConfigError, ConsoleConfig, DigestConfig, DiscordConfig, Origin,
-    PrivacyConfig, ServerConfig, SlackConfig, SlackTransport, StoreConfig, Team, duration,
+    PrivacyConfig, ServerConfig, SlackConfig, SlackTransport, StoreConfig, Team, TeamWatch, duration,
 };
 
 /// Defaults, named so the documentation, the example file and the code agree.
@@ -64,6 +67,7 @@ pub(crate) fn build(
         ibans: raw.privacy.ibans.unwrap_or(true),
         digit_runs: raw.privacy.digit_runs.unwrap_or(true),
     };
+    let spikes = spikes(&raw.spikes, p);
     let default_team = raw.teams.is_empty();
     let teams = if default_team {
         vec![default_team_for(&digest)]
@@ -86,6 +90,7 @@ pub(crate) fn build(
         server,
         digest,
         privacy,
+        spikes,
         teams,
         themes,
         api,
@@ -319,6 +324,10 @@ fn default_team_for(digest: &DigestConfig) -> Team {
         filter_text: String::new(),
         digest_size: digest.size,
         managers: Vec::new(),
+        quiet_hours: None,
+        watches: Vec::new(),
+        spike_alerts: true,
+        follow: Vec::new(),
     }
 }
 
@@ -415,6 +424,19 @@ fn teams(raw: Vec<RawTeam>, digest: &DigestConfig, p: &mut Problems) -> Vec<Team
         ) as usize;
         let managers =
             addresses::<UserAddress>(&raw.managers.unwrap_or_default(), &at("managers"), p);
+        let quiet_hours = raw.quiet_hours.and_then(|text| {
+            QuietHours::parse(&text)
+                .map_err(|message| p.push(&at("quiet_hours"), message))
+                .ok()
+        });
+        let watches = team_watches(&raw.watches.unwrap_or_default(), &at("watches"), p);
+        let follow = raw
+            .follow
+            .unwrap_or_default()
+            .iter()
+            .map(|theme| key(theme))
+            .filter(|key| !key.is_empty())
+            .collect();
         teams.push(Team {
             name,
             channels,
@@ -424,9 +446,55 @@ fn teams(raw: Vec<RawTeam>, digest: &DigestConfig, p: &mut Problems) -> Vec<Team
             filter_text,
             digest_size,
             managers,
+            quiet_hours,
+            watches,
+            spike_alerts: raw.spike_alerts.unwrap_or(true),
+            follow,
         });
     }
     teams
+}
+
+/// Reads each watch as the text after `/insights watch`, reporting bad ones by index.
+fn team_watches(list: &[String], path: &str, p: &mut Problems) -> Vec<TeamWatch> {
+    let mut out = Vec::with_capacity(list.len());
+    for (j, text) in list.iter().enumerate() {
+        match flywheel_insights::command::parse_parts("/insights watch", text) {
+            Ok(flywheel_insights::command::Command::Watch { query, every }) => {
+                if let Err(e) = query::parse(&query) {
+                    p.push(&format!("{path}[{j}]"), e.to_string());
+                } else {
+                    out.push(TeamWatch { query, every });
+                }
+            }
+            Ok(_) => p.push(&format!("{path}[{j}]"), "not a question to watch"),
+            Err(e) => p.push(&format!("{path}[{j}]"), e.to_string()),
+        }
+    }
+    out
+}
+
+/// `[spikes]`: a day spikes at `ratio` times its baseline and at least `min_count` insights.
+fn spikes(raw: &RawSpikes, p: &mut Problems) -> SpikeRule {
+    let defaults = SpikeRule::default();
+    SpikeRule {
+        ratio: bounded(raw.ratio, 2..=100, defaults.ratio as i64, "spikes.ratio", p) as f64,
+        min_count: bounded(
+            raw.min_count,
+            1..=1_000_000,
+            defaults.min_count as i64,
+            "spikes.min_count",
+            p,
+        ) as u64,
+        baseline_days: bounded(
+            raw.baseline_days,
+            7..=365,
+            i64::from(defaults.baseline_days),
+            "spikes.baseline_days",
+            p,
+        ) as u32,
+        ..defaults
+    }
 }
 
 /// Parses each address of a list, reporting bad and repeated ones by index.

@@ -29,6 +29,7 @@ use chrono::NaiveDate;
 
 use crate::address::UserAddress;
 use crate::model::{InsightId, Kind, Severity, Stage};
+use crate::watch::Cadence;
 
 pub use error::{CommandError, CommandErrorKind, IdProblem};
 pub use parse::{parse, parse_parts};
@@ -67,10 +68,17 @@ pub const USAGE_FLAG: &str = "/insights flag ID [note]";
 pub const USAGE_USEFUL: &str = "/insights useful ID";
 /// Usage of `/insights digest`.
 pub const USAGE_DIGEST: &str = "/insights digest [preview]";
+/// Usage of `/insights watch`.
+pub const USAGE_WATCH: &str = "/insights watch QUESTION [every:now|hourly|daily]";
+/// Usage of `/insights watches`.
+pub const USAGE_WATCHES: &str = "/insights watches";
+/// Usage of `/insights unwatch`.
+pub const USAGE_UNWATCH: &str = "/insights unwatch ID";
 /// Usage of `/insights help`.
 pub const USAGE_HELP: &str = "/insights help [COMMAND]";
 /// Every `/insights` command at a glance, for mistakes that do not name one.
-pub const USAGE_INSIGHTS: &str = "/insights ask|show|add|flag|useful|digest|help …";
+pub const USAGE_INSIGHTS: &str =
+    "/insights ask|show|add|flag|useful|digest|watch|watches|unwatch|help …";
 /// Usage of `/decision log`.
 pub const USAGE_DECISION_LOG: &str = "/decision log \"TITLE\" evidence:ID,ID [review:30d|review:YYYY-MM-DD] [owner:@name|owner:me] [rationale:\"WHY\"]";
 /// Usage of `/decision list`.
@@ -123,6 +131,22 @@ pub enum Command {
     Digest {
         /// Show it only to the person asking instead of posting it.
         preview: bool,
+    },
+    /// `/insights watch QUESTION [every:now|hourly|daily]`: tell this channel about new
+    /// insights matching a question.
+    Watch {
+        /// The question as typed, for [`crate::query::parse`]. Never empty, at most
+        /// [`crate::watch::MAX_WATCH_CHARS`] characters.
+        query: String,
+        /// How often to report.
+        every: Cadence,
+    },
+    /// `/insights watches`: this channel's watches.
+    Watches,
+    /// `/insights unwatch ID`: end one of this channel's watches.
+    Unwatch {
+        /// Which watch.
+        id: i64,
     },
     /// `/insights help [COMMAND]`, `/decision help [COMMAND]`, or a family name alone.
     Help {
@@ -319,6 +343,12 @@ pub enum Topic {
     Useful,
     /// `/insights digest`.
     Digest,
+    /// `/insights watch`.
+    Watch,
+    /// `/insights watches`.
+    Watches,
+    /// `/insights unwatch`.
+    Unwatch,
     /// `/insights help`.
     Help,
     /// The `/decision` commands together.
@@ -339,13 +369,16 @@ pub enum Topic {
 
 impl Topic {
     /// Every topic, in the order help lists them.
-    pub const ALL: [Topic; 14] = [
+    pub const ALL: [Topic; 17] = [
         Topic::Ask,
         Topic::Show,
         Topic::Add,
         Topic::Flag,
         Topic::Useful,
         Topic::Digest,
+        Topic::Watch,
+        Topic::Watches,
+        Topic::Unwatch,
         Topic::Help,
         Topic::Decision,
         Topic::DecisionLog,
@@ -365,6 +398,9 @@ impl Topic {
             | Topic::Flag
             | Topic::Useful
             | Topic::Digest
+            | Topic::Watch
+            | Topic::Watches
+            | Topic::Unwatch
             | Topic::Help => Family::Insights,
             Topic::Decision
             | Topic::DecisionLog
@@ -385,6 +421,9 @@ impl Topic {
             Topic::Flag => "flag",
             Topic::Useful => "useful",
             Topic::Digest => "digest",
+            Topic::Watch => "watch",
+            Topic::Watches => "watches",
+            Topic::Unwatch => "unwatch",
             Topic::Help => "help",
             Topic::Decision => return None,
             Topic::DecisionLog => "log",
@@ -404,6 +443,9 @@ impl Topic {
             Topic::Flag => USAGE_FLAG,
             Topic::Useful => USAGE_USEFUL,
             Topic::Digest => USAGE_DIGEST,
+            Topic::Watch => USAGE_WATCH,
+            Topic::Watches => USAGE_WATCHES,
+            Topic::Unwatch => USAGE_UNWATCH,
             Topic::Help => USAGE_HELP,
             Topic::Decision => USAGE_DECISION,
             Topic::DecisionLog => USAGE_DECISION_LOG,
@@ -418,9 +460,9 @@ impl Topic {
 
 impl Command {
     /// Redacts, in place, every text of the command that Flywheel keeps or posts for others to
-    /// read: a flag's note, a decision's title and rationale, a review's note, and an added
-    /// insight's text, themes, segment and account. A question is left as asked (it is
-    /// searched, not kept). Returns what was replaced.
+    /// read: a flag's note, a decision's title and rationale, a review's note, a watched
+    /// question, and an added insight's text, themes, segment and account. A question asked
+    /// once is left as asked (it is searched, not kept). Returns what was replaced.
     pub fn redact(&mut self, redactor: &crate::redact::Redactor) -> crate::redact::RedactionCounts {
         let mut counts = crate::redact::RedactionCounts::default();
         let mut redact = |text: &mut String| {
@@ -441,10 +483,13 @@ impl Command {
                 draft.rationale.iter_mut().for_each(&mut redact);
             }
             Command::DecisionReview { note, .. } => redact(note),
+            Command::Watch { query, .. } => redact(query),
             Command::Ask { .. }
             | Command::Show { .. }
             | Command::Useful { .. }
             | Command::Digest { .. }
+            | Command::Watches
+            | Command::Unwatch { .. }
             | Command::Help { .. }
             | Command::DecisionList { .. }
             | Command::DecisionShow { .. }
@@ -463,6 +508,9 @@ impl Command {
             Command::Flag { .. } => Topic::Flag,
             Command::Useful { .. } => Topic::Useful,
             Command::Digest { .. } => Topic::Digest,
+            Command::Watch { .. } => Topic::Watch,
+            Command::Watches => Topic::Watches,
+            Command::Unwatch { .. } => Topic::Unwatch,
             Command::Help { .. } => Topic::Help,
             Command::DecisionLog(_) => Topic::DecisionLog,
             Command::DecisionList { .. } => Topic::DecisionList,

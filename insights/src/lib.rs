@@ -23,3 +23,4 @@ pub mod schedule;
 pub mod search;
 pub mod spike;
 pub mod text;
+pub mod watch;

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::db::{Sql, SqlBuilder};
+use crate::db::{MAX_BINDS, Sql, SqlBuilder};
 use crate::digests::{instant, parse_json, refuse_nul};
 use crate::error::{QueryResultExt, StoreError};
 use crate::store::{Backend, Store};
@@ -64,17 +64,42 @@ impl DeliveryStatus {
     }
 }
 
+/// What a delivery carries: a team's digest, or an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outbound {
+    /// A digest.
+    Digest {
+        /// Its id.
+        id: i64,
+        /// The first instant of its period.
+        period_start: DateTime<Utc>,
+    },
+    /// An alert (a watch's new matches, a theme's spike).
+    Alert {
+        /// Its id.
+        id: i64,
+    },
+}
+
+impl Outbound {
+    /// `digest:12` or `alert:7`, for logs and the audit log.
+    pub fn subject(&self) -> String {
+        match self {
+            Outbound::Digest { id, .. } => format!("digest:{id}"),
+            Outbound::Alert { id } => format!("alert:{id}"),
+        }
+    }
+}
+
 /// A delivery leased to a worker by [`Store::claim_deliveries`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimedDelivery {
     /// The delivery; settle it with this id.
     pub id: i64,
-    /// Its digest.
-    pub digest_id: i64,
-    /// The digest's team.
+    /// What it carries.
+    pub outbound: Outbound,
+    /// The team it is for; empty for an alert to a channel of no team.
     pub team: String,
-    /// The first instant of the digest's period.
-    pub period_start: DateTime<Utc>,
     /// Where to send it (`slack:C0123`).
     pub channel: String,
     /// Attempts so far, this one included (1 on the first claim).
@@ -91,12 +116,10 @@ pub struct ClaimedDelivery {
 pub struct DeliveryRecord {
     /// Its id.
     pub id: i64,
-    /// Its digest.
-    pub digest_id: i64,
-    /// The digest's team.
+    /// What it carries.
+    pub outbound: Outbound,
+    /// The team it is for; empty for an alert to a channel of no team.
     pub team: String,
-    /// The first instant of the digest's period.
-    pub period_start: DateTime<Utc>,
     /// Where it goes.
     pub channel: String,
     /// Where it stands.
@@ -123,14 +146,17 @@ pub struct DeliveryRecord {
     pub failed_at: Option<DateTime<Utc>>,
 }
 
-/// Selects [`DeliveryRow`]s from `deliveries d` joined with their digest `g`, then the clauses.
+/// Selects [`DeliveryRow`]s from `deliveries d` joined with their digest `g` or alert `a`, then
+/// the clauses.
 macro_rules! select_deliveries {
     ($clauses:literal) => {
         concat!(
-            "SELECT d.id, d.digest_id, g.team, g.period_start, d.channel, d.status, d.attempts, \
+            "SELECT d.id, d.digest_id, d.alert_id, COALESCE(g.team, a.team, '') AS team, \
+             g.period_start, d.channel, d.status, d.attempts, \
              d.next_attempt_at, d.lease_owner, d.lease_until, d.in_doubt, \
              d.platform_message_ref, d.last_error, d.created_at, d.sent_at, d.failed_at \
-             FROM deliveries d JOIN digests g ON g.id = d.digest_id ",
+             FROM deliveries d LEFT JOIN digests g ON g.id = d.digest_id \
+             LEFT JOIN alerts a ON a.id = d.alert_id ",
             $clauses
         )
     };
@@ -140,9 +166,10 @@ macro_rules! select_deliveries {
 #[derive(Debug, sqlx::FromRow)]
 struct DeliveryRow {
     id: i64,
-    digest_id: i64,
+    digest_id: Option<i64>,
+    alert_id: Option<i64>,
     team: String,
-    period_start: i64,
+    period_start: Option<i64>,
     channel: String,
     status: String,
     attempts: i64,
@@ -162,10 +189,10 @@ impl DeliveryRow {
         let context = format!("delivery {}", self.id);
         let optional =
             |column: &str, ms: Option<i64>| ms.map(|ms| instant(&context, column, ms)).transpose();
+        let outbound = outbound(&context, self.digest_id, self.alert_id, self.period_start)?;
         Ok(DeliveryRecord {
             id: self.id,
-            digest_id: self.digest_id,
-            period_start: instant(&context, "period_start", self.period_start)?,
+            outbound,
             team: self.team,
             channel: self.channel,
             status: DeliveryStatus::parse(&self.status).ok_or_else(|| StoreError::Corrupt {
@@ -185,6 +212,25 @@ impl DeliveryRow {
     }
 }
 
+/// What a row carries, from its `digest_id` (with the digest's period) or its `alert_id`.
+fn outbound(
+    context: &str,
+    digest_id: Option<i64>,
+    alert_id: Option<i64>,
+    period_start: Option<i64>,
+) -> Result<Outbound, StoreError> {
+    match (digest_id, alert_id, period_start) {
+        (Some(id), None, Some(start)) => Ok(Outbound::Digest {
+            id,
+            period_start: instant(context, "period_start", start)?,
+        }),
+        (None, Some(id), _) => Ok(Outbound::Alert { id }),
+        _ => Err(StoreError::Corrupt {
+            detail: format!("{context} carries neither one digest nor one alert"),
+        }),
+    }
+}
+
 fn attempts(context: &str, n: i64) -> Result<u32, StoreError> {
     u32::try_from(n).map_err(|_| StoreError::Corrupt {
         detail: format!("{context}: attempts {n} is out of range"),
@@ -200,7 +246,7 @@ const CLAIM_SQLITE: &str = "UPDATE deliveries \
          WHERE (status = 'pending' AND next_attempt_at <= $1) \
             OR (status = 'sending' AND lease_until <= $1) \
          ORDER BY next_attempt_at, id LIMIT $4) \
-     RETURNING id, digest_id, channel, attempts, in_doubt";
+     RETURNING id, digest_id, alert_id, channel, attempts, in_doubt";
 
 /// Leases due rows on PostgreSQL, with the placeholders of [`CLAIM_SQLITE`]. Rows locked by
 /// another claim are skipped; a row another claim settled after this statement's snapshot is
@@ -215,7 +261,7 @@ const CLAIM_POSTGRES: &str = "WITH due AS MATERIALIZED ( \
      SET status = 'sending', in_doubt = (d.status = 'sending'), lease_owner = $2, \
          lease_until = $3, attempts = d.attempts + 1 \
      FROM due WHERE d.id = due.id \
-     RETURNING d.id, d.digest_id, d.channel, d.attempts, d.in_doubt";
+     RETURNING d.id, d.digest_id, d.alert_id, d.channel, d.attempts, d.in_doubt";
 
 /// Settles a leased row: `$1` id, `$2` owner; the rest per statement.
 const SENT: &str = "UPDATE deliveries \
@@ -231,6 +277,25 @@ const RETRY: &str = "UPDATE deliveries \
 const FAILED: &str = "UPDATE deliveries \
      SET status = 'failed', last_error = $3, failed_at = $4, lease_until = NULL \
      WHERE id = $1 AND status = 'sending' AND lease_owner = $2";
+
+/// A claimed row: id, digest, alert, channel, attempts, in doubt.
+type ClaimRow = (i64, Option<i64>, Option<i64>, String, i64, bool);
+
+/// Each id once, in order.
+fn distinct(ids: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// `id, id, …)`: the rest of an `IN (` list.
+fn push_ids(b: &mut SqlBuilder, ids: &[i64]) {
+    for (n, id) in ids.iter().enumerate() {
+        b.push(if n == 0 { "" } else { ", " }).push_bind(*id);
+    }
+    b.push(")");
+}
 
 impl Store {
     /// Leases up to `limit` deliveries to `owner` until `now + lease`: those pending and due
@@ -265,30 +330,42 @@ impl Store {
         .bind(i64::try_from(limit).unwrap_or(i64::MAX));
 
         let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
-        let mut claimed: Vec<(i64, i64, String, i64, bool)> =
+        let mut claimed: Vec<ClaimRow> =
             tx.db().fetch_all(claim).await.context(backend, CONTEXT)?;
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
         claimed.sort_by_key(|row| row.0);
 
-        let mut b = SqlBuilder::new();
-        b.push("SELECT id, team, period_start, message FROM digests WHERE id IN (");
-        let mut digest_ids: Vec<i64> = claimed.iter().map(|row| row.1).collect();
-        digest_ids.sort_unstable();
-        digest_ids.dedup();
-        for (n, id) in digest_ids.iter().enumerate() {
-            b.push(if n == 0 { "" } else { ", " }).push_bind(*id);
+        let digest_ids = distinct(claimed.iter().filter_map(|row| row.1));
+        let alert_ids = distinct(claimed.iter().filter_map(|row| row.2));
+        let mut digests: Vec<(i64, String, i64, Option<String>)> = Vec::new();
+        for chunk in digest_ids.chunks(MAX_BINDS) {
+            let mut b = SqlBuilder::new();
+            b.push("SELECT id, team, period_start, message FROM digests WHERE id IN (");
+            push_ids(&mut b, chunk);
+            digests.extend(
+                tx.db()
+                    .fetch_all::<(i64, String, i64, Option<String>)>(b.build())
+                    .await
+                    .context(backend, CONTEXT)?,
+            );
         }
-        b.push(")");
-        let digests: Vec<(i64, String, i64, Option<String>)> = tx
-            .db()
-            .fetch_all(b.build())
-            .await
-            .context(backend, CONTEXT)?;
+        let mut alerts: Vec<(i64, Option<String>, String)> = Vec::new();
+        for chunk in alert_ids.chunks(MAX_BINDS) {
+            let mut b = SqlBuilder::new();
+            b.push("SELECT id, team, message FROM alerts WHERE id IN (");
+            push_ids(&mut b, chunk);
+            alerts.extend(
+                tx.db()
+                    .fetch_all::<(i64, Option<String>, String)>(b.build())
+                    .await
+                    .context(backend, CONTEXT)?,
+            );
+        }
         tx.commit().await.context(backend, CONTEXT)?;
 
-        let mut by_id = BTreeMap::new();
+        let mut by_digest = BTreeMap::new();
         for (id, team, period_start, message) in digests {
             let context = format!("digest {id}");
             let message = message.ok_or_else(|| StoreError::Corrupt {
@@ -296,20 +373,42 @@ impl Store {
             })?;
             let message = parse_json(&context, "message", &message)?;
             let period_start = instant(&context, "period_start", period_start)?;
-            by_id.insert(id, (team, period_start, message));
+            by_digest.insert(id, (team, period_start, message));
+        }
+        let mut by_alert = BTreeMap::new();
+        for (id, team, message) in alerts {
+            let message = parse_json(&format!("alert {id}"), "message", &message)?;
+            by_alert.insert(id, (team.unwrap_or_default(), message));
         }
         claimed
             .into_iter()
-            .map(|(id, digest_id, channel, n, in_doubt)| {
-                let (team, period_start, message) =
-                    by_id.get(&digest_id).ok_or_else(|| StoreError::Corrupt {
-                        detail: format!("delivery {id}: digest {digest_id} is missing"),
-                    })?;
+            .map(|(id, digest_id, alert_id, channel, n, in_doubt)| {
+                let missing = |what: String| StoreError::Corrupt {
+                    detail: format!("delivery {id}: {what} is missing"),
+                };
+                let (outbound, team, message) = match (digest_id, alert_id) {
+                    (Some(digest_id), None) => {
+                        let (team, period_start, message) = by_digest
+                            .get(&digest_id)
+                            .ok_or_else(|| missing(format!("digest {digest_id}")))?;
+                        let outbound = Outbound::Digest {
+                            id: digest_id,
+                            period_start: *period_start,
+                        };
+                        (outbound, team, message)
+                    }
+                    (None, Some(alert_id)) => {
+                        let (team, message) = by_alert
+                            .get(&alert_id)
+                            .ok_or_else(|| missing(format!("alert {alert_id}")))?;
+                        (Outbound::Alert { id: alert_id }, team, message)
+                    }
+                    _ => return Err(missing("what it carries".into())),
+                };
                 Ok(ClaimedDelivery {
                     id,
-                    digest_id,
+                    outbound,
                     team: team.clone(),
-                    period_start: *period_start,
                     channel,
                     attempts: attempts(&format!("delivery {id}"), n)?,
                     message: message.clone(),
@@ -415,7 +514,7 @@ impl Store {
         let sql = Sql::new(select_deliveries!(
             "WHERE d.digest_id IN (SELECT id FROM digests WHERE status = 'composed' \
              ORDER BY period_start DESC, id DESC LIMIT $1) \
-             ORDER BY g.period_start DESC, g.team, d.channel, d.id"
+             ORDER BY g.period_start DESC, team, d.channel, d.id"
         ))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX));
         self.delivery_records(sql, "summarizing deliveries").await

@@ -418,8 +418,8 @@ fn runs_without_repeats(batch: &[PreparedInsight]) -> Vec<&[PreparedInsight]> {
     runs
 }
 
-/// Rows inserted per statement, at 21 values a row ([`MAX_BINDS`]).
-const ROWS_PER_STATEMENT: usize = MAX_BINDS / 21;
+/// Rows inserted per statement, at 22 values a row ([`MAX_BINDS`]).
+const ROWS_PER_STATEMENT: usize = MAX_BINDS / 22;
 
 /// References looked up, or ids cleared, per statement ([`MAX_BINDS`]).
 const KEYS_PER_STATEMENT: usize = MAX_BINDS - 1;
@@ -504,7 +504,8 @@ async fn upsert_run(
         b.push(
             "INSERT INTO insights (source, source_ref, title, body, observed_on, segment, \
              segment_key, stage, kind, sentiment, severity, account, account_key, url, \
-             visibility, tags, themes, fingerprint, added_at, updated_at, change_seq) VALUES ",
+             visibility, tags, themes, fingerprint, added_at, updated_at, change_seq, \
+             added_seq) VALUES ",
         );
         for (n, &i) in chunk.iter().enumerate() {
             b.push(if n == 0 { "(" } else { ", (" });
@@ -583,10 +584,10 @@ const MERGE_CHANGED: &str = "UPDATE insights i SET title = b.title, body = b.bod
 /// Inserts the copied rows that are new, in order.
 const MERGE_NEW: &str = "INSERT INTO insights (source, source_ref, title, body, observed_on, \
      segment, segment_key, stage, kind, sentiment, severity, account, account_key, url, \
-     visibility, tags, themes, fingerprint, added_at, updated_at, change_seq) \
+     visibility, tags, themes, fingerprint, added_at, updated_at, change_seq, added_seq) \
      SELECT source, source_ref, title, body, observed_on, segment, segment_key, stage, kind, \
      sentiment, severity, account, account_key, url, visibility, tags, themes, fingerprint, \
-     $1, $1, $2 FROM insight_batch ORDER BY pos \
+     $1, $1, $2, $2 FROM insight_batch ORDER BY pos \
      ON CONFLICT (source, source_ref) DO NOTHING \
      RETURNING id, source, source_ref";
 
@@ -844,6 +845,8 @@ fn push_values(b: &mut SqlBuilder, prepared: &PreparedInsight, now: i64, change:
         .push_bind(now)
         .push(", ")
         .push_bind(now)
+        .push(", ")
+        .push_bind(change)
         .push(", ")
         .push_bind(change);
 }

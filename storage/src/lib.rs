@@ -26,6 +26,7 @@
 //! runs one statement on whichever pool is open, so a feature module writes each query once.
 //! Portable encodings (instants as milliseconds, dates as `YYYY-MM-DD` text) are in `values`.
 
+pub mod alerts;
 pub mod audit;
 mod db;
 pub mod decisions;
@@ -40,13 +41,17 @@ pub mod store;
 mod values;
 mod visibility;
 
+pub use alerts::{
+    AlertCreated, AlertKind, AlertRecord, Cadence, NewAlert, NewWatch, SpikeStateRecord, Watch,
+    WatchSettled,
+};
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use decisions::{
     Decision, DecisionError, DecisionEvent, DecisionEventKind, DecisionFilter, DecisionId,
     DecisionListing, DecisionStats, DecisionStatus, DecisionSummary, Evidence, NewDecision, Review,
     ReviewOutcome, SentimentCounts, ThemeActivity,
 };
-pub use deliveries::{ClaimedDelivery, DeliveryRecord, DeliveryStatus};
+pub use deliveries::{ClaimedDelivery, DeliveryRecord, DeliveryStatus, Outbound};
 pub use digests::{DigestCreated, DigestRecord, DigestStatus, NewDigest};
 pub use engagement::{CommentRow, EngagementRow, FlagOutcome, NewComment, OpenFlagRow};
 pub use error::StoreError;

@@ -25,11 +25,13 @@ use flywheel_insights::query::{Atom, Clause, Comparison, DateBound, Filter, Quer
 use flywheel_insights::search::{Count, DateRange, Scope, SearchOptions, SearchResult};
 use flywheel_insights::text::{IndexedText, stem};
 use flywheel_storage::{
-    AppliedMigration, Backend, ClaimedDelivery, DecisionError, DecisionEvent, DecisionEventKind,
-    DecisionFilter, DecisionId, DecisionListing, DecisionStats, DecisionStatus, DecisionSummary,
-    DeliveryRecord, DeliveryStatus, DigestCreated, DigestRecord, DigestStatus, EngagementRow,
-    Evidence, FlagOutcome, NewAuditEvent, NewComment, NewDecision, NewDigest, OpenFlagRow, Review,
-    ReviewOutcome, SentimentCounts, Store, StoreError, StoreOptions, ThemeActivity, UpsertOutcome,
+    AlertCreated, AlertKind, AppliedMigration, Backend, Cadence, ClaimedDelivery, DecisionError,
+    DecisionEvent, DecisionEventKind, DecisionFilter, DecisionId, DecisionListing, DecisionStats,
+    DecisionStatus, DecisionSummary, DeliveryRecord, DeliveryStatus, DigestCreated, DigestRecord,
+    DigestStatus, EngagementRow, Evidence, FlagOutcome, NewAlert, NewAuditEvent, NewComment,
+    NewDecision, NewDigest, NewWatch, OpenFlagRow, Outbound, Review, ReviewOutcome,
+    SentimentCounts, SpikeStateRecord, Store, StoreError, StoreOptions, ThemeActivity,
+    UpsertOutcome, WatchSettled,
 };
 use sqlx::Connection;
 
@@ -238,6 +240,11 @@ contract_tests!(
     an_index_behind_the_store_catches_up,
     two_processes_share_one_index_directory,
     replicas_see_each_others_writes_through_their_own_indexes,
+    watches_are_kept_per_channel_and_ended_once,
+    a_watch_sees_only_insights_added_after_its_mark,
+    racing_replicas_settle_a_watch_once,
+    alerts_are_written_once_with_deliveries_due_when_asked,
+    spike_states_round_trip_and_their_alerts_are_once_per_key,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -495,6 +502,10 @@ async fn migrating_twice_is_a_no_op(db: TestDb) {
             AppliedMigration {
                 version: 5,
                 description: "reminder retries".into()
+            },
+            AppliedMigration {
+                version: 6,
+                description: "watches alerts".into()
             }
         ]
     );
@@ -530,7 +541,7 @@ async fn stores_opening_a_new_database_at_once_all_succeed(db: TestDb) {
     }
     // Each migration was applied exactly once, by whichever start got there first.
     applied.sort_unstable();
-    assert_eq!(applied, [1, 2, 3, 4, 5]);
+    assert_eq!(applied, [1, 2, 3, 4, 5, 6]);
     assert_eq!(db.store.migrate().await.expect("migrated already"), vec![]);
     assert_eq!(db.store.count(&Scope::Everything).await.unwrap(), 0);
 }
@@ -1750,8 +1761,14 @@ async fn digests_are_created_once_per_team_and_period(db: TestDb) {
         assert_eq!((d.attempts, d.in_doubt), (0, false));
         assert_eq!(d.next_attempt_at, digest.now);
         assert_eq!(
-            (d.team.as_str(), d.period_start),
-            ("payments", digest.period_start)
+            (d.team.as_str(), d.outbound),
+            (
+                "payments",
+                Outbound::Digest {
+                    id: digest_id,
+                    period_start: digest.period_start
+                }
+            )
         );
     }
     assert_eq!(store.pending_deliveries().await.unwrap(), 3);
@@ -1933,8 +1950,16 @@ async fn claims_lease_due_deliveries_and_expired_leases_come_back_in_doubt(db: T
     assert_eq!(first.len(), 2);
     for (c, channel) in first.iter().zip(["slack:C1", "slack:C2"]) {
         assert_eq!(c.channel, channel);
-        assert_eq!((c.digest_id, c.team.as_str()), (digest_id, "payments"));
-        assert_eq!(c.period_start, digest.period_start);
+        assert_eq!(
+            (c.outbound, c.team.as_str()),
+            (
+                Outbound::Digest {
+                    id: digest_id,
+                    period_start: digest.period_start
+                },
+                "payments"
+            )
+        );
         assert_eq!(c.message, digest.message);
         assert_eq!((c.attempts, c.in_doubt), (1, false));
     }
@@ -4395,4 +4420,404 @@ async fn replicas_see_each_others_writes_through_their_own_indexes(db: TestDb) {
     assert_eq!(refs(&first, &just(term("moved"))).await, strings(&["a6"]));
     assert_eq!(refs(&first, &just(term("credit"))).await.len(), 4);
     assert_eq!(answers(&first).await, answers(&second).await);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watches and alerts
+
+fn new_watch(channel: &str, query: &str, team: Option<&str>) -> NewWatch {
+    NewWatch {
+        team: team.map(str::to_string),
+        channel: channel.into(),
+        query: query.into(),
+        cadence: Cadence::Now,
+        created_by: "slack:U1".into(),
+        config_key: None,
+    }
+}
+
+fn new_alert(key: &str, channels: &[&str], now: i64, due: i64) -> NewAlert {
+    NewAlert {
+        key: key.into(),
+        team: Some("payments".into()),
+        kind: AlertKind::Watch,
+        subject: "watch:1".into(),
+        message: serde_json::json!({"blocks": [{"Header": "3 new insights match refund"}]}),
+        summary: serde_json::json!({"matches": 3}),
+        channels: channels.iter().map(|c| c.to_string()).collect(),
+        now: at(now),
+        due: at(due),
+    }
+}
+
+async fn watches_are_kept_per_channel_and_ended_once(db: TestDb) {
+    let store = db.open().await;
+    let a = store
+        .create_watch(&new_watch("slack:C1", "refund", Some("payments")), at(T1))
+        .await
+        .unwrap();
+    let b = store
+        .create_watch(&new_watch("slack:C1", "\"gift card\"", None), at(T1))
+        .await
+        .unwrap();
+    let c = store
+        .create_watch(&new_watch("slack:C2", "refund", Some("payments")), at(T1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.cadence, a.next_check_at, a.ended_at),
+        (Cadence::Now, at(T1), None)
+    );
+    let ids = |ws: Vec<flywheel_storage::Watch>| ws.iter().map(|w| w.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.channel_watches("slack:C1").await.unwrap()),
+        [a.id, b.id]
+    );
+    assert_eq!(
+        ids(store.active_watches().await.unwrap()),
+        [a.id, b.id, c.id]
+    );
+    assert_eq!(
+        ids(store.due_watches(at(T1 - 1), 10).await.unwrap()),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ids(store.due_watches(at(T1), 2).await.unwrap()),
+        [a.id, b.id]
+    );
+
+    // Only from its own channel, and only once.
+    assert!(
+        store
+            .end_watch(a.id, Some("slack:C2"), "slack:U2", at(T1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let ended = store
+        .end_watch(a.id, Some("slack:C1"), "slack:U2", at(T1 + 5))
+        .await
+        .unwrap();
+    assert_eq!(ended.unwrap().ended_at, Some(at(T1 + 5)));
+    assert!(
+        store
+            .end_watch(a.id, None, "slack:U2", at(T1 + 6))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        ids(store.channel_watches("slack:C1").await.unwrap()),
+        [b.id]
+    );
+
+    // A declared watch is brought in step by its key, and ended when the file drops it.
+    let mut declared = new_watch("slack:C3", "refund", Some("payments"));
+    declared.config_key = Some("payments/0".into());
+    declared.created_by = "config".into();
+    let first = store.create_watch(&declared, at(T1)).await.unwrap();
+    declared.query = "refund -voucher".into();
+    declared.cadence = Cadence::Daily;
+    let again = store.create_watch(&declared, at(T1 + 10)).await.unwrap();
+    assert_eq!(again.id, first.id);
+    assert_eq!(
+        (again.query.as_str(), again.cadence),
+        ("refund -voucher", Cadence::Daily)
+    );
+    assert_eq!(
+        store
+            .end_undeclared_watches(&["payments/0".into()], at(T1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.end_undeclared_watches(&[], at(T1)).await.unwrap(), 1);
+    assert!(
+        store
+            .watch(first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at
+            .is_some()
+    );
+
+    // Refused: NUL, an empty channel or question.
+    for bad in [
+        new_watch("slack:C1", "refu\0nd", None),
+        new_watch("", "refund", None),
+        new_watch("slack:C1", "  ", None),
+    ] {
+        assert!(matches!(
+            store.create_watch(&bad, at(T1)).await,
+            Err(StoreError::Constraint { .. })
+        ));
+    }
+}
+
+async fn a_watch_sees_only_insights_added_after_its_mark(db: TestDb) {
+    let store = db.open().await;
+    upsert(&store, &[insight("old", "2026-03-01", "refund late")], T1).await;
+    let watch = store
+        .create_watch(&new_watch("slack:C1", "refund", None), at(T1))
+        .await
+        .unwrap();
+    assert_eq!(watch.seen_seq, store.latest_change().await.unwrap());
+    // An update to an old insight is not news; new ones are, in the order they were added.
+    upsert(
+        &store,
+        &[insight("old", "2026-03-01", "refund very late")],
+        T1 + 1,
+    )
+    .await;
+    upsert(
+        &store,
+        &[insight("new1", "2026-03-02", "refund please")],
+        T1 + 2,
+    )
+    .await;
+    let mut hidden = insight("new2", "2026-03-02", "refund hidden");
+    hidden.data.visibility = Visibility::Teams(vec!["growth".into()]);
+    upsert(
+        &store,
+        &[hidden, insight("new3", "2026-03-03", "card declined")],
+        T1 + 3,
+    )
+    .await;
+    let through = store.latest_change().await.unwrap();
+    let refs = |rows: &[(i64, Insight)]| {
+        rows.iter()
+            .map(|(_, i)| i.data.source_ref.clone())
+            .collect::<Vec<_>>()
+    };
+    let all = store
+        .insights_added(watch.seen_seq, through, None, &Scope::Everything, 10)
+        .await
+        .unwrap();
+    assert_eq!(refs(&all), ["new1", "new2", "new3"]);
+    assert!(all.windows(2).all(|w| w[0].0 <= w[1].0));
+    let public = store
+        .insights_added(watch.seen_seq, through, None, &Scope::Public, 10)
+        .await
+        .unwrap();
+    assert_eq!(refs(&public), ["new1", "new3"]);
+    // Paged from a position.
+    let first = store
+        .insights_added(watch.seen_seq, through, None, &Scope::Everything, 1)
+        .await
+        .unwrap();
+    let rest = store
+        .insights_added(
+            watch.seen_seq,
+            through,
+            Some((first[0].0, first[0].1.id)),
+            &Scope::Everything,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(refs(&rest), ["new2", "new3"]);
+    // Nothing past `through`.
+    assert!(
+        store
+            .insights_added(through, through, None, &Scope::Everything, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn racing_replicas_settle_a_watch_once(db: TestDb) {
+    let store = db.open().await;
+    let watch = store
+        .create_watch(&new_watch("slack:C1", "refund", Some("payments")), at(T1))
+        .await
+        .unwrap();
+    let mut racers = Vec::new();
+    for n in 0..4 {
+        let store = if n == 0 {
+            store.clone()
+        } else {
+            db.second_store().await
+        };
+        let seen = watch.seen_seq;
+        let id = watch.id;
+        racers.push(tokio::spawn(async move {
+            let alert = new_alert(&format!("watch:{id}:{}", seen + 5), &["slack:C1"], T1, T1);
+            store
+                .settle_watch(id, seen, seen + 5, at(T1 + 60_000), Some(&alert))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut settled = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            WatchSettled::Settled { alert_id } => {
+                settled += 1;
+                assert!(alert_id.is_some());
+            }
+            WatchSettled::Lost => {}
+        }
+    }
+    assert_eq!(settled, 1, "exactly one replica settles the watch");
+    let after = store.watch(watch.id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.seen_seq, after.next_check_at),
+        (watch.seen_seq + 5, at(T1 + 60_000))
+    );
+    assert_eq!(store.pending_deliveries().await.unwrap(), 1);
+    // Settling from a stale mark, or an ended watch, writes nothing.
+    assert_eq!(
+        store
+            .settle_watch(watch.id, watch.seen_seq, watch.seen_seq + 9, at(T1), None)
+            .await
+            .unwrap(),
+        WatchSettled::Lost
+    );
+    store
+        .end_watch(watch.id, None, "slack:U1", at(T1))
+        .await
+        .unwrap();
+    let seen = watch.seen_seq + 5;
+    assert_eq!(
+        store
+            .settle_watch(watch.id, seen, seen + 1, at(T1), None)
+            .await
+            .unwrap(),
+        WatchSettled::Lost
+    );
+}
+
+async fn alerts_are_written_once_with_deliveries_due_when_asked(db: TestDb) {
+    let store = db.open().await;
+    let now = T1;
+    let morning = T1 + 8 * 3_600_000;
+    let alert = new_alert(
+        "spike:payments:refunds:2026-03-02",
+        &["slack:C1", "slack:C1", "discord:9"],
+        now,
+        morning,
+    );
+    let AlertCreated::Created {
+        alert_id,
+        deliveries,
+    } = store.create_alert(&alert).await.unwrap()
+    else {
+        panic!("the first alert is created");
+    };
+    assert_eq!(deliveries.len(), 2, "a repeated channel is sent once");
+    assert_eq!(
+        store.create_alert(&alert).await.unwrap(),
+        AlertCreated::AlreadyExists { alert_id }
+    );
+    let record = store.alert(alert_id).await.unwrap().unwrap();
+    assert_eq!(
+        (record.kind, record.team.as_deref()),
+        (AlertKind::Watch, Some("payments"))
+    );
+    assert_eq!(
+        (record.message.clone(), record.created_at),
+        (alert.message.clone(), at(now))
+    );
+    assert_eq!(
+        store
+            .alerts_since(AlertKind::Watch, at(now))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .alerts_since(AlertKind::Spike, at(now))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Held until due (the end of quiet hours), then claimed like a digest's.
+    assert!(claim(&store, "w1", morning - 1, 10).await.is_empty());
+    let claimed = claim(&store, "w1", morning, 10).await;
+    assert_eq!(claimed.len(), 2);
+    for c in &claimed {
+        assert_eq!(c.outbound, Outbound::Alert { id: alert_id });
+        assert_eq!((c.team.as_str(), &c.message), ("payments", &alert.message));
+    }
+    assert!(
+        store
+            .delivery_sent(claimed[0].id, "w1", "ts-1", at(morning))
+            .await
+            .unwrap()
+    );
+
+    // An alert for a channel of no team, and refusals.
+    let mut teamless = new_alert("watch:2:7", &["console:general"], now, now);
+    teamless.team = None;
+    assert!(matches!(
+        store.create_alert(&teamless).await.unwrap(),
+        AlertCreated::Created { .. }
+    ));
+    let c = claim(&store, "w2", now + 1, 10).await;
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].team, "");
+    for bad in [
+        new_alert("k\0", &["slack:C1"], now, now),
+        new_alert("k2", &[""], now, now),
+    ] {
+        assert!(matches!(
+            store.create_alert(&bad).await,
+            Err(StoreError::Constraint { .. })
+        ));
+    }
+}
+
+async fn spike_states_round_trip_and_their_alerts_are_once_per_key(db: TestDb) {
+    let store = db.open().await;
+    assert_eq!(
+        store.spike_state("payments", "refunds").await.unwrap(),
+        None
+    );
+    let raised = SpikeStateRecord {
+        alerted_on: Some(day("2026-03-02")),
+        through: day("2026-03-01"),
+    };
+    let mut alert = new_alert("spike:payments:refunds:2026-03-02", &["slack:C1"], T1, T1);
+    alert.kind = AlertKind::Spike;
+    alert.subject = "refunds".into();
+    let first = store
+        .record_spike_state("payments", "refunds", raised, Some(&alert))
+        .await
+        .unwrap();
+    assert!(matches!(first, Some(AlertCreated::Created { .. })));
+    let second = store
+        .record_spike_state("payments", "refunds", raised, Some(&alert))
+        .await
+        .unwrap();
+    assert!(matches!(second, Some(AlertCreated::AlreadyExists { .. })));
+    assert_eq!(
+        store.spike_state("payments", "refunds").await.unwrap(),
+        Some(raised)
+    );
+    let quiet = SpikeStateRecord {
+        alerted_on: None,
+        through: day("2026-03-05"),
+    };
+    store
+        .record_spike_state("payments", "refunds", quiet, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.spike_state("payments", "refunds").await.unwrap(),
+        Some(quiet)
+    );
+    assert_eq!(store.spike_state("growth", "refunds").await.unwrap(), None);
+    assert_eq!(
+        store
+            .alerts_since(AlertKind::Spike, at(0))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use flywheel_insights::address::ChannelAddress;
 use flywheel_insights::message::Message;
 use flywheel_storage::audit::NewAuditEvent;
-use flywheel_storage::deliveries::ClaimedDelivery;
+use flywheel_storage::deliveries::{ClaimedDelivery, Outbound};
 use futures::StreamExt as _;
 
 use crate::app::App;
@@ -199,24 +199,27 @@ impl Worker {
         Ok(outcome)
     }
 
-    /// Appends `digest.sent` (or `digest.failed`) to the audit log for a settled delivery; a
-    /// failure to write it is logged, never fatal.
+    /// Appends `digest.sent` or `alert.sent` (`….failed`) to the audit log for a settled
+    /// delivery; a failure to write it is logged, never fatal.
     async fn audit(&self, delivery: &ClaimedDelivery, outcome: &StepOutcome) {
-        let action = if outcome.failed > 0 {
-            "digest.failed"
-        } else {
-            "digest.sent"
+        let (what, period_start) = match delivery.outbound {
+            Outbound::Digest { period_start, .. } => ("digest", Some(period_start.to_rfc3339())),
+            Outbound::Alert { .. } => ("alert", None),
         };
+        let action = format!(
+            "{what}.{}",
+            if outcome.failed > 0 { "failed" } else { "sent" }
+        );
         let event = NewAuditEvent {
             at: self.app.clock.now(),
             actor: "scheduler".into(),
             channel: Some(delivery.channel.clone()),
-            action: action.into(),
-            subject: Some(format!("digest:{}", delivery.digest_id)),
+            action: action.clone(),
+            subject: Some(delivery.outbound.subject()),
             details: serde_json::json!({
                 "delivery": delivery.id,
                 "team": delivery.team,
-                "period_start": delivery.period_start.to_rfc3339(),
+                "period_start": period_start,
                 "attempts": delivery.attempts,
                 "found_already_sent": outcome.found > 0,
             }),
@@ -237,7 +240,7 @@ impl Worker {
             .get(channel.platform)
             .ok_or_else(|| SendError::permanent(no_adapter(&self.app.config, &channel)))?;
         let message: Message = serde_json::from_value(delivery.message.clone())
-            .map_err(|e| SendError::permanent(format!("the stored digest is unreadable: {e}")))?;
+            .map_err(|e| SendError::permanent(format!("the stored message is unreadable: {e}")))?;
         let marker = Marker {
             delivery_id: delivery.id,
         };

@@ -7,6 +7,7 @@ use super::lex::{Cursor, Line, QuoteError, Span, is_quote};
 use super::*;
 use crate::address::{AddressError, UserAddress};
 use crate::model::{self, InsightId, Kind, Severity, Stage, Vocabulary, nearest};
+use crate::watch::MAX_WATCH_CHARS;
 
 /// Reads one chat command, such as `/insights ask refunds` or `decision show #4`.
 ///
@@ -44,7 +45,8 @@ pub fn parse_parts(command: &str, text: &str) -> Result<Command, CommandError> {
 }
 
 const INSIGHTS_WORDS: &[&str] = &[
-    "ask", "share", "show", "add", "flag", "useful", "digest", "help",
+    "ask", "share", "show", "add", "flag", "useful", "digest", "watch", "watches", "unwatch",
+    "help",
 ];
 const DECISION_WORDS: &[&str] = &["log", "list", "show", "review", "queue", "stats", "help"];
 
@@ -57,6 +59,9 @@ fn subcommand(family: Family, word: &str) -> Option<Topic> {
         (Family::Insights, "flag") => Topic::Flag,
         (Family::Insights, "useful") => Topic::Useful,
         (Family::Insights, "digest") => Topic::Digest,
+        (Family::Insights, "watch") => Topic::Watch,
+        (Family::Insights, "watches") => Topic::Watches,
+        (Family::Insights, "unwatch") => Topic::Unwatch,
         (Family::Insights, "help") => Topic::Help,
         (Family::Decision, "log") => Topic::DecisionLog,
         (Family::Decision, "list") => Topic::DecisionList,
@@ -241,6 +246,11 @@ impl<'a> Parser<'a> {
                 id: self.id_then_end("/insights useful", "insight")?,
             }),
             Topic::Digest => self.digest(),
+            Topic::Watch => self.watch(),
+            Topic::Watches => self.finish().map(|()| Command::Watches),
+            Topic::Unwatch => Ok(Command::Unwatch {
+                id: self.id_then_end("/insights unwatch", "watch")?,
+            }),
             Topic::Help | Topic::Decision => self.help(family),
             Topic::DecisionLog => self.decision_log().map(Command::DecisionLog),
             Topic::DecisionList => self.decision_list(),
@@ -439,6 +449,50 @@ impl<'a> Parser<'a> {
             CommandErrorKind::UnknownOption { word: shown(typed) },
             nearest(&name, ["share"]).map(|n| format!("--{n}")),
         )
+    }
+
+    /// `watch QUESTION [every:now|hourly|daily]`: `every:` may stand anywhere; the rest is the
+    /// question.
+    fn watch(&mut self) -> Result<Command, CommandError> {
+        const COMMAND: &str = "/insights watch";
+        const KEY: &str = "every";
+        let mut every = Cadence::Now;
+        let mut words = Vec::new();
+        while let Some(word) = self.cursor.word() {
+            let typed = self.text(word);
+            let Some((key, value)) = typed.split_once(':') else {
+                words.push(word);
+                continue;
+            };
+            if !key.eq_ignore_ascii_case(KEY) {
+                words.push(word);
+                continue;
+            }
+            every = Cadence::parse(value).ok_or_else(|| {
+                let names = Cadence::ALL.map(Cadence::name);
+                self.fail_suggesting(
+                    word.start + key.len() + 1,
+                    CommandErrorKind::InvalidValue {
+                        key: KEY,
+                        message: format!(
+                            "`{}` is not how often: say every:now, every:hourly or every:daily",
+                            shown(value)
+                        ),
+                    },
+                    nearest(&value.to_lowercase(), names).map(|n| format!("every:{n}")),
+                )
+            })?;
+        }
+        let Some(first) = words.first() else {
+            return Err(self.missing(COMMAND, "a question"));
+        };
+        let query = words
+            .iter()
+            .map(|word| self.line().collapsed(*word))
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.check_length(&query, first.start, "the question", MAX_WATCH_CHARS)?;
+        Ok(Command::Watch { query, every })
     }
 
     /// `digest [preview]`.

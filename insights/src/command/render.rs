@@ -61,6 +61,28 @@ fn about(topic: Topic) -> About {
             long: "Post your team's digest now; with preview, only you see it.",
             examples: &["/insights digest preview", "/insights digest"],
         },
+        Topic::Watch => About {
+            short: "hear about new insights on a question",
+            long: "Watch a question from this channel: new insights that match it are posted \
+                   here as they arrive (every:now, the default), or gathered hourly or daily. \
+                   The question is written as for ask. The channel only ever sees insights its \
+                   team may see, and alerts found during the team's quiet hours wait for the \
+                   morning.",
+            examples: &[
+                "/insights watch refund -\"gift card\"",
+                "/insights watch theme:onboarding severity:>=4 every:daily",
+            ],
+        },
+        Topic::Watches => About {
+            short: "this channel's watches",
+            long: "List the questions this channel watches, with their ids.",
+            examples: &["/insights watches"],
+        },
+        Topic::Unwatch => About {
+            short: "stop watching a question",
+            long: "End one of this channel's watches, by the id /insights watches shows.",
+            examples: &["/insights unwatch 3"],
+        },
         Topic::Help => About {
             short: "these commands, or one in detail",
             long: "List the commands, or explain one of them.",
@@ -139,6 +161,9 @@ pub fn help(topic: Option<Topic>) -> Message {
                     Topic::Flag,
                     Topic::Useful,
                     Topic::Digest,
+                    Topic::Watch,
+                    Topic::Watches,
+                    Topic::Unwatch,
                 ],
             ))
             .section(list(
@@ -264,6 +289,12 @@ impl fmt::Display for Command {
                 }
             }
             Command::Useful { id } => write!(f, "/insights useful {id}"),
+            Command::Watch { query, every } => match every {
+                Cadence::Now => write!(f, "/insights watch {query}"),
+                every => write!(f, "/insights watch {query} every:{every}"),
+            },
+            Command::Watches => f.write_str("/insights watches"),
+            Command::Unwatch { id } => write!(f, "/insights unwatch {id}"),
             Command::Digest { preview } => f.write_str(if *preview {
                 "/insights digest preview"
             } else {

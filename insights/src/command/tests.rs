@@ -166,6 +166,47 @@ fn flag_takes_an_optional_note() {
 }
 
 #[test]
+fn watch_takes_a_question_and_how_often() {
+    let watch = |query: &str, every| Command::Watch {
+        query: query.into(),
+        every,
+    };
+    assert_eq!(
+        ok("/insights watch refund -\"gift card\""),
+        watch("refund -\"gift card\"", Cadence::Now)
+    );
+    assert_eq!(
+        ok("/insights watch theme:onboarding every:DAILY severity:>=4"),
+        watch("theme:onboarding severity:>=4", Cadence::Daily)
+    );
+    assert_eq!(
+        ok("/insights watch refunds every:hourly"),
+        watch("refunds", Cadence::Hourly)
+    );
+    assert_eq!(ok("/insights watches"), Command::Watches);
+    assert_eq!(ok("/insights unwatch #4"), Command::Unwatch { id: 4 });
+    assert_eq!(
+        ok("/insights watch refunds every:hourly").to_command_line(),
+        "/insights watch refunds every:hourly"
+    );
+
+    let e = error("/insights watch refunds every:weekly");
+    assert_eq!(
+        e.to_string(),
+        format!("`weekly` is not how often: say every:now, every:hourly or every:daily. Usage: {USAGE_WATCH}")
+    );
+    let e = error("/insights watch refunds every:hourli");
+    assert_eq!(e.suggestion.as_deref(), Some("every:hourly"));
+    let e = error("/insights watch every:daily");
+    assert!(e.to_string().contains("a question"), "{e}");
+    assert!(error("/insights watches 3").to_string().contains("`3`"));
+    assert!(error("/insights unwatch").to_string().contains("watch"));
+    let long = format!("/insights watch {}", "refund ".repeat(100));
+    assert!(error(&long).to_string().contains("the limit is 500"));
+    assert_eq!(ok("/insights help watch"), Command::Help { topic: Some(Topic::Watch) });
+}
+
+#[test]
 fn digest_and_help() {
     assert_eq!(ok("/insights digest"), Command::Digest { preview: false });
     assert_eq!(
@@ -361,7 +402,7 @@ fn empty_input() {
     }
     assert_eq!(
         error("").to_string(),
-        "empty command. Usage: /insights ask|show|add|flag|useful|digest|help …"
+        "empty command. Usage: /insights ask|show|add|flag|useful|digest|watch|watches|unwatch|help …"
     );
 }
 
@@ -371,7 +412,7 @@ fn oversized_input() {
     assert_eq!(e.position, MAX_INPUT_CHARS);
     assert_eq!(
         e.to_string(),
-        "the command is 8,014 characters long; the limit is 8,000. Usage: /insights ask|show|add|flag|useful|digest|help …"
+        "the command is 8,014 characters long; the limit is 8,000. Usage: /insights ask|show|add|flag|useful|digest|watch|watches|unwatch|help …"
     );
     // Characters, not bytes.
     let just_fits = format!("/insights ask {}", "é".repeat(MAX_INPUT_CHARS - 14));
@@ -389,7 +430,7 @@ fn unknown_family() {
     assert_eq!(e.position, 0);
     assert_eq!(
         e.to_string(),
-        "unknown command `/insight` — did you mean `/insights`? Usage: /insights ask|show|add|flag|useful|digest|help …"
+        "unknown command `/insight` — did you mean `/insights`? Usage: /insights ask|show|add|flag|useful|digest|watch|watches|unwatch|help …"
     );
     assert_eq!(
         error("/desicion list").suggestion.as_deref(),
@@ -404,7 +445,7 @@ fn unknown_family() {
     );
     assert_eq!(
         error("hello there").to_string(),
-        "unknown command `hello` (commands start with /insights or /decision). Usage: /insights ask|show|add|flag|useful|digest|help …"
+        "unknown command `hello` (commands start with /insights or /decision). Usage: /insights ask|show|add|flag|useful|digest|watch|watches|unwatch|help …"
     );
 }
 
@@ -1278,6 +1319,10 @@ fn command() -> impl Strategy<Value = Command> {
         (id(), prop::option::of(words(10))).prop_map(|(id, note)| Command::Flag { id, note }),
         id().prop_map(|id| Command::Useful { id }),
         any::<bool>().prop_map(|preview| Command::Digest { preview }),
+        (words(10), prop::sample::select(Cadence::ALL.to_vec()))
+            .prop_map(|(query, every)| Command::Watch { query, every }),
+        Just(Command::Watches),
+        id().prop_map(|id| Command::Unwatch { id }),
         prop::option::of(prop::sample::select(Topic::ALL.to_vec()))
             .prop_map(|topic| Command::Help { topic }),
         log,
