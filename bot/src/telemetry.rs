@@ -16,6 +16,7 @@
 //! | `flywheel_search_seconds` | histogram | |
 //! | `flywheel_imported_rows_total` | counter | `outcome` (inserted, updated, unchanged) |
 //! | `flywheel_connections_open` | gauge | |
+//! | `flywheel_alerts_total` | counter | `kind` (watch, spike) |
 
 use std::sync::OnceLock;
 
@@ -31,6 +32,7 @@ pub const DIGEST_COMPOSE_SECONDS: &str = "flywheel_digest_compose_seconds";
 pub const SEARCH_SECONDS: &str = "flywheel_search_seconds";
 pub const IMPORTED_ROWS: &str = "flywheel_imported_rows_total";
 pub const CONNECTIONS_OPEN: &str = "flywheel_connections_open";
+pub const ALERTS: &str = "flywheel_alerts_total";
 
 /// Bucket bounds for every histogram of seconds: from a millisecond to a minute.
 const SECONDS_BUCKETS: [f64; 14] = [

@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use sqlx::Connection;
 
+#[path = "cli/alerts.rs"]
+mod alerts;
 #[path = "cli/api.rs"]
 mod api;
 #[path = "cli/digests.rs"]

@@ -228,9 +228,9 @@ impl Team {
             .atoms()
             .filter(|a| !a.negated)
             .filter_map(|a| match &a.test {
-                flywheel_insights::query::Test::Filter(flywheel_insights::query::Filter::Theme(
-                    key,
-                )) => Some(key.clone()),
+                flywheel_insights::query::Test::Filter(
+                    flywheel_insights::query::Filter::Theme(key),
+                ) => Some(key.clone()),
                 _ => None,
             })
             .collect();

@@ -131,7 +131,11 @@ pub(crate) fn render(config: &Config) -> String {
 
     w.section("[spikes]");
     w.key("spikes.ratio", "ratio", format!("{}", config.spikes.ratio));
-    w.key("spikes.min_count", "min_count", config.spikes.min_count.to_string());
+    w.key(
+        "spikes.min_count",
+        "min_count",
+        config.spikes.min_count.to_string(),
+    );
     w.key(
         "spikes.baseline_days",
         "baseline_days",
@@ -156,7 +160,11 @@ pub(crate) fn render(config: &Config) -> String {
         );
         w.key(&at("managers"), "managers", list(&team.managers));
         if let Some(quiet) = &team.quiet_hours {
-            w.key(&at("quiet_hours"), "quiet_hours", quoted(&quiet.to_string()));
+            w.key(
+                &at("quiet_hours"),
+                "quiet_hours",
+                quoted(&quiet.to_string()),
+            );
         }
         let watches: Vec<String> = team
             .watches

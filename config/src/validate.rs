@@ -27,7 +27,8 @@ use crate::secret::{Secret, SecretSource, SecretSources, Secrets};
 use crate::url;
 use crate::{
     ApiConfig, ApiTokens, Config, ConfigError, ConsoleConfig, DigestConfig, DiscordConfig, Origin,
-    PrivacyConfig, ServerConfig, SlackConfig, SlackTransport, StoreConfig, Team, TeamWatch, duration,
+    PrivacyConfig, ServerConfig, SlackConfig, SlackTransport, StoreConfig, Team, TeamWatch,
+    duration,
 };
 
 /// Defaults, named so the documentation, the example file and the code agree.

@@ -219,12 +219,26 @@ pub struct DecisionFigures {
     pub reviews_done: u64,
     /// Of those, done by the review date.
     pub reviews_on_time: u64,
+    /// Of the themes first watched or flagged in the window, the median number of days from
+    /// their first insight to that.
+    #[serde(default)]
+    pub median_days_to_notice: Option<f64>,
+    /// Spike alerts in the window.
+    #[serde(default)]
+    pub spikes: u64,
+    /// Of those, the median number of days from the alert to a decision citing the theme.
+    #[serde(default)]
+    pub median_days_spike_to_decision: Option<f64>,
 }
 
 impl DecisionFigures {
     /// Whether there is nothing to tell.
     pub fn is_empty(&self) -> bool {
-        self.flagged == 0 && self.logged == 0 && self.reviews_done == 0
+        self.flagged == 0
+            && self.logged == 0
+            && self.reviews_done == 0
+            && self.spikes == 0
+            && self.median_days_to_notice.is_none()
     }
 }
 
@@ -1521,6 +1535,18 @@ fn decision_figures(f: &DecisionFigures) -> String {
             plural(f.reviews_done, "review", "reviews")
         ));
     }
+    if let Some(days) = f.median_days_to_notice {
+        parts.push(format!(
+            "themes noticed {days:.1} days after their first insight (median)"
+        ));
+    }
+    if f.spikes > 0 {
+        let decided = match f.median_days_spike_to_decision {
+            Some(days) => format!(", decided {days:.1} days after (median)"),
+            None => ", none decided yet".to_string(),
+        };
+        parts.push(format!("{}{decided}", plural(f.spikes, "spike", "spikes")));
+    }
     format!("Last {} days: {}.", f.window_days, parts.join(" · "))
 }
 
@@ -2433,6 +2459,9 @@ mod tests {
             median_days_to_decision: Some(6.5),
             reviews_done: 2,
             reviews_on_time: 1,
+            median_days_to_notice: None,
+            spikes: 0,
+            median_days_spike_to_decision: None,
         };
         let mut input = input_of(Vec::new(), Vec::new());
         input.decisions = Some(figures);
@@ -2459,6 +2488,25 @@ mod tests {
             plain.ends_with("Last 90 days: 1 insight flagged · 0 decisions logged."),
             "{plain}"
         );
+
+        // How fast evidence is noticed, and spikes decided.
+        input.decisions = Some(DecisionFigures {
+            median_days_to_notice: Some(3.0),
+            spikes: 2,
+            median_days_spike_to_decision: Some(1.5),
+            ..one
+        });
+        let plain = message(&compose(&input)).to_plain();
+        assert!(
+            plain.ends_with(
+                "Last 90 days: 1 insight flagged · 0 decisions logged · themes noticed 3.0 days \
+                 after their first insight (median) · 2 spikes, decided 1.5 days after (median)."
+            ),
+            "{plain}"
+        );
+        input.decisions = Some(DecisionFigures { spikes: 1, ..one });
+        let plain = message(&compose(&input)).to_plain();
+        assert!(plain.ends_with("· 1 spike, none decided yet."), "{plain}");
 
         // Nothing flagged, logged or reviewed: no line at all.
         input.decisions = Some(DecisionFigures { flagged: 0, ..one });

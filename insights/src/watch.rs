@@ -5,7 +5,7 @@ use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::message::{Message, Text};
+use crate::message::{Action, Block, Button, Message, Section, Text};
 use crate::model::Insight;
 
 /// How often a watch reports.
@@ -105,9 +105,9 @@ pub struct QuietHours {
 impl QuietHours {
     /// Reads `22:00-07:00`.
     pub fn parse(text: &str) -> Result<QuietHours, String> {
-        let (start, end) = text.split_once('-').ok_or_else(|| {
-            format!("`{text}` is not a range of hours: write it as 22:00-07:00")
-        })?;
+        let (start, end) = text
+            .split_once('-')
+            .ok_or_else(|| format!("`{text}` is not a range of hours: write it as 22:00-07:00"))?;
         let time = |t: &str| {
             NaiveTime::parse_from_str(t.trim(), "%H:%M")
                 .map_err(|_| format!("`{}` is not a time of day: write it as 07:00", t.trim()))
@@ -176,22 +176,11 @@ pub struct WatchBatch<'a> {
     pub since: NaiveDate,
 }
 
-/// `3 new insights match refund -"gift card"`, the best quotes with Discuss, Flag and Useful
-/// buttons, and, past the quotes, "and 240 more: /insights ask … since:…".
-pub fn watch_message(batch: &WatchBatch<'_>) -> Message {
-    use crate::message::{Action, Block, Button};
-    let noun = if batch.total == 1 {
-        "new insight matches"
-    } else {
-        "new insights match"
-    };
-    let mut message = Message::new().section(
-        Text::new()
-            .strong(format!("{} {noun}", batch.total))
-            .and(" ")
-            .code(batch.query),
-    );
-    for insight in &batch.best {
+/// Each insight as a quote (title, an excerpt, where it came from) with Discuss, Flag and
+/// Useful buttons: the body of an alert.
+pub fn quotes(best: &[&Insight]) -> Vec<Block> {
+    let mut blocks = Vec::with_capacity(best.len() * 2);
+    for insight in best {
         let mut text = Text::new()
             .strong(format!("#{} {}", insight.id, insight.data.title))
             .line()
@@ -208,7 +197,11 @@ pub fn watch_message(batch: &WatchBatch<'_>) -> Message {
             action,
             primary: false,
         };
-        message = message.section(text).push(Block::Actions(vec![
+        blocks.push(Block::Section(Section {
+            text,
+            fields: Vec::new(),
+        }));
+        blocks.push(Block::Actions(vec![
             Button {
                 primary: true,
                 ..button("Discuss", Action::Discuss(insight.id))
@@ -217,6 +210,26 @@ pub fn watch_message(batch: &WatchBatch<'_>) -> Message {
             button("Useful", Action::Useful(insight.id)),
         ]));
     }
+    blocks
+}
+
+/// `3 new insights match refund -"gift card"`, the best quotes with Discuss, Flag and Useful
+/// buttons, and, past the quotes, "and 240 more: /insights ask … since:…".
+pub fn watch_message(batch: &WatchBatch<'_>) -> Message {
+    let noun = if batch.total == 1 {
+        "new insight matches"
+    } else {
+        "new insights match"
+    };
+    let mut message = Message::new().section(
+        Text::new()
+            .strong(format!("{} {noun}", batch.total))
+            .and(" ")
+            .code(batch.query),
+    );
+    for block in quotes(&batch.best) {
+        message = message.push(block);
+    }
     let shown = batch.best.len() as u64;
     if batch.total > shown {
         let ask = format!(
@@ -224,9 +237,8 @@ pub fn watch_message(batch: &WatchBatch<'_>) -> Message {
             batch.query,
             batch.since.format("%Y-%m-%d")
         );
-        message = message.context(
-            Text::plain(format!("and {} more: ", batch.total - shown)).code(ask),
-        );
+        message =
+            message.context(Text::plain(format!("and {} more: ", batch.total - shown)).code(ask));
     }
     message.context(
         Text::plain(format!("Watch {} · stop it with ", batch.watch_id))
@@ -239,7 +251,9 @@ mod tests {
     use super::*;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -274,11 +288,20 @@ mod tests {
     #[test]
     fn cadences_schedule_the_next_look() {
         let now = utc("2026-01-15T10:42:13Z");
-        assert_eq!(Cadence::Now.next_check(now, Tz::UTC), utc("2026-01-15T10:43:13Z"));
-        assert_eq!(Cadence::Hourly.next_check(now, Tz::UTC), utc("2026-01-15T11:00:00Z"));
+        assert_eq!(
+            Cadence::Now.next_check(now, Tz::UTC),
+            utc("2026-01-15T10:43:13Z")
+        );
+        assert_eq!(
+            Cadence::Hourly.next_check(now, Tz::UTC),
+            utc("2026-01-15T11:00:00Z")
+        );
         let tz: Tz = "America/New_York".parse().unwrap();
         // 05:42 in New York: 09:00 there today.
-        assert_eq!(Cadence::Daily.next_check(now, tz), utc("2026-01-15T14:00:00Z"));
+        assert_eq!(
+            Cadence::Daily.next_check(now, tz),
+            utc("2026-01-15T14:00:00Z")
+        );
         // Past 09:00 there: tomorrow.
         assert_eq!(
             Cadence::Daily.next_check(utc("2026-01-15T15:00:00Z"), tz),

@@ -13,7 +13,7 @@
 //! database (`WHERE status = 'open'`, `WHERE reminded_at IS NULL`), so two people reviewing at
 //! once, or several replicas reminding at once, change the decision once.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use flywheel_insights::model::{self, InsightId, Sentiment};
@@ -357,6 +357,17 @@ pub struct DecisionStats {
     pub reviews_late: u64,
     /// Decisions still open whose review date is before today, whenever they were logged.
     pub reviews_overdue: u64,
+    /// Themes first watched or flagged (by the team) in the window.
+    pub themes_noticed: u64,
+    /// Of those, the median number of days from the first insight on the theme (its earliest
+    /// `observed_on`, at midnight UTC, or `added_at`) to its first watch or flag.
+    pub median_days_to_notice: Option<f64>,
+    /// Spike alerts (to the team) in the window.
+    pub spikes: u64,
+    /// Of those, how many a decision citing an insight on the theme followed.
+    pub spikes_decided: u64,
+    /// Of those, the median number of days from the alert to that decision.
+    pub median_days_spike_to_decision: Option<f64>,
 }
 
 /// Why a decision could not be logged or reviewed.
@@ -1230,20 +1241,13 @@ impl Store {
                 .transpose()?;
             if row.created_at >= since {
                 stats.decisions_logged += 1;
-                let observed = row
-                    .first_observed_on
-                    .as_deref()
-                    .map(|text| {
-                        parse_day(text)
-                            .ok_or_else(|| corrupt(format!("evidence date {text:?}")))
-                            .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
-                    })
-                    .transpose()?
-                    .map(millis);
-                let earliest = match (observed, row.first_added_at) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                if let Some(text) = row.first_observed_on.as_deref()
+                    && parse_day(text).is_none()
+                {
+                    return Err(corrupt(format!("evidence date {text:?}")));
+                }
+                let earliest =
+                    earliest_evidence(row.first_observed_on.as_deref(), row.first_added_at);
                 if let Some(earliest) = earliest {
                     days.push((row.created_at - earliest) as f64 / DAY_MILLIS);
                 }
@@ -1267,7 +1271,124 @@ impl Store {
             }
         }
         stats.median_days_evidence_to_decision = median(&mut days);
+        self.attention_figures(team, since, &mut stats).await?;
         Ok(stats)
+    }
+
+    /// How fast themes get noticed and spikes get decided, into `stats`.
+    async fn attention_figures(
+        &self,
+        team: Option<&str>,
+        since: i64,
+        stats: &mut DecisionStats,
+    ) -> Result<(), StoreError> {
+        const CONTEXT: &str = "counting how fast evidence is noticed";
+        let backend = self.backend();
+        let mut flags = SqlBuilder::new();
+        flags.push(
+            "SELECT t.key, MIN(f.flagged_at) FROM insight_flags f \
+             JOIN insight_themes t ON t.insight_id = f.insight_id WHERE TRUE",
+        );
+        let mut watches = SqlBuilder::new();
+        watches.push("SELECT query, created_at FROM watches WHERE TRUE");
+        let mut spikes = SqlBuilder::new();
+        spikes
+            .push("SELECT subject, created_at FROM alerts WHERE kind = 'spike' AND created_at >= ")
+            .push_bind(since);
+        if let Some(team) = team {
+            flags.push(" AND f.team = ").push_bind(team);
+            watches.push(" AND team = ").push_bind(team);
+            spikes.push(" AND team = ").push_bind(team);
+        }
+        flags.push(" GROUP BY t.key");
+        let mut tx = self.pool.begin_read().await.context(backend, CONTEXT)?;
+        let flagged: Vec<(String, i64)> = tx
+            .db()
+            .fetch_all(flags.build())
+            .await
+            .context(backend, CONTEXT)?;
+        let watched: Vec<(String, i64)> = tx
+            .db()
+            .fetch_all(watches.build())
+            .await
+            .context(backend, CONTEXT)?;
+        let spiked: Vec<(String, i64)> = tx
+            .db()
+            .fetch_all(spikes.build())
+            .await
+            .context(backend, CONTEXT)?;
+
+        // The first time each theme was flagged or watched (a watch names it with `theme:`).
+        let mut noticed: BTreeMap<String, i64> = BTreeMap::new();
+        let mut note = |key: String, at: i64| {
+            let first = noticed.entry(key).or_insert(at);
+            *first = (*first).min(at);
+        };
+        for (key, at) in flagged {
+            note(key, at);
+        }
+        for (query, at) in watched {
+            let Ok(parsed) = flywheel_insights::query::parse(&query) else {
+                continue;
+            };
+            for atom in parsed.atoms().filter(|a| !a.negated) {
+                if let flywheel_insights::query::Test::Filter(
+                    flywheel_insights::query::Filter::Theme(key),
+                ) = &atom.test
+                {
+                    note(key.clone(), at);
+                }
+            }
+        }
+        let mut days = Vec::new();
+        for (key, at) in noticed.into_iter().filter(|(_, at)| *at >= since) {
+            let first: (Option<String>, Option<i64>) = tx
+                .db()
+                .fetch_one(
+                    Sql::new(
+                        "SELECT MIN(i.observed_on), MIN(i.added_at) FROM insight_themes t \
+                         JOIN insights i ON i.id = t.insight_id WHERE t.key = $1",
+                    )
+                    .bind(key.as_str()),
+                )
+                .await
+                .context(backend, CONTEXT)?;
+            stats.themes_noticed += 1;
+            if let Some(earliest) = earliest_evidence(first.0.as_deref(), first.1) {
+                days.push(((at - earliest) as f64 / DAY_MILLIS).max(0.0));
+            }
+        }
+        stats.median_days_to_notice = median(&mut days);
+
+        let mut days = Vec::new();
+        for (theme, at) in spiked {
+            stats.spikes += 1;
+            let mut decided = SqlBuilder::new();
+            decided
+                .push(
+                    "SELECT MIN(d.created_at) FROM decisions d \
+                     JOIN decision_evidence e ON e.decision_id = d.id \
+                     JOIN insight_themes t ON t.insight_id = e.insight_id WHERE t.key = ",
+                )
+                .push_bind(theme)
+                .push(" AND d.created_at >= ")
+                .push_bind(at);
+            if let Some(team) = team {
+                decided.push(" AND d.team = ").push_bind(team);
+            }
+            let (first,): (Option<i64>,) = tx
+                .db()
+                .fetch_one(decided.build())
+                .await
+                .context(backend, CONTEXT)?;
+            if let Some(first) = first {
+                stats.spikes_decided += 1;
+                days.push((first - at) as f64 / DAY_MILLIS);
+            }
+        }
+        stats.median_days_spike_to_decision = median(&mut days);
+        tx.commit().await.context(backend, CONTEXT)?;
+        Ok(())
     }
 
     async fn decision_summaries(
@@ -1279,6 +1400,18 @@ impl Store {
         let mut conn = self.pool.acquire().await.context(backend, context)?;
         let rows: Vec<DecisionRow> = conn.db().fetch_all(sql).await.context(backend, context)?;
         into_summaries(rows)
+    }
+}
+
+/// The earliest of an insight's `observed_on` (at midnight UTC) and `added_at`, in
+/// milliseconds.
+fn earliest_evidence(observed_on: Option<&str>, added_at: Option<i64>) -> Option<i64> {
+    let observed = observed_on
+        .and_then(parse_day)
+        .map(|day| millis(day.and_time(chrono::NaiveTime::MIN).and_utc()));
+    match (observed, added_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

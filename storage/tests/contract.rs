@@ -233,6 +233,7 @@ contract_tests!(
     a_review_reminder_is_claimed_exactly_once,
     insights_on_evidence_themes_are_counted_before_and_since,
     decision_stats_count_a_known_history,
+    figures_tell_how_fast_themes_are_noticed_and_spikes_decided,
     review_punctuality_is_judged_in_the_decisions_timezone,
     hostile_text_round_trips_in_decisions,
     reindexing_gives_the_same_answers_as_the_incremental_index,
@@ -3664,6 +3665,7 @@ async fn decision_stats_count_a_known_history(db: TestDb) {
             reviews_on_time: 1,
             reviews_late: 1,
             reviews_overdue: 1,
+            ..DecisionStats::default()
         }
     );
     assert_eq!(
@@ -3676,6 +3678,7 @@ async fn decision_stats_count_a_known_history(db: TestDb) {
             reviews_on_time: 1,
             reviews_late: 1,
             reviews_overdue: 1,
+            ..DecisionStats::default()
         }
     );
     assert_eq!(
@@ -3688,6 +3691,7 @@ async fn decision_stats_count_a_known_history(db: TestDb) {
             reviews_on_time: 1,
             reviews_late: 1,
             reviews_overdue: 1,
+            ..DecisionStats::default()
         }
     );
     assert_eq!(stats(Some("nobody"), None).await, DecisionStats::default());
@@ -4819,5 +4823,90 @@ async fn spike_states_round_trip_and_their_alerts_are_once_per_key(db: TestDb) {
             .unwrap()
             .len(),
         1
+    );
+}
+
+/// A theme's first insight on D0 (observed D0 - 2d), first watched on D0 + 1d and flagged on
+/// D0 + 3d: noticed 3 days after its first evidence. A spike on D0 + 4d, decided on D0 + 6d.
+async fn figures_tell_how_fast_themes_are_noticed_and_spikes_decided(db: TestDb) {
+    let store = db.open().await;
+    let mut refund = insight("r1", "2025-12-30", "refund late");
+    refund.themes = vec!["refunds".into()];
+    let mut later = insight("r2", "2026-01-03", "refund again");
+    later.themes = vec!["refunds".into()];
+    let mut other = insight("o1", "2026-01-01", "login");
+    other.themes = vec!["login".into()];
+    let ids: Vec<i64> = upsert(
+        &store,
+        &[indexed(refund), indexed(later), indexed(other)],
+        D0,
+    )
+    .await
+    .iter()
+    .map(|o| o.id())
+    .collect();
+    let mut watch = new_watch("slack:C1", "theme:refunds -voucher", Some("payments"));
+    store.create_watch(&watch, at(D0 + DAY)).await.unwrap();
+    watch.query = "theme:login".into();
+    watch.team = Some("growth".into());
+    store.create_watch(&watch, at(D0 + DAY)).await.unwrap();
+    store
+        .flag(ids[1], "payments", "U1", None, at(D0 + 3 * DAY))
+        .await
+        .unwrap();
+    let mut spike = new_alert(
+        "spike:payments:refunds:2026-01-05",
+        &["slack:C1"],
+        D0 + 4 * DAY,
+        D0 + 4 * DAY,
+    );
+    spike.kind = AlertKind::Spike;
+    spike.subject = "refunds".into();
+    store.create_alert(&spike).await.unwrap();
+    let mut unanswered = new_alert(
+        "spike:payments:login:2026-01-05",
+        &["slack:C1"],
+        D0 + 4 * DAY,
+        D0 + 4 * DAY,
+    );
+    unanswered.kind = AlertKind::Spike;
+    unanswered.subject = "login".into();
+    store.create_alert(&unanswered).await.unwrap();
+    // Before the spike, a decision on the theme does not answer it.
+    log(
+        &store,
+        &new_decision("payments", "early", &[ids[0]], D0 + 2 * DAY),
+    )
+    .await;
+    log(
+        &store,
+        &new_decision("payments", "refund faster", &[ids[1]], D0 + 6 * DAY),
+    )
+    .await;
+
+    let stats = store
+        .decision_stats(Some("payments"), None, day("2026-01-20"))
+        .await
+        .unwrap();
+    // First evidence: observed 30 Dec 2025 = D0 - 2d; first watched D0 + 1d: 3 days.
+    assert_eq!(
+        (stats.themes_noticed, stats.median_days_to_notice),
+        (1, Some(3.0))
+    );
+    assert_eq!((stats.spikes, stats.spikes_decided), (2, 1));
+    assert_eq!(stats.median_days_spike_to_decision, Some(2.0));
+    // The window counts what happened in it.
+    let late = store
+        .decision_stats(Some("payments"), Some(at(D0 + 5 * DAY)), day("2026-01-20"))
+        .await
+        .unwrap();
+    assert_eq!((late.themes_noticed, late.spikes), (0, 0));
+    let growth = store
+        .decision_stats(Some("growth"), None, day("2026-01-20"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (growth.themes_noticed, growth.median_days_to_notice),
+        (1, Some(1.0))
     );
 }

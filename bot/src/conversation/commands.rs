@@ -7,10 +7,10 @@ use flywheel_insights::message::{Action, Block, Button, Message, MoreRef, Text};
 use flywheel_insights::model::InsightId;
 
 use super::context::Context;
-use super::decisions;
 use super::event::CommandTyped;
 use super::reply::{HandlerError, Reply, UserError, finish, refuse};
 use super::without_nul;
+use super::{decisions, watches};
 use crate::app::App;
 use crate::services::ask::{AskError, ask};
 
@@ -42,6 +42,9 @@ async fn apply(context: &Context<'_>, command: Command) -> Result<Reply, Handler
         Command::Flag { id, note } => flag(context, id, note.as_deref()).await,
         Command::Useful { id } => useful(context, id).await,
         Command::Digest { preview } => digest(context, preview).await,
+        Command::Watch { query, every } => watches::watch(context, &query, every).await,
+        Command::Watches => watches::list(context).await,
+        Command::Unwatch { id } => watches::unwatch(context, id).await,
         Command::Help { topic } => Ok(Reply::private(command::help(topic))),
         Command::DecisionLog(draft) => decisions::log(context, draft).await,
         Command::DecisionList { filter, query } => {

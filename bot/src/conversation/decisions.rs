@@ -355,10 +355,8 @@ pub async fn stats(context: &Context<'_>) -> Result<Reply, HandlerError> {
         .store
         .decision_stats(Some(&team.name), None, context.team_today())
         .await?;
-    let median = s
-        .median_days_evidence_to_decision
-        .map(|d| format!("{d:.1} days"))
-        .unwrap_or_else(|| "n/a".into());
+    let days = |d: Option<f64>| d.map_or_else(|| "n/a".to_string(), |d| format!("{d:.1} days"));
+    let median = days(s.median_days_evidence_to_decision);
     Ok(Reply::private(Message::new().section(
         Text::new()
             .strong(format!("Decisions in {}", team.name))
@@ -371,6 +369,19 @@ pub async fn stats(context: &Context<'_>) -> Result<Reply, HandlerError> {
             .and(format!(
                 "{} reviews done, {} on time, {} late · {} overdue",
                 s.reviews_done, s.reviews_on_time, s.reviews_late, s.reviews_overdue
+            ))
+            .line()
+            .and(format!(
+                "{} themes noticed (first watched or flagged), median {} after their first insight",
+                s.themes_noticed,
+                days(s.median_days_to_notice)
+            ))
+            .line()
+            .and(format!(
+                "{} spikes, {} followed by a decision citing the theme, median {} after the alert",
+                s.spikes,
+                s.spikes_decided,
+                days(s.median_days_spike_to_decision)
             )),
     )))
 }

@@ -28,6 +28,7 @@ pub mod event;
 pub mod once;
 pub mod reply;
 pub mod save;
+pub mod watches;
 pub mod work;
 
 use std::time::Duration;

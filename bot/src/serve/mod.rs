@@ -29,6 +29,8 @@ pub mod listener;
 
 /// How often the scheduler looks at the teams' schedules.
 const SCHEDULER_EVERY: Duration = Duration::from_secs(30);
+/// How often the themes teams follow are checked for spikes.
+const SPIKES_EVERY: Duration = Duration::from_secs(600);
 /// How long an idle delivery worker waits before looking again (it is woken sooner when the
 /// scheduler queues something).
 const WORKER_IDLE: Duration = Duration::from_secs(5);
@@ -294,10 +296,32 @@ async fn scheduler_loop(
 ) {
     let mut every = tokio::time::interval(SCHEDULER_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    match crate::services::alerts::sync_declared_watches(&app).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("{n} declared watch(es) in step with the configuration"),
+        Err(e) => tracing::error!("declared watches: {e:#}"),
+    }
+    let mut spikes_checked: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = every.tick() => {}
             _ = stop.wait_for(|stop| *stop) => return,
+        }
+        match crate::services::alerts::watch_step(&app).await {
+            Ok(outcome) if outcome.alerted > 0 => {
+                tracing::info!("{} watch alert(s) queued", outcome.alerted);
+                wake.notify_waiters();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("watches: {e:#}"),
+        }
+        if spikes_checked.is_none_or(|at| at.elapsed() >= SPIKES_EVERY) {
+            spikes_checked = Some(tokio::time::Instant::now());
+            match crate::services::alerts::spike_step(&app).await {
+                Ok(outcome) if outcome.alerted > 0 => wake.notify_waiters(),
+                Ok(_) => {}
+                Err(e) => tracing::error!("spikes: {e:#}"),
+            }
         }
         match crate::services::scheduler::tick(&app).await {
             Ok(outcomes) => {

@@ -181,6 +181,9 @@ async fn compose_timed(app: &App, team: &Team, period: &Period) -> anyhow::Resul
         median_days_to_decision: stats.median_days_evidence_to_decision,
         reviews_done: stats.reviews_done,
         reviews_on_time: stats.reviews_on_time,
+        median_days_to_notice: stats.median_days_to_notice,
+        spikes: stats.spikes,
+        median_days_spike_to_decision: stats.median_days_spike_to_decision,
     });
     let input = DigestInput {
         team: team.name.clone(),

@@ -3,6 +3,7 @@
 //! returns typed outcomes; none depends on a transport: messages go out through the
 //! [`channels::Adapter`] trait that transports implement.
 
+pub mod alerts;
 pub mod ask;
 pub mod audit;
 pub mod channels;

@@ -21,14 +21,14 @@ use flywheel_insights::message::Message;
 use flywheel_storage::deliveries::DeliveryStatus;
 use futures::future::BoxFuture;
 
-fn utc(text: &str) -> DateTime<Utc> {
+pub(crate) fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .unwrap_or_else(|e| panic!("{text}: {e}"))
         .with_timezone(&Utc)
 }
 
 /// An app on a fresh store with `teams` (TOML `[[teams]]` tables) and its clock.
-async fn app_with(
+pub(crate) async fn app_with(
     dir: &Path,
     store_url: Option<&str>,
     teams: &str,
@@ -566,7 +566,7 @@ async fn racing_schedulers_and_workers_on_postgres_deliver_once_per_channel() {
 }
 
 /// What `user` is told for `text` typed in `channel`.
-async fn say(app: &App, user: &str, channel: &str, text: &str) -> String {
+pub(crate) async fn say(app: &App, user: &str, channel: &str, text: &str) -> String {
     let event = Event::Command(CommandTyped {
         user: user.parse().expect("a user address"),
         channel: channel.parse().expect("a channel address"),

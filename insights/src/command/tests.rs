@@ -193,7 +193,9 @@ fn watch_takes_a_question_and_how_often() {
     let e = error("/insights watch refunds every:weekly");
     assert_eq!(
         e.to_string(),
-        format!("`weekly` is not how often: say every:now, every:hourly or every:daily. Usage: {USAGE_WATCH}")
+        format!(
+            "`weekly` is not how often: say every:now, every:hourly or every:daily. Usage: {USAGE_WATCH}"
+        )
     );
     let e = error("/insights watch refunds every:hourli");
     assert_eq!(e.suggestion.as_deref(), Some("every:hourly"));
@@ -203,7 +205,12 @@ fn watch_takes_a_question_and_how_often() {
     assert!(error("/insights unwatch").to_string().contains("watch"));
     let long = format!("/insights watch {}", "refund ".repeat(100));
     assert!(error(&long).to_string().contains("the limit is 500"));
-    assert_eq!(ok("/insights help watch"), Command::Help { topic: Some(Topic::Watch) });
+    assert_eq!(
+        ok("/insights help watch"),
+        Command::Help {
+            topic: Some(Topic::Watch)
+        }
+    );
 }
 
 #[test]

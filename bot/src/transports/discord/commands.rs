@@ -8,6 +8,7 @@
 
 use flywheel_insights::command::{ListFilter, Outcome};
 use flywheel_insights::model::{Kind, Stage, Vocabulary};
+use flywheel_insights::watch::Cadence;
 use serde_json::{Value, json};
 use serenity::all::{CommandDataOption, CommandDataOptionValue};
 
@@ -76,6 +77,20 @@ pub fn definitions() -> Value {
     filter["choices"] = choices(&filters);
     let mut outcome = option(STRING, "outcome", "What became of it", true);
     outcome["choices"] = choices(&outcomes);
+    let mut every = option(
+        STRING,
+        "every",
+        "How often: as they arrive (now), hourly or daily",
+        false,
+    );
+    every["choices"] = choices(&Cadence::ALL.map(Cadence::name));
+    let mut watch_id = option(
+        INTEGER,
+        "id",
+        "The watch's number, from /insights watches",
+        true,
+    );
+    watch_id["min_value"] = json!(1);
     let mut decision_id = option(INTEGER, "id", "The decision's number", true);
     decision_id["min_value"] = json!(1);
     json!([
@@ -103,6 +118,12 @@ pub fn definitions() -> Value {
                 sub("digest", "Your team's digest, now", vec![
                     option(BOOLEAN, "preview", "Show it only to you", false),
                 ]),
+                sub("watch", "Hear in this channel about new insights on a question", vec![
+                    option(STRING, "question", "What to watch; filters such as theme:billing work", true),
+                    every,
+                ]),
+                sub("watches", "This channel's watches", vec![]),
+                sub("unwatch", "Stop watching a question", vec![watch_id]),
                 sub("help", "The commands, or one in detail", vec![
                     option(STRING, "command", "A command, such as add or decision log", false),
                 ]),
@@ -236,6 +257,14 @@ pub fn command_line(command: &str, options: &[CommandDataOption]) -> Result<Stri
                 push("preview".into());
             }
         }
+        ("insights", "watch") => {
+            push(need("question")?);
+            if let Some(every) = get("every") {
+                push(format!("every:{every}"));
+            }
+        }
+        ("insights", "watches") => {}
+        ("insights", "unwatch") => push(need("id")?),
         ("insights", "help") => {
             if let Some(topic) = get("command") {
                 push(topic);
@@ -416,6 +445,19 @@ mod tests {
                 "decision",
                 json!([{"name": "queue", "type": 1, "options": []}]),
                 "/decision queue",
+            ),
+            (
+                "insights",
+                json!([{"name": "watch", "type": 1, "options": [
+                    {"name": "question", "type": 3, "value": "refund -\"gift card\""},
+                    {"name": "every", "type": 3, "value": "hourly"}]}]),
+                "/insights watch refund -\"gift card\" every:hourly",
+            ),
+            (
+                "insights",
+                json!([{"name": "unwatch", "type": 1, "options": [
+                    {"name": "id", "type": 4, "value": 7}]}]),
+                "/insights unwatch 7",
             ),
         ];
         for (command, json, expected) in cases {
