@@ -162,6 +162,7 @@ pub fn render(message: &Message) -> Vec<Part> {
                 }
             }
             Block::Actions(buttons) => group.buttons.extend(buttons.iter().cloned()),
+            Block::Chart(chart) => group.describe(&format!("-# {}", escape(&chart.describe()))),
             Block::Divider => {
                 if !group.is_empty() {
                     groups.push(Group::default());
