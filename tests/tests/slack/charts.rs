@@ -334,3 +334,97 @@ async fn the_emulator_refuses_uploads_as_slack_does() {
     let history = api("conversations.history", json!({"channel": "C0IN"})).await;
     assert_eq!(history["messages"][0]["files"][0]["name"], "chart.png");
 }
+
+/// Insights mentioning refunds per week, over the eight weeks the trend of a question shows.
+const REFUND_WEEKS: [u64; 8] = [2, 0, 1, 3, 0, 0, 1, 4];
+
+/// The refund insights of [`REFUND_WEEKS`], each on a Wednesday, and billing ones that do not
+/// mention refunds.
+pub(super) fn refund_history() -> Vec<PreparedInsight> {
+    let mut batch = Vec::new();
+    for (w, count) in REFUND_WEEKS.iter().enumerate() {
+        for _ in 0..*count {
+            batch.push(insight(
+                batch.len(),
+                "Refunds",
+                week(w as u64) + Days::new(2),
+            ));
+        }
+        batch.push(insight(
+            batch.len(),
+            "Billing",
+            week(w as u64) + Days::new(3),
+        ));
+    }
+    batch
+}
+
+/// What `/insights chart refund` must show.
+pub(super) fn refund_chart() -> ChartSpec {
+    ChartSpec {
+        title: "Insights per week: refund".into(),
+        weeks: (0..8).map(week).collect(),
+        series: vec![ChartSeries {
+            name: "refund".into(),
+            counts: REFUND_WEEKS.to_vec(),
+        }],
+    }
+}
+
+#[tokio::test]
+async fn insights_chart_posts_the_weekly_trend_of_a_question_in_the_channel() {
+    let slack = SlackEmulator::start().await;
+    slack.add_channel("C0TEAM");
+    slack.add_channel_with("C0OUTSIDE", false, false);
+    // Answers always come with the acknowledgement, so the chart is posted by then.
+    let service = super::Service::start_with(Some(&slack), 1 << 20, Duration::from_secs(60)).await;
+    let now = clock_now(&service.clock);
+    service
+        .app
+        .store
+        .upsert(&refund_history(), now)
+        .await
+        .unwrap();
+
+    let response = service.command("/insights", "chart refund", "C0TEAM").await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["response_type"], "ephemeral", "{body}");
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Posted the weekly trend"),
+        "{body}"
+    );
+    let messages = slack.messages_in("C0TEAM");
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].text.contains("11 insights match"),
+        "{}",
+        messages[0].text
+    );
+    let files = slack.files_in("C0TEAM");
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].filename, "chart1.png");
+    assert!(files[0].ts > messages[0].ts);
+    assert_chart(&files[0].bytes, &refund_chart());
+
+    // Nothing to draw, or nowhere to post it: said to the person, nothing posted.
+    let response = service.command("/insights", "chart zebra", "C0TEAM").await;
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no trend"),
+        "{body}"
+    );
+    let response = service
+        .command("/insights", "chart refund", "C0OUTSIDE")
+        .await;
+    let body: Value = response.json().await.unwrap();
+    let text = body["text"].as_str().unwrap_or_default();
+    assert!(text.contains("not_in_channel"), "{body}");
+    assert_eq!(slack.messages().len(), 1);
+    assert_eq!(slack.files().len(), 1);
+}
