@@ -423,7 +423,8 @@ fn classify(method: &Method, route: &str, status: StatusCode, json: &Value) -> R
         )),
         (_, Some(50013)) => SendError::permanent(format!(
             "the bot lacks a permission for {route} (50013 Missing Permissions): give it Send \
-             Messages, Embed Links, Create Public Threads and Send Messages in Threads"
+             Messages, Embed Links, Attach Files, Create Public Threads and Send Messages in \
+             Threads"
         )),
         (403, _) => SendError::permanent(format!(
             "Discord refused {method} {route} (HTTP 403): check the bot's permissions in the \
