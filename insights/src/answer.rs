@@ -140,7 +140,7 @@ pub fn answer(
 }
 
 /// The Monday of the ISO week `day` falls in.
-fn week_start(day: NaiveDate) -> NaiveDate {
+pub fn week_start(day: NaiveDate) -> NaiveDate {
     day.checked_sub_days(Days::new(day.weekday().num_days_from_monday().into()))
         .unwrap_or(day)
 }
@@ -166,6 +166,19 @@ fn weekly_trend(by_day: &[(NaiveDate, u64)], today: NaiveDate) -> Vec<WeekCount>
         }
     }
     trend
+}
+
+/// For each week starting on one of `weeks` (Mondays), the sum of the counts of `by_day`
+/// falling in it; days outside those weeks are left out.
+pub fn week_counts(by_day: &[(NaiveDate, u64)], weeks: &[NaiveDate]) -> Vec<u64> {
+    let mut counts = vec![0; weeks.len()];
+    for (day, count) in by_day {
+        let monday = week_start(*day);
+        if let Some(at) = weeks.iter().position(|w| *w == monday) {
+            counts[at] += count;
+        }
+    }
+    counts
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! /insights ask --share refunds theme:billing
+//! /insights chart refund OR chargeback
 //! /insights add Charged twice for one order theme:billing kind:pain severity:4
 //! /decision log "Refund duplicate charges automatically" evidence:12,15 review:30d owner:me
 //! ```
@@ -58,6 +59,8 @@ pub const MAX_REVIEW_MONTHS: u32 = 120;
 
 /// Usage of `/insights ask`.
 pub const USAGE_ASK: &str = "/insights ask [--share] QUESTION";
+/// Usage of `/insights chart`.
+pub const USAGE_CHART: &str = "/insights chart QUESTION";
 /// Usage of `/insights show`.
 pub const USAGE_SHOW: &str = "/insights show ID";
 /// Usage of `/insights add`.
@@ -78,7 +81,7 @@ pub const USAGE_UNWATCH: &str = "/insights unwatch ID";
 pub const USAGE_HELP: &str = "/insights help [COMMAND]";
 /// Every `/insights` command at a glance, for mistakes that do not name one.
 pub const USAGE_INSIGHTS: &str =
-    "/insights ask|show|add|flag|useful|digest|watch|watches|unwatch|help …";
+    "/insights ask|chart|show|add|flag|useful|digest|watch|watches|unwatch|help …";
 /// Usage of `/decision log`.
 pub const USAGE_DECISION_LOG: &str = "/decision log \"TITLE\" evidence:ID,ID [review:30d|review:YYYY-MM-DD] [owner:@name|owner:me] [rationale:\"WHY\"]";
 /// Usage of `/decision list`.
@@ -107,6 +110,13 @@ pub enum Command {
         query: String,
         /// Post the answer in the channel for everyone; answers are private by default.
         share: bool,
+    },
+    /// `/insights chart QUESTION`: post the weekly trend of the matches as a chart in the
+    /// channel. Always for everyone: a platform such as Slack cannot show an image to one
+    /// person only.
+    Chart {
+        /// The question as typed, for [`crate::query::parse`]. Never empty.
+        query: String,
     },
     /// `/insights show ID`: one insight in full.
     Show {
@@ -333,6 +343,8 @@ impl Family {
 pub enum Topic {
     /// `/insights ask` (and `share`).
     Ask,
+    /// `/insights chart`.
+    Chart,
     /// `/insights show`.
     Show,
     /// `/insights add`.
@@ -369,8 +381,9 @@ pub enum Topic {
 
 impl Topic {
     /// Every topic, in the order help lists them.
-    pub const ALL: [Topic; 17] = [
+    pub const ALL: [Topic; 18] = [
         Topic::Ask,
+        Topic::Chart,
         Topic::Show,
         Topic::Add,
         Topic::Flag,
@@ -393,6 +406,7 @@ impl Topic {
     pub fn family(self) -> Family {
         match self {
             Topic::Ask
+            | Topic::Chart
             | Topic::Show
             | Topic::Add
             | Topic::Flag
@@ -416,6 +430,7 @@ impl Topic {
     pub fn word(self) -> Option<&'static str> {
         Some(match self {
             Topic::Ask => "ask",
+            Topic::Chart => "chart",
             Topic::Show | Topic::DecisionShow => "show",
             Topic::Add => "add",
             Topic::Flag => "flag",
@@ -438,6 +453,7 @@ impl Topic {
     pub fn usage(self) -> &'static str {
         match self {
             Topic::Ask => USAGE_ASK,
+            Topic::Chart => USAGE_CHART,
             Topic::Show => USAGE_SHOW,
             Topic::Add => USAGE_ADD,
             Topic::Flag => USAGE_FLAG,
@@ -485,6 +501,7 @@ impl Command {
             Command::DecisionReview { note, .. } => redact(note),
             Command::Watch { query, .. } => redact(query),
             Command::Ask { .. }
+            | Command::Chart { .. }
             | Command::Show { .. }
             | Command::Useful { .. }
             | Command::Digest { .. }
@@ -503,6 +520,7 @@ impl Command {
     pub fn topic(&self) -> Topic {
         match self {
             Command::Ask { .. } => Topic::Ask,
+            Command::Chart { .. } => Topic::Chart,
             Command::Show { .. } => Topic::Show,
             Command::Add(_) => Topic::Add,
             Command::Flag { .. } => Topic::Flag,

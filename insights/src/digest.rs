@@ -8,7 +8,9 @@
 //!   severity, reach, theme momentum and recency, each explained by one to three
 //!   [`ItemReason`]s;
 //! - **themes**: the themes that moved noticeably against the previous period ([`Movement`]);
-//! - flags waiting for a decision, decisions due for review and the most discussed insights.
+//! - flags waiting for a decision, decisions due for review and the most discussed insights;
+//! - **chart**: the weekly counts of the period's top themes over the last [`CHART_WEEKS`]
+//!   weeks ([`chart_range`] says which days the store counts), carried as data in the message.
 //!
 //! [`message`] turns a digest into the neutral [`Message`] every chat adapter renders. Nothing
 //! here reads a clock or the store: the same input always gives the same digest.
@@ -20,9 +22,10 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::message::{Action, Block, Button, Message, Text};
+use crate::answer::{week_counts, week_start};
+use crate::message::{Action, Block, Button, ChartSeries, ChartSpec, Message, Text};
 use crate::model::{self, Insight, InsightId};
-use crate::search::{Count, DateRange, Ranking, Recency, ThemeFactors};
+use crate::search::{Count, DateRange, Ranking, Recency, ThemeDays, ThemeFactors};
 use crate::text;
 
 /// How many items a digest shows when the team does not say.
@@ -51,8 +54,10 @@ const LISTED: usize = 5;
 const DISCUSSED_LISTED: usize = 3;
 /// Similar ids named under an item.
 const SIMILAR_LISTED: usize = 5;
-/// Top themes named in the summary.
+/// Top themes named in the summary, and drawn in the chart.
 const TOP_THEMES: usize = 5;
+/// How many weeks the digest's chart covers, the period's last week included.
+pub const CHART_WEEKS: usize = 10;
 /// The quote of an item is at most this many characters.
 const QUOTE_CHARS: usize = 280;
 /// Titles are cut to this many characters in the message.
@@ -295,6 +300,9 @@ pub struct DigestInput {
     pub theme_accounts: Vec<Count>,
     /// Theme counts over the last ~8 weeks, for the quiet-week note.
     pub running_themes: Vec<Count>,
+    /// Day by day over [`chart_range`], the matches of the themes [`chart_themes`] names, for
+    /// the chart. Empty: no chart.
+    pub theme_days: Vec<ThemeDays>,
     /// Open flags for the team.
     pub flags: Vec<OpenFlag>,
     /// Decisions whose review date has come.
@@ -322,6 +330,7 @@ impl DigestInput {
             previous_themes: Vec::new(),
             theme_accounts: Vec::new(),
             running_themes: Vec::new(),
+            theme_days: Vec::new(),
             flags: Vec::new(),
             reviews_due: Vec::new(),
             engagement: Vec::new(),
@@ -509,6 +518,10 @@ pub struct Digest {
     pub quiet: bool,
     /// The biggest themes of recent weeks, largest first, for the quiet-week note.
     pub running_themes: Vec<Count>,
+    /// The top themes week by week over the last [`CHART_WEEKS`] weeks (none: nothing to
+    /// draw, or a digest stored before digests had charts).
+    #[serde(default)]
+    pub chart: Option<ChartSpec>,
 }
 
 /// What severity 1 to 5 multiplies an item's score by.
@@ -681,7 +694,59 @@ pub fn compose(input: &DigestInput) -> Digest {
         decisions: input.decisions.filter(|f| !f.is_empty()),
         quiet: current.is_empty() && input.current_total == 0,
         running_themes: sorted_counts(&input.running_themes, usize::MAX),
+        chart: theme_chart(period, &input.theme_days),
     }
+}
+
+/// The themes the digest's chart draws: the period's largest, as the summary names them.
+pub fn chart_themes(current_themes: &[Count]) -> Vec<String> {
+    sorted_counts(current_themes, TOP_THEMES)
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
+}
+
+/// The Mondays of the chart's weeks, oldest first: [`CHART_WEEKS`] weeks ending with the week
+/// of the period's last day.
+fn chart_weeks(period: &Period) -> Vec<NaiveDate> {
+    let range = period.observed();
+    let last = week_start(range.until.pred_opt().unwrap_or(range.from));
+    (0..CHART_WEEKS as u64)
+        .rev()
+        .filter_map(|back| last.checked_sub_days(Days::new(7 * back)))
+        .collect()
+}
+
+/// The observed dates the chart counts: from the Monday of its first week to the end of the
+/// period (its last week may be cut short by the period's end).
+pub fn chart_range(period: &Period) -> DateRange {
+    let range = period.observed();
+    DateRange {
+        from: chart_weeks(period).first().copied().unwrap_or(range.from),
+        until: range.until,
+    }
+}
+
+/// The chart of the top themes, week by week; none when no theme had a match in those weeks.
+fn theme_chart(period: &Period, theme_days: &[ThemeDays]) -> Option<ChartSpec> {
+    let weeks = chart_weeks(period);
+    let series: Vec<ChartSeries> = theme_days
+        .iter()
+        .take(TOP_THEMES)
+        .map(|theme| ChartSeries {
+            name: clean(&theme.name, NAME_CHARS),
+            counts: week_counts(&theme.by_day, &weeks),
+        })
+        .filter(|s| s.counts.iter().any(|n| *n > 0))
+        .collect();
+    if weeks.is_empty() || series.is_empty() {
+        return None;
+    }
+    Some(ChartSpec {
+        title: format!("Top themes, last {} weeks", weeks.len()),
+        weeks,
+        series,
+    })
 }
 
 /// Counts merged by theme key (first spelling kept), largest first, ties by key.
@@ -1231,6 +1296,9 @@ pub fn message(digest: &Digest) -> Message {
         m = quiet_note(m, digest);
     } else {
         m = summary(m, digest);
+        if let Some(chart) = &digest.chart {
+            m = m.chart(chart.clone());
+        }
         if !digest.items.is_empty() {
             m = m.divider();
             for item in &digest.items {
@@ -2276,6 +2344,76 @@ mod tests {
         );
         let back: Digest = serde_json::from_str(&serde_json::to_string(&first).unwrap()).unwrap();
         assert_eq!(back, first);
+    }
+
+    #[test]
+    fn the_chart_draws_the_top_themes_week_by_week() {
+        // The week of 17 Jul 2023: the chart's ten weeks run from 15 May to that week.
+        let period = week();
+        assert_eq!(
+            chart_range(&period),
+            DateRange {
+                from: day(2023, 5, 15),
+                until: day(2023, 7, 24)
+            }
+        );
+        let mut input = input_of(
+            vec![with(
+                insight(1, "Charged twice", "twice"),
+                &["Billing"],
+                3,
+                day(2023, 7, 20),
+            )],
+            Vec::new(),
+        );
+        input.current_themes = vec![count("Billing", 7), count("Onboarding", 2)];
+        assert_eq!(
+            chart_themes(&input.current_themes),
+            ["Billing", "Onboarding"]
+        );
+        input.theme_days = vec![
+            ThemeDays {
+                name: "Billing".into(),
+                by_day: vec![
+                    (day(2023, 5, 14), 9), // the Sunday before the first week: left out
+                    (day(2023, 5, 15), 2),
+                    (day(2023, 5, 21), 1),
+                    (day(2023, 7, 17), 4),
+                    (day(2023, 7, 23), 3),
+                ],
+            },
+            ThemeDays {
+                name: "Onboarding".into(),
+                by_day: vec![(day(2023, 6, 7), 2)],
+            },
+            ThemeDays {
+                name: "Quiet".into(),
+                by_day: Vec::new(),
+            },
+        ];
+        let digest = compose(&input);
+        let chart = digest.chart.clone().expect("a chart");
+        assert_eq!(chart.weeks.len(), CHART_WEEKS);
+        assert_eq!(chart.weeks[0], day(2023, 5, 15));
+        assert_eq!(chart.weeks[9], day(2023, 7, 17));
+        let names: Vec<&str> = chart.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["Billing", "Onboarding"],
+            "a theme without matches is left out"
+        );
+        assert_eq!(chart.series[0].counts, [3, 0, 0, 0, 0, 0, 0, 0, 0, 7]);
+        assert_eq!(chart.series[1].counts, [0, 0, 0, 2, 0, 0, 0, 0, 0, 0]);
+        let message = message(&digest);
+        assert_eq!(message.charts().collect::<Vec<_>>(), [&chart]);
+        // A digest stored before charts reads back without one.
+        let mut stored = serde_json::to_value(&digest).unwrap();
+        stored.as_object_mut().unwrap().remove("chart");
+        let back: Digest = serde_json::from_value(stored).unwrap();
+        assert_eq!(back.chart, None);
+        // Nothing counted: no chart.
+        input.theme_days.clear();
+        assert_eq!(compose(&input).chart, None);
     }
 
     fn sections(m: &Message) -> Vec<String> {

@@ -5,6 +5,7 @@
 //! (customer words can hold anything, including `<!channel>` or `@everyone`), and enforce their
 //! own size limits.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::model::InsightId;
@@ -29,6 +30,60 @@ pub enum Block {
     Actions(Vec<Button>),
     /// A horizontal rule.
     Divider,
+    /// A chart, carried as its data: each adapter draws it when it sends the message, so a
+    /// stored message stays small.
+    Chart(ChartSpec),
+}
+
+/// What a chart shows: weekly counts of one or more named series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartSpec {
+    /// The title above the chart, plain text.
+    pub title: String,
+    /// The Monday of each week, oldest first.
+    pub weeks: Vec<NaiveDate>,
+    /// The series, each with one count per week.
+    pub series: Vec<ChartSeries>,
+}
+
+/// One line of a chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartSeries {
+    /// Its name in the legend, plain text.
+    pub name: String,
+    /// One count per week of [`ChartSpec::weeks`].
+    pub counts: Vec<u64>,
+}
+
+impl ChartSpec {
+    /// The chart in words, for places that cannot show an image and for screen readers:
+    /// `Top themes: Billing 3 → 30 (peak 30), Onboarding 10 → 2 (peak 11), weeks of 5 Jan to 9 Mar`.
+    pub fn describe(&self) -> String {
+        let series: Vec<String> = self
+            .series
+            .iter()
+            .map(|s| {
+                let first = s.counts.first().copied().unwrap_or(0);
+                let last = s.counts.last().copied().unwrap_or(0);
+                let peak = s.counts.iter().copied().max().unwrap_or(0);
+                format!("{} {first} → {last} (peak {peak})", s.name)
+            })
+            .collect();
+        let weeks = match (self.weeks.first(), self.weeks.last()) {
+            (Some(first), Some(last)) => format!(
+                ", weeks of {} to {}",
+                first.format("%-d %b"),
+                last.format("%-d %b %Y")
+            ),
+            _ => String::new(),
+        };
+        format!("{}: {}{weeks}", self.title, series.join(", "))
+    }
+
+    /// Whether there is nothing to draw: no week, or no series.
+    pub fn is_empty(&self) -> bool {
+        self.weeks.is_empty() || self.series.is_empty()
+    }
 }
 
 /// Body text with fields.
@@ -311,6 +366,19 @@ impl Message {
         self.push(Block::Divider)
     }
 
+    /// Appends a chart.
+    pub fn chart(self, chart: ChartSpec) -> Message {
+        self.push(Block::Chart(chart))
+    }
+
+    /// The charts of the message, in order.
+    pub fn charts(&self) -> impl Iterator<Item = &ChartSpec> {
+        self.blocks.iter().filter_map(|block| match block {
+            Block::Chart(chart) => Some(chart),
+            _ => None,
+        })
+    }
+
     /// The whole message as plain text, one block a paragraph: the notification text on
     /// platforms that need one, and what tests read.
     pub fn to_plain(&self) -> String {
@@ -343,6 +411,7 @@ impl Message {
                         .join(" "),
                 ),
                 Block::Divider => parts.push("---".to_string()),
+                Block::Chart(chart) => parts.push(format!("Chart: {}", chart.describe())),
             }
         }
         parts.join("\n")
@@ -406,5 +475,39 @@ mod tests {
         assert!(plain.contains("Top: Refunds\n“charged twice <!channel>”"));
         assert!(plain.contains("id 12source (https://x.test/1)"));
         assert!(plain.ends_with("---"));
+    }
+
+    fn chart() -> ChartSpec {
+        let monday = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        ChartSpec {
+            title: "Top themes".into(),
+            weeks: vec![monday, monday + chrono::Days::new(7)],
+            series: vec![ChartSeries {
+                name: "Billing".into(),
+                counts: vec![3, 30],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_chart_is_data_and_reads_as_words() {
+        let m = Message::new().header("Digest").chart(chart());
+        assert_eq!(m.charts().count(), 1);
+        assert_eq!(
+            m.to_plain(),
+            "Digest\nChart: Top themes: Billing 3 → 30 (peak 30), weeks of 5 Jan to 12 Jan 2026"
+        );
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["blocks"][1]["Chart"]["series"][0]["counts"][1], 30);
+        let back: Message = serde_json::from_value(json).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn messages_stored_before_charts_still_read() {
+        let stored = r#"{"blocks":[{"Header":"Weekly digest"},"Divider",{"Section":{"text":{"spans":[{"Plain":"hi"}]},"fields":[]}}]}"#;
+        let m: Message = serde_json::from_str(stored).unwrap();
+        assert_eq!(m.blocks.len(), 3);
+        assert_eq!(m.charts().count(), 0);
     }
 }

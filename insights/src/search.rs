@@ -194,6 +194,15 @@ pub struct Count {
     pub count: u64,
 }
 
+/// How many matching insights carry one theme, day by day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThemeDays {
+    /// The display name (one of the spellings sharing the theme's key).
+    pub name: String,
+    /// Matches per observed day, oldest first, every day that has any.
+    pub by_day: Vec<(NaiveDate, u64)>,
+}
+
 /// One of the best matches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hit {

@@ -22,7 +22,7 @@ use flywheel_insights::model::{
     Insight, InsightData, Kind, Sentiment, Severity, Stage, Visibility,
 };
 use flywheel_insights::query::{Atom, Clause, Comparison, DateBound, Filter, Query, Term, Test};
-use flywheel_insights::search::{Count, DateRange, Scope, SearchOptions, SearchResult};
+use flywheel_insights::search::{Count, DateRange, Scope, SearchOptions, SearchResult, ThemeDays};
 use flywheel_insights::text::{IndexedText, stem};
 use flywheel_storage::{
     AlertCreated, AlertKind, AppliedMigration, Backend, Cadence, ClaimedDelivery, DecisionError,
@@ -211,6 +211,7 @@ contract_tests!(
     relevance_ranks_every_match,
     severity_reach_and_coverage_order_the_rest,
     breakdowns_days_and_accounts,
+    theme_days_count_each_theme_day_by_day,
     hostile_text_round_trips_byte_for_byte,
     invalid_insights_are_refused_before_writing,
     digests_are_created_once_per_team_and_period,
@@ -1515,6 +1516,75 @@ async fn breakdowns_days_and_accounts(db: TestDb) {
         (0, 0, 0)
     );
     assert!(nothing.by_day.is_empty() && nothing.segments.is_empty());
+}
+
+async fn theme_days_count_each_theme_day_by_day(db: TestDb) {
+    let store = db.open().await;
+    corpus(&store).await;
+    let days = |name: &str, by_day: &[(&str, u64)]| ThemeDays {
+        name: name.into(),
+        by_day: by_day.iter().map(|(d, n)| (day(d), *n)).collect(),
+    };
+    let themes = strings(&["billing", "Refunds", "Nothing here", "BILLING", ""]);
+    let counted = store
+        .theme_days(&Query::everything(), &everything(), &themes)
+        .await
+        .unwrap();
+    // Each theme once, in the order asked, named as the breakdown names it; a theme without
+    // matches has no days.
+    assert_eq!(
+        counted,
+        vec![
+            days(
+                "Billing",
+                &[("2026-02-01", 1), ("2026-03-15", 1), ("2026-03-30", 2)]
+            ),
+            days("Refunds", &[("2026-03-01", 1)]),
+            days("Nothing here", &[]),
+        ]
+    );
+    // Visibility, the query and the observed dates all narrow what is counted.
+    let payments = store
+        .theme_days(
+            &Query::everything(),
+            &in_scope(Scope::Team("Payments".into())),
+            &themes[..2],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        payments,
+        vec![
+            days("Billing", &[("2026-03-15", 1), ("2026-03-30", 2)]),
+            days("Refunds", &[("2026-03-01", 1)]),
+        ]
+    );
+    let public = store
+        .theme_days(
+            &Query::everything(),
+            &in_scope(Scope::Public),
+            &strings(&["Refunds"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(public, vec![days("Refunds", &[])]);
+    let mut march = everything();
+    march.observed = Some(DateRange {
+        from: day("2026-03-01"),
+        until: day("2026-03-30"),
+    });
+    let credit = store
+        .theme_days(&just(term("credit")), &march, &strings(&["Billing"]))
+        .await
+        .unwrap();
+    assert_eq!(credit, vec![days("Billing", &[("2026-03-15", 1)])]);
+    assert!(
+        store
+            .theme_days(&Query::everything(), &everything(), &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn hostile_text_round_trips_byte_for_byte(db: TestDb) {

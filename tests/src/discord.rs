@@ -8,7 +8,11 @@
 //! characters together; title 256, description 4,096, 25 fields of 1,024; 5 rows of 5
 //! buttons with unique ids), a nonce of at most 25 characters with `enforce_nonce`, five posts
 //! per five seconds per channel (429 with `retry_after` and the `X-RateLimit-*` headers), and
-//! follow-ups only after an interaction was answered. Faults can be queued per channel: a
+//! follow-ups only after an interaction was answered. A message may come as
+//! `multipart/form-data` (`payload_json` and `files[n]`), as it must when it carries files:
+//! every file must be a PNG (Flywheel only sends charts), every entry of `attachments` must
+//! name a file sent with it, and every `attachment://` image of an embed an attachment; the
+//! files are kept with the message ([`Recorded::files`]). Faults can be queued per channel: a
 //! forced 429 (the route's or the global one), a 5xx, a connection dropped before or after the
 //! message was accepted.
 //!
@@ -82,6 +86,19 @@ pub struct Recorded {
     pub body: Value,
     /// Who posted it: the bot's id, or a person's.
     pub author: u64,
+    /// The files attached to it, by attachment id.
+    pub files: Vec<Attachment>,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Its id in the message's `attachments`.
+    pub id: u64,
+    /// Its name.
+    pub filename: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
 }
 
 impl Recorded {
@@ -323,6 +340,7 @@ impl DiscordEmulator {
             channel: channel.to_string(),
             body: json!({"content": text}),
             author,
+            files: Vec::new(),
         };
         state.messages.push(record.clone());
         record
@@ -414,7 +432,30 @@ async fn api(
             return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
         }
     }
-    let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let form = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix("multipart/form-data; boundary="))
+        .map(|boundary| form_data(boundary.trim_matches('"'), &body));
+    let (json, files) = match form {
+        None => (
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+            Vec::new(),
+        ),
+        Some(Ok(form)) => form,
+        Some(Err(why)) => {
+            let response = error(
+                StatusCode::BAD_REQUEST,
+                50035,
+                &format!("Invalid Form Body: {why}"),
+            );
+            shared.lock().calls.push(Call {
+                route: format!("{method} /{path}"),
+                outcome: format!("http 400 {why}"),
+            });
+            return response;
+        }
+    };
     let response = match (&method, parts.as_slice()) {
         (&Method::GET, ["gateway"]) => {
             let addr = shared
@@ -449,7 +490,7 @@ async fn api(
         }
         (&Method::GET, ["channels", id, "messages"]) => history(&shared, id, &query),
         (&Method::POST, ["channels", id, "messages"]) => {
-            return post_message(&shared, &connection, id, json).await;
+            return post_message(&shared, &connection, id, json, files).await;
         }
         (&Method::POST, ["channels", id, "messages", message, "threads"]) => {
             open_thread(&shared, id, message, &json)
@@ -572,6 +613,7 @@ async fn post_message(
     connection: &Connection,
     channel: &str,
     body: Value,
+    files: Vec<Attachment>,
 ) -> Response {
     let route = format!("POST /channels/{channel}/messages");
     let log = |outcome: &str| {
@@ -609,7 +651,7 @@ async fn post_message(
         }
         _ => {}
     }
-    let accepted = accept(shared, channel, body, now);
+    let accepted = accept(shared, channel, body, files, now);
     let (response, outcome) = match accepted {
         Ok((message, remaining, reset_after)) => (
             (
@@ -658,7 +700,13 @@ fn limited(wait: Duration, global: bool) -> Response {
 
 type Accepted = Result<(Value, u32, f64), Box<(Response, String)>>;
 
-fn accept(shared: &Shared, channel: &str, body: Value, now: Duration) -> Accepted {
+fn accept(
+    shared: &Shared,
+    channel: &str,
+    body: Value,
+    files: Vec<Attachment>,
+    now: Duration,
+) -> Accepted {
     let mut state = shared.lock();
     if !state.channels.contains_key(channel) {
         return Err(Box::new((
@@ -670,7 +718,7 @@ fn accept(shared: &Shared, channel: &str, body: Value, now: Duration) -> Accepte
         let wait = state.global_hold - now;
         return Err(Box::new((limited(wait, true), "http 429 global".into())));
     }
-    if let Err(why) = check_message(&body) {
+    if let Err(why) = check_message(&body).and_then(|()| check_attachments(&body, &files)) {
         return Err(Box::new((
             error(
                 StatusCode::BAD_REQUEST,
@@ -724,6 +772,7 @@ fn accept(shared: &Shared, channel: &str, body: Value, now: Duration) -> Accepte
         channel: channel.to_string(),
         body,
         author: BOT_USER_ID,
+        files,
     };
     let json = message_json(&record);
     state.messages.push(record);
@@ -732,10 +781,123 @@ fn accept(shared: &Shared, channel: &str, body: Value, now: Duration) -> Accepte
 
 fn message_json(m: &Recorded) -> Value {
     let mut message = m.body.clone();
+    message["attachments"] = json!(
+        m.files
+            .iter()
+            .map(|f| json!({
+                "id": format!("{}{}", m.id, f.id),
+                "filename": f.filename,
+                "size": f.bytes.len(),
+                "content_type": "image/png",
+                "url": format!("https://cdn.discord.invalid/attachments/{}/{}", m.id, f.filename),
+            }))
+            .collect::<Vec<_>>()
+    );
     message["id"] = json!(m.id);
     message["channel_id"] = json!(m.channel);
     message["author"] = json!({"id": m.author.to_string(), "username": "Flywheel", "bot": true});
     message
+}
+
+/// The first bytes of every PNG file.
+pub const PNG_SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
+
+/// Reads a `multipart/form-data` body: the JSON of `payload_json`, and each `files[n]` as the
+/// attachment `n`. Each file must be a PNG.
+pub fn form_data(boundary: &str, body: &[u8]) -> Result<(Value, Vec<Attachment>), String> {
+    let delimiter = format!("--{boundary}");
+    let mut pieces = split(body, delimiter.as_bytes()).into_iter();
+    // Before the first delimiter: the preamble.
+    pieces.next();
+    let mut json = None;
+    let mut files = Vec::new();
+    for piece in pieces {
+        if piece.starts_with(b"--") {
+            break;
+        }
+        let piece = piece
+            .strip_prefix(b"\r\n")
+            .ok_or("a part without a line break")?;
+        let piece = piece
+            .strip_suffix(b"\r\n")
+            .ok_or("a part not ended by a line break")?;
+        let at = find(piece, b"\r\n\r\n").ok_or("a part without headers")?;
+        let headers = String::from_utf8_lossy(&piece[..at]).to_lowercase();
+        let content = &piece[at + 4..];
+        let disposition = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("content-disposition: form-data;"))
+            .ok_or("a part without content-disposition")?;
+        let field = |key: &str| {
+            disposition
+                .split(';')
+                .filter_map(|p| p.trim().strip_prefix(&format!("{key}=")))
+                .map(|v| v.trim_matches('"').to_string())
+                .next()
+        };
+        let name = field("name").ok_or("a part without a name")?;
+        if name == "payload_json" {
+            json = Some(serde_json::from_slice(content).map_err(|_| "payload_json: not JSON")?);
+        } else if let Some(n) = name
+            .strip_prefix("files[")
+            .and_then(|n| n.strip_suffix(']'))
+        {
+            let id: u64 = n.parse().map_err(|_| format!("{name}: not a file index"))?;
+            if !content.starts_with(PNG_SIGNATURE) {
+                return Err(format!("{name}: not a PNG"));
+            }
+            files.push(Attachment {
+                id,
+                filename: field("filename").ok_or(format!("{name}: no filename"))?,
+                bytes: content.to_vec(),
+            });
+        } else {
+            return Err(format!("{name}: unknown field"));
+        }
+    }
+    Ok((json.ok_or("no payload_json")?, files))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn split<'a>(mut body: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
+    let mut pieces = Vec::new();
+    while let Some(at) = find(body, delimiter) {
+        pieces.push(&body[..at]);
+        body = &body[at + delimiter.len()..];
+    }
+    pieces.push(body);
+    pieces
+}
+
+/// Every attachment a message names is a file sent with it, and every `attachment://` image
+/// names an attachment.
+fn check_attachments(body: &Value, files: &[Attachment]) -> Result<(), String> {
+    let attachments = body["attachments"].as_array().cloned().unwrap_or_default();
+    let mut names = Vec::new();
+    for (i, attachment) in attachments.iter().enumerate() {
+        let id = attachment["id"].as_u64();
+        let Some(file) = files.iter().find(|f| Some(f.id) == id) else {
+            return Err(format!("attachments.{i}.id: no such file"));
+        };
+        names.push(
+            attachment["filename"]
+                .as_str()
+                .unwrap_or(&file.filename)
+                .to_string(),
+        );
+    }
+    for (i, embed) in body["embeds"].as_array().into_iter().flatten().enumerate() {
+        if let Some(url) = embed["image"]["url"].as_str()
+            && let Some(name) = url.strip_prefix("attachment://")
+            && !names.iter().any(|n| n == name)
+        {
+            return Err(format!("embeds.{i}.image.url: no attachment {name}"));
+        }
+    }
+    Ok(())
 }
 
 /// Discord's message limits; the first problem found.

@@ -5,10 +5,13 @@
 //! integration tests live in `tests/`, one binary per platform; start reading at
 //! `tests/slack.rs`.
 //!
+//! [`charts`] reads back the PNG charts the platforms received and checks what they show.
+//!
 //! [`bench`](mod@bench) is the benchmark (`cargo run --release -p flywheel-tests --bin bench`) and
 //! [`relevance`] the search relevance evaluation it runs, also held to a floor by a unit test.
 
 pub mod bench;
+pub mod charts;
 pub mod discord;
 pub mod relevance;
 pub mod slack;

@@ -1,8 +1,9 @@
 //! An emulated Slack Web API, so the real Slack adapter can be tested end to end.
 //!
 //! It serves `POST|GET /api/{method}` on `127.0.0.1:0` for `auth.test`, `chat.postMessage`,
-//! `chat.postEphemeral`, `chat.update`, `chat.getPermalink`, `conversations.history` and
-//! `conversations.info`, and
+//! `chat.postEphemeral`, `chat.update`, `chat.getPermalink`, `conversations.history`,
+//! `conversations.info`, and file uploads ([`files`]: `files.getUploadURLExternal`, the upload
+//! URL, `files.completeUploadExternal`), and
 //! enforces what Slack enforces: the bearer token, the channel's existence and the bot's
 //! membership, Block Kit's limits (`invalid_blocks`), the message metadata shape, and about one
 //! post a second per channel with a small burst (429 with `Retry-After`). Faults can be queued
@@ -49,8 +50,10 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+pub mod files;
 pub mod socket;
 
+pub use files::{PNG_SIGNATURE, UploadedFile};
 pub use socket::SOCKET_CEILING;
 
 /// The bot token the emulator accepts unless told otherwise.
@@ -158,6 +161,7 @@ impl Drop for SlackEmulator {
 }
 
 struct Shared {
+    addr: SocketAddr,
     options: EmulatorOptions,
     started: Instant,
     started_unix_micros: u64,
@@ -183,6 +187,8 @@ struct Emulated {
     responses: Vec<(String, Value)>,
     /// Socket Mode: tickets, connections, envelopes and acknowledgements.
     sockets: socket::Sockets,
+    /// Files announced, uploaded and shared.
+    files: files::Files,
 }
 
 struct Channel {
@@ -213,6 +219,7 @@ impl SlackEmulator {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as u64);
         let shared = Arc::new(Shared {
+            addr,
             options,
             started: Instant::now(),
             started_unix_micros,
@@ -225,6 +232,7 @@ impl SlackEmulator {
         let router = Router::new()
             .route("/api/{method}", any(api))
             .route("/respond/{name}", axum::routing::post(respond))
+            .route("/upload/{id}", axum::routing::post(files::upload))
             .route("/api/apps.connections.open", any(socket::connections_open))
             .route("/link/", axum::routing::get(socket::link))
             .with_state(shared.clone());
@@ -508,6 +516,7 @@ async fn api(
     let params = params(&query, &headers, &body);
     let channel = params
         .get("channel")
+        .or_else(|| params.get("channel_id"))
         .and_then(Value::as_str)
         .map(str::to_string);
 
@@ -676,6 +685,7 @@ fn needed_scope(method: &str) -> Option<&'static str> {
         "chat.postMessage" | "chat.postEphemeral" | "chat.update" => Some("chat:write"),
         "conversations.history" => Some("channels:history"),
         "conversations.info" => Some("channels:read"),
+        "files.getUploadURLExternal" | "files.completeUploadExternal" => Some("files:write"),
         _ => None,
     }
 }
@@ -697,6 +707,8 @@ fn handle(
             | "chat.getPermalink"
             | "conversations.history"
             | "conversations.info"
+            | "files.getUploadURLExternal"
+            | "files.completeUploadExternal"
     );
     if !known {
         return Err(Refusal::Http(StatusCode::NOT_FOUND));
@@ -730,7 +742,19 @@ fn handle(
         }));
     }
 
-    let Some(channel) = str_param(params, "channel").map(str::to_string) else {
+    if method == "files.getUploadURLExternal" {
+        return files::get_upload_url(shared, &mut state, params);
+    }
+    // A file completed without a channel stays private to the bot.
+    let channel_key = if method == "files.completeUploadExternal" {
+        match str_param(params, "channel_id") {
+            None => return files::complete(shared, &mut state, params, None),
+            Some(_) => "channel_id",
+        }
+    } else {
+        "channel"
+    };
+    let Some(channel) = str_param(params, channel_key).map(str::to_string) else {
         return Err(slack_error("channel_not_found"));
     };
 
@@ -774,6 +798,9 @@ fn handle(
 
     match method {
         "conversations.history" => history(&state, &channel, params),
+        "files.completeUploadExternal" => {
+            files::complete(shared, &mut state, params, Some(&channel))
+        }
         "chat.getPermalink" => {
             let ts = str_param(params, "message_ts").unwrap_or_default();
             let exists = state
@@ -828,16 +855,7 @@ fn handle(
         }
         _ => {
             let content = content(params)?;
-            let thread_ts = str_param(params, "thread_ts").map(str::to_string);
-            if let Some(parent) = &thread_ts {
-                let exists = state
-                    .messages
-                    .iter()
-                    .any(|m| m.channel == channel && &m.ts == parent && m.ephemeral_user.is_none());
-                if !exists {
-                    return Err(slack_error("thread_not_found"));
-                }
-            }
+            let thread_ts = thread_param(&state, &channel, params)?;
             let ts = shared.next_ts(&mut state);
             let message = json!({
                 "type": "message",
@@ -862,6 +880,25 @@ fn handle(
             Ok(json!({"channel": channel, "ts": ts, "message": message}))
         }
     }
+}
+
+/// The `thread_ts` of a post to `channel`, which must name a message there.
+fn thread_param(
+    state: &Emulated,
+    channel: &str,
+    params: &Map<String, Value>,
+) -> Result<Option<String>, Refusal> {
+    let thread_ts = str_param(params, "thread_ts").map(str::to_string);
+    if let Some(parent) = &thread_ts {
+        let exists = state
+            .messages
+            .iter()
+            .any(|m| m.channel == channel && &m.ts == parent && m.ephemeral_user.is_none());
+        if !exists {
+            return Err(slack_error("thread_not_found"));
+        }
+    }
+    Ok(thread_ts)
 }
 
 fn ceil_secs(d: Duration) -> u64 {
@@ -939,19 +976,14 @@ fn history(state: &Emulated, channel: &str, params: &Map<String, Value>) -> Answ
         let before = latest.is_none_or(|l| if inclusive { ts <= l } else { ts < l });
         after && before
     };
-    let matching: Vec<&Recorded> = state
+    // Messages and the messages sharing files, newest first.
+    let mut matching: Vec<(u64, Value)> = state
         .messages
         .iter()
-        .rev()
         .filter(|m| m.channel == channel && m.ephemeral_user.is_none())
         .filter(|m| m.thread_ts.is_none())
-        .filter(|m| parse_ts(&m.ts).is_some_and(in_range))
-        .collect();
-    let page: Vec<Value> = matching
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|m| {
+        .filter_map(|m| {
+            let ts = parse_ts(&m.ts).filter(|ts| in_range(*ts))?;
             let mut message = json!({
                 "type": "message",
                 "user": BOT_USER_ID,
@@ -965,8 +997,26 @@ fn history(state: &Emulated, channel: &str, params: &Map<String, Value>) -> Answ
             if let (true, Some(metadata)) = (with_metadata, &m.metadata) {
                 message["metadata"] = metadata.clone();
             }
-            message
+            Some((ts, message))
         })
+        .collect();
+    matching.extend(
+        state
+            .files
+            .shared
+            .iter()
+            .filter(|f| f.channel.as_deref() == Some(channel) && f.thread_ts.is_none())
+            .filter_map(|f| {
+                let ts = parse_ts(&f.ts).filter(|ts| in_range(*ts))?;
+                Some((ts, files::share_message(f)))
+            }),
+    );
+    matching.sort_by_key(|m| std::cmp::Reverse(m.0));
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(_, message)| message.clone())
         .collect();
     let has_more = offset + page.len() < matching.len();
     let next_cursor = if has_more {

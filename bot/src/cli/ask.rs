@@ -54,10 +54,8 @@ pub async fn run(app: &App, args: &AskArgs) -> Result<(), Failure> {
         print!("{}", render(&message));
     }
     if let Some(path) = &args.chart {
-        let trend = charts::answer_trend(&asked.answer);
-        let chart = tokio::task::spawn_blocking(move || charts::render(&trend))
+        let chart = charts::draw(&charts::answer_chart(&asked.answer))
             .await
-            .context("drawing the chart stopped unexpectedly")?
             .context("cannot draw the chart")?;
         std::fs::write(path, chart.png)
             .with_context(|| format!("cannot write the chart to {}", path.display()))?;

@@ -1,6 +1,7 @@
-//! The chat commands: `/insights ask|show|add|flag|useful|digest|help` and the `/decision`
-//! family (in [`decisions`]). Parse (in `flywheel-insights`, pure),
-//! authorize, apply (the store), answer with a neutral message.
+//! The chat commands: `/insights ask|chart|show|add|flag|useful|digest|help` and the
+//! `/decision` family (in [`decisions`]). Parse (in `flywheel-insights`, pure), authorize,
+//! apply (the store), answer with a neutral message. A chart is posted in the channel through
+//! its platform's adapter, which draws it.
 
 use flywheel_insights::command::{self, Command, NewInsightText};
 use flywheel_insights::message::{Action, Block, Button, Message, MoreRef, Text};
@@ -9,16 +10,18 @@ use flywheel_insights::model::InsightId;
 use super::context::Context;
 use super::event::CommandTyped;
 use super::reply::{HandlerError, Reply, UserError, finish, refuse};
-use super::without_nul;
+use super::{Inbound, without_nul};
 use super::{decisions, watches};
-use crate::app::App;
-use crate::services::ask::{AskError, ask};
+use crate::services::ask::{AskError, Asked, ask};
+use crate::services::channels::{Adapters, SendError};
+use crate::services::charts;
 
 /// Results shown for a question asked in chat.
 const CHAT_RESULTS: usize = 5;
 
 /// Handles one typed command and returns the reply.
-pub async fn handle(app: &App, typed: &CommandTyped) -> Reply {
+pub async fn handle(inbound: &Inbound, typed: &CommandTyped) -> Reply {
+    let app = &inbound.app;
     let context = Context::new(app, &typed.user, &typed.channel).holding(&typed.roles);
     let result = match command::parse(&without_nul(&typed.text)) {
         Ok(mut command) => {
@@ -27,16 +30,21 @@ pub async fn handle(app: &App, typed: &CommandTyped) -> Reply {
             if !matches!(command, Command::Add(_)) {
                 command.redact(&crate::services::ingest::redactor(app));
             }
-            apply(&context, command).await
+            apply(&context, &inbound.adapters, command).await
         }
         Err(e) => Err(HandlerError::User(UserError(e.to_string()))),
     };
     finish(result)
 }
 
-async fn apply(context: &Context<'_>, command: Command) -> Result<Reply, HandlerError> {
+async fn apply(
+    context: &Context<'_>,
+    adapters: &Adapters,
+    command: Command,
+) -> Result<Reply, HandlerError> {
     match command {
         Command::Ask { query, share } => ask_command(context, &query, share).await,
+        Command::Chart { query } => chart(context, adapters, &query).await,
         Command::Show { id } => show(context, id).await,
         Command::Add(text) => add(context, text).await,
         Command::Flag { id, note } => flag(context, id, note.as_deref()).await,
@@ -59,17 +67,67 @@ async fn apply(context: &Context<'_>, command: Command) -> Result<Reply, Handler
     }
 }
 
+/// Answers `query` as the channel may see it (its team's insights within the team's filter).
+async fn asked_here(
+    context: &Context<'_>,
+    query: &str,
+    limit: usize,
+) -> Result<Asked, HandlerError> {
+    let filter = context.team.map(|t| &t.filter);
+    match ask(context.app, query, context.scope(), filter, limit).await {
+        Ok(asked) => Ok(asked),
+        Err(AskError::Store(e)) => Err(HandlerError::Internal(e)),
+        Err(e) => refuse(e.to_string()),
+    }
+}
+
+/// Posts the weekly trend of `query` in the channel as a chart, for everyone, through the
+/// channel's adapter; the person who asked is told it is there, or why it is not.
+async fn chart(
+    context: &Context<'_>,
+    adapters: &Adapters,
+    query: &str,
+) -> Result<Reply, HandlerError> {
+    let asked = asked_here(context, query, 1).await?;
+    let answer = &asked.answer;
+    if answer.total == 0 {
+        return refuse(format!(
+            "Nothing here matches “{query}”, so there is no trend to draw."
+        ));
+    }
+    let Some(adapter) = adapters.get(context.channel.platform) else {
+        return refuse(format!(
+            "Charts cannot be posted in {}: Flywheel does not post to {} here.",
+            context.channel, context.channel.platform
+        ));
+    };
+    let message = Message::new()
+        .section(
+            Text::plain(format!("{} insights match ", answer.total))
+                .code(query)
+                .and(format!(" — {}.", answer.trend_direction())),
+        )
+        .chart(charts::answer_chart(answer))
+        .context(Text::plain("Asked with ").code(format!("/insights chart {query}")));
+    match adapter.send(context.channel, &message, None).await {
+        Ok(_) => Ok(Reply::private(Message::text(format!(
+            "Posted the weekly trend of “{query}” in this channel."
+        )))),
+        Err(SendError::Permanent { reason }) => {
+            refuse(format!("The chart could not be posted here: {reason}"))
+        }
+        Err(SendError::Transient { reason, .. }) => refuse(format!(
+            "The chart could not be posted just now ({reason}); please try again in a moment."
+        )),
+    }
+}
+
 async fn ask_command(
     context: &Context<'_>,
     query: &str,
     share: bool,
 ) -> Result<Reply, HandlerError> {
-    let filter = context.team.map(|t| &t.filter);
-    let asked = match ask(context.app, query, context.scope(), filter, CHAT_RESULTS).await {
-        Ok(asked) => asked,
-        Err(AskError::Store(e)) => return Err(HandlerError::Internal(e)),
-        Err(e) => return refuse(e.to_string()),
-    };
+    let asked = asked_here(context, query, CHAT_RESULTS).await?;
     let mut message = flywheel_insights::present::answer(&asked.answer, &asked.notes);
     let buttons: Vec<Button> = asked
         .answer

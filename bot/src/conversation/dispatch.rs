@@ -11,7 +11,7 @@ impl Inbound {
     /// again.
     pub async fn dispatch(&self, event: Event) -> anyhow::Result<Option<Reply>> {
         Ok(match event {
-            Event::Command(typed) => Some(commands::handle(&self.app, &typed).await),
+            Event::Command(typed) => Some(commands::handle(self, &typed).await),
             Event::Button(pressed) => Some(buttons::press(self, &pressed).await),
             Event::Save(save) => Some(save::save_message(self, &save).await),
             Event::ThreadReply(reply) => {

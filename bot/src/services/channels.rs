@@ -6,7 +6,9 @@
 //! platform's limits, and classifies failures as transient (retry later, perhaps after
 //! `Retry-After`) or permanent (unknown channel, bot not in channel, revoked token: stop).
 //! Each digest delivery carries a [`Marker`]; after a crash between sending and recording, the
-//! delivery worker asks [`Adapter::find_sent`] before sending again, so nothing is posted twice.
+//! delivery worker asks [`Adapter::find_sent`] before sending again, so nothing is posted twice,
+//! and lets the adapter finish what the earlier attempt may have left unsent
+//! ([`Adapter::complete`]: a chart uploaded after its message).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -132,6 +134,20 @@ pub trait Adapter: Send + Sync + 'static {
         channel: &'a ChannelAddress,
         marker: &'a Marker,
     ) -> BoxFuture<'a, Result<Option<Sent>, SendError>>;
+
+    /// Finishes a delivery [`find_sent`](Adapter::find_sent) found already posted as `sent`:
+    /// what a platform takes in several calls (Slack: the message, then each chart as a file)
+    /// may have been cut short after the first. Whatever is already there is not sent again.
+    fn complete<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        sent: &'a Sent,
+        message: &'a Message,
+        marker: &'a Marker,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        let _ = (channel, sent, message, marker);
+        Box::pin(async { Ok(()) })
+    }
 
     /// A link that opens the message `message_ref` of `channel`, where the platform has one.
     fn link<'a>(

@@ -2,11 +2,14 @@
 //! a PNG sized for a phone, in a palette colour-blind readers can tell apart (Okabe–Ito), with
 //! the font embedded in the binary so charts look the same on any server, container or none.
 //!
-//! [`render`] is CPU work: callers on the async runtime run it with `spawn_blocking`.
+//! [`render`] is CPU work: callers on the async runtime use [`draw`], which runs it with
+//! `spawn_blocking`. Messages carry charts as data ([`ChartSpec`]); adapters draw them when
+//! they send.
 
 use std::sync::Once;
 
 use chrono::NaiveDate;
+use flywheel_insights::message::{ChartSeries, ChartSpec};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -93,17 +96,43 @@ fn register_font() {
     });
 }
 
-/// The weekly trend of an answer, as one series named after the question.
-pub fn answer_trend(answer: &flywheel_insights::answer::Answer) -> Trend {
+/// The weekly trend of an answer as a chart of one series named after the question, as a
+/// message carries it.
+pub fn answer_chart(answer: &flywheel_insights::answer::Answer) -> ChartSpec {
     let name: String = answer.query.chars().take(40).collect();
-    Trend {
+    ChartSpec {
         title: format!("Insights per week: {name}"),
         weeks: answer.trend.iter().map(|w| w.week_start).collect(),
-        series: vec![Series {
+        series: vec![ChartSeries {
             name,
             counts: answer.trend.iter().map(|w| w.count).collect(),
         }],
     }
+}
+
+impl From<&ChartSpec> for Trend {
+    fn from(spec: &ChartSpec) -> Trend {
+        Trend {
+            title: spec.title.clone(),
+            weeks: spec.weeks.clone(),
+            series: spec
+                .series
+                .iter()
+                .map(|s| Series {
+                    name: s.name.clone(),
+                    counts: s.counts.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Draws `spec` off the async runtime's threads.
+pub async fn draw(spec: &ChartSpec) -> Result<Chart, ChartError> {
+    let trend = Trend::from(spec);
+    tokio::task::spawn_blocking(move || render(&trend))
+        .await
+        .map_err(|e| ChartError::Draw(format!("drawing stopped unexpectedly: {e}")))?
 }
 
 /// `3 Mar`.

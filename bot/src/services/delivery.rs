@@ -8,7 +8,8 @@
 //! - Permanent failure (unknown channel, bot not in channel, revoked token): failed at once with
 //!   the reason stored and logged.
 //! - In doubt (a previous worker's lease expired while sending): the adapter is asked whether
-//!   the marked message is already there before anything is sent again.
+//!   the marked message is already there before anything is sent again, and if it is, to
+//!   finish what may be missing (a chart after it) without posting the message twice.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -249,7 +250,18 @@ impl Worker {
         // whether the message is there: look before posting again.
         if delivery.in_doubt || delivery.attempts > 1 {
             match adapter.find_sent(&channel, &marker).await {
-                Ok(Some(sent)) => return Ok((sent, true)),
+                Ok(Some(sent)) => {
+                    match adapter.complete(&channel, &sent, &message, &marker).await {
+                        Ok(()) => {}
+                        Err(error @ SendError::Transient { .. }) => return Err(error),
+                        Err(SendError::Permanent { reason }) => tracing::warn!(
+                            delivery = delivery.id,
+                            channel = %delivery.channel,
+                            "the message was sent, but not all of it: {reason}"
+                        ),
+                    }
+                    return Ok((sent, true));
+                }
                 Ok(None) => {}
                 Err(error @ SendError::Transient { .. }) => return Err(error),
                 Err(SendError::Permanent { reason }) => tracing::warn!(

@@ -1,7 +1,8 @@
 //! A team's digest for one period: gather what the store knows (insights observed in the
 //! period within the team's filter and visibility, theme counts now and before, open flags,
-//! engagement), compose it with the pure [`flywheel_insights::digest::compose`], and write it
-//! with one delivery per channel in one transaction (the outbox). The unique key
+//! engagement, the top themes week by week for the chart), compose it with the pure
+//! [`flywheel_insights::digest::compose`], and write it with one delivery per channel in one
+//! transaction (the outbox). The unique key
 //! `(team, period start)` makes this exactly-once however many replicas try.
 
 use anyhow::Context as _;
@@ -105,6 +106,16 @@ async fn compose_timed(app: &App, team: &Team, period: &Period) -> anyhow::Resul
         )
         .await
         .context("cannot read the running themes")?;
+    // The chart's lines: the period's top themes, day by day over the chart's weeks.
+    let theme_days = app
+        .store
+        .theme_days(
+            &team.filter,
+            &options(digest::chart_range(period)),
+            &digest::chart_themes(&counted.themes),
+        )
+        .await
+        .context("cannot count the top themes week by week")?;
     // Every insight of the period is ranked; the best are the candidates.
     let best = app
         .store
@@ -196,6 +207,7 @@ async fn compose_timed(app: &App, team: &Team, period: &Period) -> anyhow::Resul
         previous_themes: previous.themes,
         theme_accounts: counted.theme_accounts,
         running_themes: running.themes,
+        theme_days,
         flags,
         reviews_due,
         engagement,

@@ -45,8 +45,8 @@ pub fn parse_parts(command: &str, text: &str) -> Result<Command, CommandError> {
 }
 
 const INSIGHTS_WORDS: &[&str] = &[
-    "ask", "share", "show", "add", "flag", "useful", "digest", "watch", "watches", "unwatch",
-    "help",
+    "ask", "share", "chart", "show", "add", "flag", "useful", "digest", "watch", "watches",
+    "unwatch", "help",
 ];
 const DECISION_WORDS: &[&str] = &["log", "list", "show", "review", "queue", "stats", "help"];
 
@@ -54,6 +54,7 @@ const DECISION_WORDS: &[&str] = &["log", "list", "show", "review", "queue", "sta
 fn subcommand(family: Family, word: &str) -> Option<Topic> {
     Some(match (family, word) {
         (Family::Insights, "ask" | "share") => Topic::Ask,
+        (Family::Insights, "chart") => Topic::Chart,
         (Family::Insights, "show") => Topic::Show,
         (Family::Insights, "add") => Topic::Add,
         (Family::Insights, "flag") => Topic::Flag,
@@ -233,6 +234,7 @@ impl<'a> Parser<'a> {
         self.usage = topic.usage();
         match topic {
             Topic::Ask => self.ask(typed.eq_ignore_ascii_case("share")),
+            Topic::Chart => self.chart(),
             Topic::Show => Ok(Command::Show {
                 id: self.id_then_end("/insights show", "insight")?,
             }),
@@ -304,9 +306,11 @@ impl<'a> Parser<'a> {
             Family::Insights => INSIGHTS_WORDS,
             Family::Decision => DECISION_WORDS,
         };
+        // "what", "how", "does": a question typed without `ask`, not a typo of a command.
+        let question = family == Family::Insights && crate::text::is_question_opener(&lower);
         let (suggestion, usage) = if let Some(topic) = subcommand(other, &lower) {
             (Some(format!("{} {lower}", other.command())), topic.usage())
-        } else if let Some(close) = nearest(&lower, words.iter().copied()) {
+        } else if let Some(close) = nearest(&lower, words.iter().copied()).filter(|_| !question) {
             let usage = match subcommand(family, close) {
                 Some(Topic::Help | Topic::Decision) => help_usage(family),
                 Some(topic) => topic.usage(),
@@ -429,6 +433,36 @@ impl<'a> Parser<'a> {
                 end: last.end,
             }),
             share,
+        })
+    }
+
+    /// `chart QUESTION`: no options, at either end (a chart is always posted for everyone).
+    fn chart(&mut self) -> Result<Command, CommandError> {
+        const COMMAND: &str = "/insights chart";
+        let mut words = Vec::new();
+        while let Some(word) = self.cursor.word() {
+            words.push(word);
+        }
+        for end in [words.first(), words.last()].into_iter().flatten() {
+            let typed = self.text(*end);
+            if option_name(&typed).is_some() {
+                return Err(self.fail_suggesting(
+                    end.start,
+                    CommandErrorKind::UnknownOption {
+                        word: shown(&typed),
+                    },
+                    None::<String>,
+                ));
+            }
+        }
+        let (Some(first), Some(last)) = (words.first(), words.last()) else {
+            return Err(self.missing(COMMAND, "a question"));
+        };
+        Ok(Command::Chart {
+            query: self.line().collapsed(Span {
+                start: first.start,
+                end: last.end,
+            }),
         })
     }
 

@@ -31,6 +31,17 @@ fn about(topic: Topic) -> About {
                 "/insights ask --share refund OR chargeback theme:billing since:30d",
             ],
         },
+        Topic::Chart => About {
+            short: "post the weekly trend of a question as a chart",
+            long: "Post a chart of how many insights matched the question each week, over the \
+                   last 8 weeks up to the newest match, in the channel for everyone (an image \
+                   cannot be shown to you alone everywhere). The question is read as for \
+                   /insights ask, filters included.",
+            examples: &[
+                "/insights chart refund",
+                "/insights chart onboarding theme:billing segment:enterprise",
+            ],
+        },
         Topic::Show => About {
             short: "one insight in full",
             long: "Show one insight in full, with its themes, source and discussion.",
@@ -156,6 +167,7 @@ pub fn help(topic: Option<Topic>) -> Message {
                 "Insights",
                 &[
                     Topic::Ask,
+                    Topic::Chart,
                     Topic::Show,
                     Topic::Add,
                     Topic::Flag,
@@ -258,6 +270,7 @@ impl fmt::Display for Command {
                 let share = if *share { "--share " } else { "" };
                 write!(f, "/insights ask {share}{query}")
             }
+            Command::Chart { query } => write!(f, "/insights chart {query}"),
             Command::Show { id } => write!(f, "/insights show {id}"),
             Command::Add(new) => {
                 write!(f, "/insights add {}", new.text)?;

@@ -26,6 +26,41 @@ fn ask(query: &str, share: bool) -> Command {
     }
 }
 
+#[test]
+fn chart_takes_a_question_and_no_options() {
+    assert_eq!(
+        ok("/insights chart refund OR chargeback theme:billing"),
+        Command::Chart {
+            query: "refund OR chargeback theme:billing".into()
+        }
+    );
+    assert_eq!(
+        ok("/INSIGHTS Chart  refund").to_command_line(),
+        "/insights chart refund"
+    );
+    let e = error("/insights chart");
+    assert_eq!(e.usage, USAGE_CHART);
+    assert!(e.to_string().contains("a question"), "{e}");
+    let e = error("/insights chart --share refund");
+    assert!(
+        matches!(e.kind, CommandErrorKind::UnknownOption { .. }),
+        "{e:?}"
+    );
+    assert_eq!(e.usage, USAGE_CHART);
+    assert_eq!(
+        ok("/insights help chart"),
+        Command::Help {
+            topic: Some(Topic::Chart)
+        }
+    );
+    assert_eq!(
+        error("/insights chrat refund").suggestion.as_deref(),
+        Some("chart")
+    );
+    let listed = crate::command::help(None).to_plain();
+    assert!(listed.contains("/insights chart refund"), "{listed}");
+}
+
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
@@ -409,7 +444,7 @@ fn empty_input() {
     }
     assert_eq!(
         error("").to_string(),
-        "empty command. Usage: /insights ask|show|add|flag|useful|digest|watch|watches|unwatch|help …"
+        "empty command. Usage: /insights ask|chart|show|add|flag|useful|digest|watch|watches|unwatch|help …"
     );
 }
 
@@ -419,7 +454,7 @@ fn oversized_input() {
     assert_eq!(e.position, MAX_INPUT_CHARS);
     assert_eq!(
         e.to_string(),
-        "the command is 8,014 characters long; the limit is 8,000. Usage: /insights ask|show|add|flag|useful|digest|watch|watches|unwatch|help …"
+        "the command is 8,014 characters long; the limit is 8,000. Usage: /insights ask|chart|show|add|flag|useful|digest|watch|watches|unwatch|help …"
     );
     // Characters, not bytes.
     let just_fits = format!("/insights ask {}", "é".repeat(MAX_INPUT_CHARS - 14));
@@ -437,7 +472,7 @@ fn unknown_family() {
     assert_eq!(e.position, 0);
     assert_eq!(
         e.to_string(),
-        "unknown command `/insight` — did you mean `/insights`? Usage: /insights ask|show|add|flag|useful|digest|watch|watches|unwatch|help …"
+        "unknown command `/insight` — did you mean `/insights`? Usage: /insights ask|chart|show|add|flag|useful|digest|watch|watches|unwatch|help …"
     );
     assert_eq!(
         error("/desicion list").suggestion.as_deref(),
@@ -452,7 +487,7 @@ fn unknown_family() {
     );
     assert_eq!(
         error("hello there").to_string(),
-        "unknown command `hello` (commands start with /insights or /decision). Usage: /insights ask|show|add|flag|useful|digest|watch|watches|unwatch|help …"
+        "unknown command `hello` (commands start with /insights or /decision). Usage: /insights ask|chart|show|add|flag|useful|digest|watch|watches|unwatch|help …"
     );
 }
 
@@ -1321,6 +1356,7 @@ fn command() -> impl Strategy<Value = Command> {
         });
     prop_oneof![
         (words(10), any::<bool>()).prop_map(|(query, share)| Command::Ask { query, share }),
+        words(10).prop_map(|query| Command::Chart { query }),
         id().prop_map(|id| Command::Show { id }),
         add,
         (id(), prop::option::of(words(10))).prop_map(|(id, note)| Command::Flag { id, note }),

@@ -286,6 +286,105 @@ impl SegmentCollector for FiguresInSegment {
     }
 }
 
+/// Counts the matches per observed day of each wanted theme (by key): an insight counts once
+/// for every wanted theme it carries, as in the theme breakdown.
+pub(crate) struct ThemeDays {
+    /// The wanted theme keys.
+    pub keys: Arc<HashSet<String>>,
+}
+
+/// What [`ThemeDays`] found: by theme key, a display name and the matches per day number.
+pub(crate) type ThemeDayCounts = BTreeMap<String, (String, BTreeMap<i64, u64>)>;
+
+pub(crate) struct ThemeDaysInSegment {
+    day: Arc<dyn ColumnValues<i64>>,
+    theme: Option<StrColumn>,
+    /// Per term ordinal of the theme column: the key and name when the theme is wanted.
+    wanted: Vec<Option<(String, String)>>,
+    counts: HashMap<(u64, i64), u64>,
+}
+
+impl Collector for ThemeDays {
+    type Fruit = ThemeDayCounts;
+    type Child = ThemeDaysInSegment;
+
+    fn for_segment(
+        &self,
+        _segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<ThemeDaysInSegment> {
+        let day = reader.fast_fields().i64("day")?;
+        let theme = str_column(reader, "theme_name")?;
+        let wanted = match &theme {
+            Some(column) => ord_names(column)?
+                .iter()
+                .map(|value| {
+                    let (key, name) = split_named(value);
+                    self.keys
+                        .contains(key)
+                        .then(|| (key.to_string(), name.to_string()))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(ThemeDaysInSegment {
+            day: day.first_or_default_col(0),
+            theme,
+            wanted,
+            counts: HashMap::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<Vec<(String, String, i64, u64)>>,
+    ) -> tantivy::Result<ThemeDayCounts> {
+        let mut all = ThemeDayCounts::new();
+        for (key, name, day, n) in fruits.into_iter().flatten() {
+            let entry = all
+                .entry(key)
+                .or_insert_with(|| (name.clone(), BTreeMap::new()));
+            // The smallest of the spellings sharing a key is shown, as in the breakdown.
+            if name < entry.0 {
+                entry.0 = name;
+            }
+            *entry.1.entry(day).or_default() += n;
+        }
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for ThemeDaysInSegment {
+    type Fruit = Vec<(String, String, i64, u64)>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let Some(column) = &self.theme else {
+            return;
+        };
+        let mut day = None;
+        for ord in column.term_ords(doc) {
+            if self.wanted.get(ord as usize).is_some_and(Option::is_some) {
+                let day = *day.get_or_insert_with(|| self.day.get_val(doc));
+                *self.counts.entry((ord, day)).or_default() += 1;
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.counts
+            .into_iter()
+            .filter_map(|((ord, day), n)| {
+                let (key, name) = self.wanted.get(ord as usize)?.as_ref()?;
+                Some((key.clone(), name.clone(), day, n))
+            })
+            .collect()
+    }
+}
+
 /// Computes each match's [`RankKey`] from its BM25 score and fast fields. Factors that depend
 /// on a value (a day, a severity, a main theme) are computed once per value in a segment, not
 /// once per match.

@@ -23,7 +23,7 @@ mod coordinated;
 mod query;
 mod schema;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use flywheel_insights::index::PreparedInsight;
 use flywheel_insights::model::{Insight, InsightId};
 use flywheel_insights::query::Query;
-use flywheel_insights::search::{Count, Hit, SearchOptions, SearchResult, ThemeFactors};
+use flywheel_insights::search::{Count, Hit, SearchOptions, SearchResult, ThemeDays, ThemeFactors};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::directory::error::LockError;
@@ -40,7 +40,7 @@ use tantivy::query::{Bm25StatisticsProvider, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError};
 
-use self::collect::{AllFigures, Figures, Scorer};
+use self::collect::{AllFigures, Figures, Scorer, ThemeDayCounts};
 use self::schema::{EVERY_TEAM, Fields, LAYOUT, day_of};
 use crate::db::{Sql, SqlBuilder};
 use crate::error::{QueryResultExt, StoreError};
@@ -415,6 +415,30 @@ impl SearchIndex {
             rarity,
             reach,
         })
+    }
+}
+
+impl SearchIndex {
+    /// Counts the matches of `query` per day for each theme key in `keys`.
+    fn count_theme_days(
+        &self,
+        query: &Query,
+        options: &SearchOptions,
+        keys: HashSet<String>,
+    ) -> Result<ThemeDayCounts, StoreError> {
+        if !self.has_writer() {
+            self.reload()?;
+        }
+        let searcher = self.reader.searcher();
+        let engine_query = query::build(&self.fields, query, options);
+        searcher
+            .search(
+                &*engine_query,
+                &collect::ThemeDays {
+                    keys: Arc::new(keys),
+                },
+            )
+            .map_err(|e| index_error(&self.place, "cannot search", e))
     }
 }
 
@@ -865,6 +889,52 @@ impl Store {
             theme_accounts,
             rarity: found.rarity,
         })
+    }
+
+    /// For each of `themes` (names, matched by [`flywheel_insights::model::key`], each key
+    /// once, in the order given): how many insights matching `query` that `options.scope` may
+    /// see, observed within `options.observed` if given, carry it on each day. An insight
+    /// counts for every theme it carries, as in [`Store::search`]'s theme breakdown; a theme
+    /// without matches gets no days. Counted in one pass over the matches, for the weekly lines
+    /// of a chart. `options.limit`, `breakdown` and `ranking` do not matter here.
+    #[tracing::instrument(skip(self, query, options, themes), fields(backend = %self.backend(), themes = themes.len()))]
+    pub async fn theme_days(
+        &self,
+        query: &Query,
+        options: &SearchOptions,
+        themes: &[String],
+    ) -> Result<Vec<ThemeDays>, StoreError> {
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for name in themes {
+            let key = flywheel_insights::model::key(name);
+            if !key.is_empty() && !wanted.iter().any(|(k, _)| *k == key) {
+                wanted.push((key, name.clone()));
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let index = self.current_index().await?;
+        let mut counted = blocking({
+            let query = query.clone();
+            let options = options.clone();
+            let keys = wanted.iter().map(|(key, _)| key.clone()).collect();
+            move || index.count_theme_days(&query, &options, keys)
+        })
+        .await?;
+        let mut out = Vec::with_capacity(wanted.len());
+        for (key, given) in wanted {
+            let (name, days) = counted.remove(&key).unwrap_or((given, BTreeMap::new()));
+            let mut by_day = Vec::with_capacity(days.len());
+            for (day, n) in days {
+                let date = day_of(day).ok_or_else(|| StoreError::Corrupt {
+                    detail: format!("the search index holds day number {day}, which is no date"),
+                })?;
+                by_day.push((date, n));
+            }
+            out.push(ThemeDays { name, by_day });
+        }
+        Ok(out)
     }
 
     /// The insights with these ids that `scope` may see, in no particular order.

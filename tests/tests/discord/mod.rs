@@ -142,6 +142,7 @@ fn text_of(data: &Value) -> String {
         channel: String::new(),
         body: data.clone(),
         author: 0,
+        files: Vec::new(),
     }
     .text()
 }
@@ -657,4 +658,101 @@ async fn a_digest_reaches_twenty_discord_channels_exactly_once_through_the_worke
         "{:?}",
         discord.calls()
     );
+}
+
+#[tokio::test]
+async fn insights_chart_posts_the_trend_with_its_png_attached_to_an_embed() {
+    let discord = DiscordEmulator::start().await;
+    let service = Service::start(&discord, Duration::from_secs(60), false).await;
+    let now = flywheel::clock::Clock::now(&service.clock);
+    service
+        .app
+        .store
+        .upsert(&crate::charts::refund_history(), now)
+        .await
+        .unwrap();
+    let answer = service
+        .slash(
+            &discord,
+            (MEMBER, &[]),
+            GROWTH,
+            ("insights", "chart"),
+            json!([{"name": "question", "type": 3, "value": "refund"}]),
+        )
+        .await;
+    assert!(answer.contains("Posted the weekly trend"), "{answer}");
+    let posted = discord.messages_in(GROWTH);
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    let message = &posted[0];
+    assert!(
+        message.text().contains("11 insights match"),
+        "{}",
+        message.text()
+    );
+    assert_eq!(message.files.len(), 1);
+    assert_eq!(message.files[0].filename, "chart.png");
+    assert_eq!(
+        message.body["attachments"],
+        json!([{"id": 0, "filename": "chart.png"}])
+    );
+    let embeds = message.body["embeds"].as_array().unwrap();
+    let shown: Vec<&Value> = embeds.iter().filter(|e| e["image"].is_object()).collect();
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0]["image"]["url"], "attachment://chart.png");
+    assert_eq!(shown[0]["title"], "Insights per week: refund");
+    flywheel_tests::charts::assert_chart(&message.files[0].bytes, &crate::charts::refund_chart());
+}
+
+#[tokio::test]
+async fn the_emulator_takes_files_only_as_attachments_of_a_png() {
+    let discord = DiscordEmulator::start().await;
+    discord.add_channel(GROWTH);
+    let rest = Rest::new(
+        &discord.api_url(),
+        flywheel_config::Secret::new(emulated::BOT_TOKEN),
+        None,
+    )
+    .unwrap();
+    let route = format!("POST /channels/{GROWTH}/messages");
+    let path = format!("/channels/{GROWTH}/messages");
+    let png = {
+        let mut bytes = emulated::PNG_SIGNATURE.to_vec();
+        bytes.extend_from_slice(b"rest of the image");
+        bytes
+    };
+    let body = |attachment: u64, image: &str| {
+        json!({
+            "embeds": [{"title": "Chart", "image": {"url": image}}],
+            "attachments": [{"id": attachment, "filename": "chart.png"}],
+        })
+    };
+    let refused = |result: Result<Value, flywheel::transports::discord::rest::RestError>| {
+        let error = result.expect_err("refused");
+        assert_eq!(error.code, Some(50035), "{error}");
+        error.to_string()
+    };
+    let files = vec![("chart.png".to_string(), png.clone())];
+    let why = refused(
+        rest.post_files(&route, &path, &body(1, "attachment://chart.png"), &files)
+            .await,
+    );
+    assert!(why.contains("attachments.0.id"), "{why}");
+    let why = refused(
+        rest.post_files(&route, &path, &body(0, "attachment://other.png"), &files)
+            .await,
+    );
+    assert!(why.contains("image.url"), "{why}");
+    let text = vec![("chart.png".to_string(), b"not an image".to_vec())];
+    let why = refused(
+        rest.post_files(&route, &path, &body(0, "attachment://chart.png"), &text)
+            .await,
+    );
+    assert!(why.contains("not a PNG"), "{why}");
+    assert!(discord.messages_in(GROWTH).is_empty());
+    rest.post_files(&route, &path, &body(0, "attachment://chart.png"), &files)
+        .await
+        .unwrap();
+    let posted = discord.messages_in(GROWTH);
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].files[0].bytes, png);
 }

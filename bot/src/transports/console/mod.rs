@@ -8,4 +8,4 @@ pub mod chat;
 pub mod render;
 
 pub use adapter::ConsoleAdapter;
-pub use render::render;
+pub use render::{render, render_with_charts};

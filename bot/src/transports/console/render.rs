@@ -1,13 +1,23 @@
 //! Console rendering: the neutral message as plain text for a terminal or a log file.
 
+use std::path::PathBuf;
+
 use flywheel_insights::message::{Block, Message, Span, Text};
 
-/// Renders a message as plain text for a terminal or a log file.
+/// Renders a message as plain text for a terminal or a log file. A chart is described in
+/// words.
 ///
 /// Customer text can hold anything; control characters (terminal escape sequences included)
 /// are dropped so a hostile complaint cannot rewrite the operator's screen.
 pub fn render(message: &Message) -> String {
+    render_with_charts(message, &[])
+}
+
+/// Renders a message like [`render`], naming for the n-th chart the file it was drawn into,
+/// `files[n]`, when there is one.
+pub fn render_with_charts(message: &Message, files: &[Option<PathBuf>]) -> String {
     let mut out = String::new();
+    let mut charts = files.iter();
     for block in &message.blocks {
         match block {
             Block::Header(title) => {
@@ -43,6 +53,15 @@ pub fn render(message: &Message) -> String {
                 out.push_str(&format!("  ↳ {}\n", line.join("  ·  ")));
             }
             Block::Divider => out.push('\n'),
+            Block::Chart(chart) => {
+                out.push_str(&format!("  Chart: {}\n", clean(&chart.describe())));
+                if let Some(Some(file)) = charts.next() {
+                    out.push_str(&format!(
+                        "  ↳ drawn in {}\n",
+                        clean(&file.display().to_string())
+                    ));
+                }
+            }
         }
     }
     out
@@ -100,5 +119,26 @@ mod tests {
         assert!(out.starts_with("Digest[2J\n"));
         assert!(out.contains("A “evil ]0;pwned text”"));
         assert!(out.contains("Flag for decision: /insights flag 7"));
+    }
+
+    #[test]
+    fn a_chart_is_described_and_its_file_named() {
+        let monday = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        let chart = flywheel_insights::message::ChartSpec {
+            title: "Top themes\u{1b}[2J".into(),
+            weeks: vec![monday],
+            series: vec![flywheel_insights::message::ChartSeries {
+                name: "Billing".into(),
+                counts: vec![4],
+            }],
+        };
+        let m = Message::new().chart(chart);
+        let out = render(&m);
+        assert_eq!(
+            out,
+            "  Chart: Top themes[2J: Billing 4 → 4 (peak 4), weeks of 5 Jan to 5 Jan 2026\n"
+        );
+        let out = render_with_charts(&m, &[Some(PathBuf::from("/tmp/chart.png"))]);
+        assert!(out.ends_with("  ↳ drawn in /tmp/chart.png\n"), "{out}");
     }
 }

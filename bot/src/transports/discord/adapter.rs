@@ -3,7 +3,8 @@
 //! message already made instead of posting it twice. A digest delivery's parts also carry their
 //! nonce in the footer of their last embed: Discord does not give nonces back in a channel's
 //! history, and a sender that died mid-flight is checked against that history before anything
-//! is sent again ([`Adapter::find_sent`]).
+//! is sent again ([`Adapter::find_sent`]). A part showing charts draws them first and goes with
+//! them attached, in the same request: a part is posted whole or not at all.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 use super::render::{self, Part};
 use super::rest::{Rest, RestError};
 use crate::services::channels::{Adapter, Marker, SendError, Sent, base36};
+use crate::services::charts;
 
 /// What the footer of a delivery's embeds starts with, before the part's nonce.
 pub const MARK_PREFIX: &str = "Flywheel · ";
@@ -50,17 +52,35 @@ impl DiscordAdapter {
     }
 
     /// Posts one part to the channel with id `channel`, with `nonce`.
+    /// A part showing charts is posted with them drawn and attached; a chart that cannot be
+    /// drawn is left to the words describing it.
     async fn post(&self, channel: &str, part: &Part, nonce: &str) -> Result<String, SendError> {
-        let mut body = part.body();
-        body["nonce"] = json!(nonce);
-        body["enforce_nonce"] = json!(true);
         let route = format!("POST /channels/{channel}/messages");
-        let posted = self
-            .rest
-            .post(&route, &format!("/channels/{channel}/messages"), &body)
-            .await
-            .map_err(|e| e.error)?;
-        message_id(&posted)
+        let path = format!("/channels/{channel}/messages");
+        let mark = |mut body: Value| {
+            body["nonce"] = json!(nonce);
+            body["enforce_nonce"] = json!(true);
+            body
+        };
+        let posted = if part.charts.is_empty() {
+            self.rest.post(&route, &path, &mark(part.body())).await
+        } else {
+            let mut drawn = part.clone();
+            drawn.charts.clear();
+            let mut files = Vec::new();
+            for chart in &part.charts {
+                match charts::draw(&chart.spec).await {
+                    Ok(png) => {
+                        files.push((render::chart_filename(files.len()), png.png));
+                        drawn.charts.push(chart.clone());
+                    }
+                    Err(e) => tracing::warn!(channel, "cannot draw a chart, leaving it out: {e}"),
+                }
+            }
+            let body = mark(drawn.body_with_charts());
+            self.rest.post_files(&route, &path, &body, &files).await
+        };
+        message_id(&posted.map_err(|e| e.error)?)
     }
 
     /// Posts every part of `message`, marked with `marker` when given: the id of the first.

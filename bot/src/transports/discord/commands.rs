@@ -91,6 +91,12 @@ pub fn definitions() -> Value {
         true,
     );
     watch_id["min_value"] = json!(1);
+    let question = option(
+        STRING,
+        "question",
+        "What to look for; filters such as theme:billing work",
+        true,
+    );
     let mut decision_id = option(INTEGER, "id", "The decision's number", true);
     decision_id["min_value"] = json!(1);
     json!([
@@ -100,9 +106,10 @@ pub fn definitions() -> Value {
             "description": "Ask, add and discuss customer insights",
             "options": [
                 sub("ask", "Search the insights", vec![
-                    option(STRING, "question", "What to look for; filters such as theme:billing work", true),
+                    question.clone(),
                     option(BOOLEAN, "share", "Post the answer in the channel", false),
                 ]),
+                sub("chart", "Post the weekly trend of a question as a chart", vec![question]),
                 sub("show", "One insight in full", vec![id_option("The insight")]),
                 sub("add", "Add an insight in your own words", vec![
                     option(STRING, "text", "What the customer said or needs", true),
@@ -232,6 +239,7 @@ pub fn command_line(command: &str, options: &[CommandDataOption]) -> Result<Stri
             }
             push(need("question")?);
         }
+        ("insights", "chart") => push(need("question")?),
         ("insights", "show" | "useful") | ("decision", "show") => push(need("id")?),
         ("insights", "add") => {
             push(need("text")?);
@@ -415,6 +423,12 @@ mod tests {
                     {"name": "question", "type": 3, "value": "refunds theme:billing"},
                     {"name": "share", "type": 5, "value": true}]}]),
                 "/insights ask --share refunds theme:billing",
+            ),
+            (
+                "insights",
+                json!([{"name": "chart", "type": 1, "options": [
+                    {"name": "question", "type": 3, "value": "refund theme:billing"}]}]),
+                "/insights chart refund theme:billing",
             ),
             (
                 "insights",

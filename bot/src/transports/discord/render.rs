@@ -12,10 +12,12 @@
 //!   characters, with at most 5 rows of 5 buttons; what does not fit goes into the next
 //!   message instead of failing. Only text that alone passes an embed's limits is cut, with `…`.
 //!   A short message of plain text is sent as `content` (2,000 characters) instead.
+//! - **A chart is an embed of its own**, titled, described in words, and showing the chart's
+//!   PNG as an attachment once the adapter draws it ([`Part::body_with_charts`]).
 
 use std::collections::HashSet;
 
-use flywheel_insights::message::{Block, Button, Field, Message, Span, Text};
+use flywheel_insights::message::{Block, Button, ChartSpec, Field, Message, Span, Text};
 use serde_json::{Value, json};
 
 /// The longest `content`.
@@ -63,9 +65,55 @@ pub struct Part {
     pub embeds: Vec<Value>,
     /// The action rows, each a JSON object of buttons.
     pub components: Vec<Value>,
+    /// The charts to attach, each shown in one of the embeds.
+    pub charts: Vec<PartChart>,
+}
+
+/// A chart of a [`Part`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartChart {
+    /// Which of the part's embeds shows it.
+    pub embed: usize,
+    /// What to draw.
+    pub spec: ChartSpec,
+}
+
+/// The file name of the `n`-th chart attached to a message: `chart.png`, `chart-2.png`, …
+pub fn chart_filename(n: usize) -> String {
+    if n == 0 {
+        "chart.png".to_string()
+    } else {
+        format!("chart-{}.png", n + 1)
+    }
 }
 
 impl Part {
+    /// A part with these contents and no charts.
+    fn of(content: String, embeds: Vec<Value>, components: Vec<Value>) -> Part {
+        Part {
+            content,
+            embeds,
+            components,
+            charts: Vec::new(),
+        }
+    }
+
+    /// The JSON body of the message with its charts attached as `files[n]` named
+    /// [`chart_filename`]`(n)`: `attachments` lists them, and each chart's embed shows its
+    /// file as its image.
+    pub fn body_with_charts(&self) -> Value {
+        let mut body = self.body();
+        let mut attachments = Vec::new();
+        for (n, chart) in self.charts.iter().enumerate() {
+            let filename = chart_filename(n);
+            body["embeds"][chart.embed]["image"] =
+                json!({"url": format!("attachment://{filename}")});
+            attachments.push(json!({"id": n, "filename": filename}));
+        }
+        body["attachments"] = json!(attachments);
+        body
+    }
+
     /// The JSON body of the message, with mentions turned off.
     pub fn body(&self) -> Value {
         let mut body = json!({
@@ -115,11 +163,7 @@ pub fn embed_chars(embed: &Value) -> usize {
 /// Renders `message` as one or more Discord messages.
 pub fn render(message: &Message) -> Vec<Part> {
     if let Some(content) = plain_content(message) {
-        return vec![Part {
-            content,
-            embeds: Vec::new(),
-            components: Vec::new(),
-        }];
+        return vec![Part::of(content, Vec::new(), Vec::new())];
     }
     let mut groups: Vec<Group> = vec![Group::default()];
     for block in &message.blocks {
@@ -162,6 +206,23 @@ pub fn render(message: &Message) -> Vec<Part> {
                 }
             }
             Block::Actions(buttons) => group.buttons.extend(buttons.iter().cloned()),
+            Block::Chart(chart) => {
+                // An embed of its own, and nothing after it joins it.
+                groups.push(Group {
+                    embeds: vec![Embed {
+                        title: Some(cut(&one_line(&chart.title), MAX_TITLE).0),
+                        description: cut(
+                            &format!("-# {}", escape(&one_line(&chart.describe()))),
+                            MAX_DESCRIPTION,
+                        )
+                        .0,
+                        fields: Vec::new(),
+                        chart: Some(chart.clone()),
+                    }],
+                    buttons: Vec::new(),
+                });
+                groups.push(Group::default());
+            }
             Block::Divider => {
                 if !group.is_empty() {
                     groups.push(Group::default());
@@ -190,6 +251,8 @@ struct Embed {
     title: Option<String>,
     description: String,
     fields: Vec<Value>,
+    /// The chart the embed shows, once attached.
+    chart: Option<ChartSpec>,
 }
 
 impl Embed {
@@ -304,11 +367,7 @@ impl Group {
 /// Packs groups into messages within the per-message limits.
 fn pack(groups: Vec<Group>) -> Vec<Part> {
     let mut parts: Vec<Part> = Vec::new();
-    let mut current = Part {
-        content: String::new(),
-        embeds: Vec::new(),
-        components: Vec::new(),
-    };
+    let mut current = Part::of(String::new(), Vec::new(), Vec::new());
     let mut chars = 0;
     let mut ids: HashSet<String> = HashSet::new();
     let mut rows: Vec<Vec<Value>> = Vec::new();
@@ -320,26 +379,22 @@ fn pack(groups: Vec<Group>) -> Vec<Part> {
         if !current.embeds.is_empty() || !current.components.is_empty() {
             parts.push(std::mem::replace(
                 current,
-                Part {
-                    content: String::new(),
-                    embeds: Vec::new(),
-                    components: Vec::new(),
-                },
+                Part::of(String::new(), Vec::new(), Vec::new()),
             ));
         }
     };
     for group in groups {
-        let embeds: Vec<Value> = group
+        let embeds: Vec<(Value, Option<ChartSpec>)> = group
             .embeds
             .iter()
             .filter(|e| !e.is_empty())
-            .map(Embed::to_json)
+            .map(|e| (e.to_json(), e.chart.clone()))
             .collect();
         let buttons: Vec<Value> = group.buttons.iter().filter_map(button).collect();
         if embeds.is_empty() && buttons.is_empty() {
             continue;
         }
-        let group_chars: usize = embeds.iter().map(embed_chars).sum();
+        let group_chars: usize = embeds.iter().map(|(e, _)| embed_chars(e)).sum();
         let group_rows = buttons.len().div_ceil(MAX_BUTTONS_PER_ROW).min(MAX_ROWS);
         let fits = current.embeds.len() + embeds.len() <= MAX_EMBEDS
             && chars + group_chars <= MAX_EMBED_TOTAL - FOOTER_ROOM
@@ -349,7 +404,7 @@ fn pack(groups: Vec<Group>) -> Vec<Part> {
             chars = 0;
             ids.clear();
         }
-        for embed in embeds {
+        for (embed, chart) in embeds {
             // A group larger than a message on its own goes over several.
             if current.embeds.len() >= MAX_EMBEDS
                 || chars + embed_chars(&embed) > MAX_EMBED_TOTAL - FOOTER_ROOM
@@ -359,6 +414,12 @@ fn pack(groups: Vec<Group>) -> Vec<Part> {
                 ids.clear();
             }
             chars += embed_chars(&embed);
+            if let Some(spec) = chart {
+                current.charts.push(PartChart {
+                    embed: current.embeds.len(),
+                    spec,
+                });
+            }
             current.embeds.push(embed);
         }
         for element in buttons {
@@ -384,11 +445,7 @@ fn pack(groups: Vec<Group>) -> Vec<Part> {
     }
     flush(&mut current, &mut rows, &mut parts);
     if parts.is_empty() {
-        parts.push(Part {
-            content: EMPTY.to_string(),
-            embeds: Vec::new(),
-            components: Vec::new(),
-        });
+        parts.push(Part::of(EMPTY.to_string(), Vec::new(), Vec::new()));
     }
     parts
 }
@@ -693,5 +750,56 @@ mod tests {
         assert_eq!(part.embeds[0]["footer"]["text"], "Flywheel · fd1.0");
         assert_eq!(part.embeds[0]["description"], "hi");
         assert!(part.content.is_empty());
+    }
+
+    #[test]
+    fn a_chart_is_an_embed_of_its_own_that_shows_its_attachment() {
+        let monday = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        let chart = ChartSpec {
+            title: "Top themes".into(),
+            weeks: vec![monday],
+            series: vec![flywheel_insights::message::ChartSeries {
+                name: "Billing *bold*".into(),
+                counts: vec![4],
+            }],
+        };
+        let m = Message::new()
+            .header("Digest")
+            .chart(chart.clone())
+            .section(Text::plain("after the chart"))
+            .chart(chart.clone());
+        let parts = render(&m);
+        assert_eq!(parts.len(), 1);
+        let part = &parts[0];
+        assert_eq!(part.charts.len(), 2);
+        assert_eq!(part.charts[0].spec, chart);
+        let plain = part.body();
+        let shown = part.body_with_charts();
+        let first = part.charts[0].embed;
+        assert_eq!(plain["embeds"][first]["title"], "Top themes");
+        assert!(
+            plain["embeds"][first]["image"].is_null(),
+            "no file, no image"
+        );
+        let described = plain["embeds"][first]["description"].as_str().unwrap();
+        assert!(
+            described.starts_with("-# Top themes: Billing \\*bold\\* 4"),
+            "{described}"
+        );
+        assert_eq!(
+            shown["embeds"][first]["image"]["url"],
+            "attachment://chart.png"
+        );
+        assert_eq!(
+            shown["embeds"][part.charts[1].embed]["image"]["url"],
+            "attachment://chart-2.png"
+        );
+        assert_eq!(
+            shown["attachments"],
+            json!([{"id": 0, "filename": "chart.png"}, {"id": 1, "filename": "chart-2.png"}])
+        );
+        // Text after a chart is not folded into the chart's embed.
+        let after = &plain["embeds"][first + 1]["description"];
+        assert_eq!(after, "after the chart");
     }
 }

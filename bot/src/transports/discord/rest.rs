@@ -5,7 +5,8 @@
 //! handed back as transient with the wait, for the delivery worker to schedule.
 //!
 //! Requests go to `{api_url}/api/v10/…` (a local emulator works) with the bot token; the token
-//! and response bodies are never logged. Failures become [`SendError`]s with a reason a person
+//! and response bodies are never logged. A message with files goes as `multipart/form-data`:
+//! the JSON as `payload_json`, file `n` as `files[n]`. Failures become [`SendError`]s with a reason a person
 //! can act on.
 
 use std::collections::HashMap;
@@ -111,6 +112,20 @@ impl Rest {
         self.call(Method::POST, route, path, Some(body)).await
     }
 
+    /// `POST path` with `payload` as `payload_json` and each of `files` (a name and its
+    /// bytes) as `files[n]`, in a `multipart/form-data` body.
+    pub async fn post_files(
+        &self,
+        route: &str,
+        path: &str,
+        payload: &Value,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<Value, RestError> {
+        let form = Form::new(payload, files);
+        self.send(Method::POST, route, path, Body::Form(&form))
+            .await
+    }
+
     /// `PUT path` with a JSON body.
     pub async fn put(&self, route: &str, path: &str, body: &Value) -> Result<Value, RestError> {
         self.call(Method::PUT, route, path, Some(body)).await
@@ -135,6 +150,20 @@ impl Rest {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, RestError> {
+        let body = match body {
+            Some(json) => Body::Json(json),
+            None => Body::Empty,
+        };
+        self.send(method, route, path, body).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        route: &str,
+        path: &str,
+        body: Body<'_>,
+    ) -> Result<Value, RestError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -145,8 +174,14 @@ impl Rest {
                 .request(method.clone(), &url)
                 .header("authorization", format!("Bot {}", self.token.expose()))
                 .header("user-agent", "DiscordBot (https://flywheel.invalid, 0.1)");
-            if let Some(body) = body {
-                request = request.json(body);
+            match body {
+                Body::Empty => {}
+                Body::Json(json) => request = request.json(json),
+                Body::Form(form) => {
+                    request = request
+                        .header("content-type", form.content_type())
+                        .body(form.bytes.clone());
+                }
             }
             let response = match request.send().await {
                 Ok(response) => response,
@@ -298,6 +333,70 @@ impl Rest {
     }
 }
 
+/// What a request carries.
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    Empty,
+    Json(&'a Value),
+    Form(&'a Form),
+}
+
+/// A `multipart/form-data` body, encoded once for every attempt.
+struct Form {
+    boundary: String,
+    bytes: Vec<u8>,
+}
+
+impl Form {
+    fn new(payload: &Value, files: &[(String, Vec<u8>)]) -> Form {
+        let json = payload.to_string();
+        // A boundary that occurs in no part.
+        let boundary = loop {
+            let candidate = format!("flywheel-{:016x}", fastrand::u64(..));
+            let found = |bytes: &[u8]| {
+                bytes
+                    .windows(candidate.len())
+                    .any(|w| w == candidate.as_bytes())
+            };
+            if !found(json.as_bytes()) && !files.iter().any(|(_, bytes)| found(bytes)) {
+                break candidate;
+            }
+        };
+        let mut bytes = Vec::new();
+        let mut part = |headers: String, content: &[u8]| {
+            bytes.extend_from_slice(format!("--{boundary}\r\n{headers}\r\n\r\n").as_bytes());
+            bytes.extend_from_slice(content);
+            bytes.extend_from_slice(b"\r\n");
+        };
+        part(
+            "Content-Disposition: form-data; name=\"payload_json\"\r\nContent-Type: application/json"
+                .to_string(),
+            json.as_bytes(),
+        );
+        for (n, (name, content)) in files.iter().enumerate() {
+            // File names are Flywheel's own (`chart.png`); quotes and line breaks are dropped
+            // all the same.
+            let name: String = name
+                .chars()
+                .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
+                .collect();
+            part(
+                format!(
+                    "Content-Disposition: form-data; name=\"files[{n}]\"; filename=\"{name}\"\r\n\
+                     Content-Type: image/png"
+                ),
+                content,
+            );
+        }
+        bytes.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        Form { boundary, bytes }
+    }
+
+    fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+}
+
 /// Sorts a failed answer into transient or permanent, with a reason naming the fix.
 fn classify(method: &Method, route: &str, status: StatusCode, json: &Value) -> RestError {
     let code = json["code"].as_i64();
@@ -324,7 +423,8 @@ fn classify(method: &Method, route: &str, status: StatusCode, json: &Value) -> R
         )),
         (_, Some(50013)) => SendError::permanent(format!(
             "the bot lacks a permission for {route} (50013 Missing Permissions): give it Send \
-             Messages, Embed Links, Create Public Threads and Send Messages in Threads"
+             Messages, Embed Links, Attach Files, Create Public Threads and Send Messages in \
+             Threads"
         )),
         (403, _) => SendError::permanent(format!(
             "Discord refused {method} {route} (HTTP 403): check the bot's permissions in the \

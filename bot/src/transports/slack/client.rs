@@ -4,9 +4,17 @@
 //!
 //! Requests are built from this module's own serde types rather than slack-morphism's message
 //! models, so what is sent is exactly what [`render`](super::render) produced and what is read
-//! back from `conversations.history` is only what is needed (a `ts` and the metadata): a
-//! message with blocks the model does not know cannot break the duplicate check.
+//! back from `conversations.history` is only what is needed (a `ts`, the metadata, the names of
+//! shared files): a message with blocks the model does not know cannot break the duplicate
+//! check.
+//!
+//! A chart in a message is drawn when it is sent and uploaded right after the message, into the
+//! same channel (or thread), the way Slack takes files now: `files.getUploadURLExternal`, the
+//! bytes posted to the URL it names, then `files.completeUploadExternal`. A delivery's chart
+//! file is named after its marker, so a delivery found already posted after a crash
+//! ([`Adapter::complete`]) uploads only the charts the channel does not show yet.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,6 +34,7 @@ use slack_morphism::prelude::*;
 use super::limiter::{Limiter, Rate};
 use super::render::{self, Rendered};
 use crate::services::channels::{Adapter, Marker, SendError, Sent};
+use crate::services::charts;
 
 /// The metadata `event_type` of every digest delivery.
 pub const DELIVERY_EVENT_TYPE: &str = "flywheel_delivery";
@@ -204,20 +213,62 @@ impl SlackAdapter {
             .checked_sub(self.options.history_window)
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map(|d| format!("{}.000000", d.as_secs()));
+        let mut found = None;
+        self.read_history(channel, oldest, true, |page| {
+            found = page
+                .iter()
+                .find(|m| m.is_marked(&key))
+                .map(|m| m.ts.clone());
+            found.is_none()
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// The names of the files shared in the channel with id `channel` after the message
+    /// `after`, among its recent history.
+    pub async fn files_after(
+        &self,
+        channel: &str,
+        after: &str,
+    ) -> Result<HashSet<String>, SendError> {
+        let mut names = HashSet::new();
+        self.read_history(channel, Some(after.to_string()), false, |page| {
+            names.extend(
+                page.iter()
+                    .flat_map(|m| &m.files)
+                    .filter_map(|f| f.name.clone()),
+            );
+            true
+        })
+        .await?;
+        Ok(names)
+    }
+
+    /// Reads the history of the channel with id `channel` newest first, after `oldest` when
+    /// given, at most [`SlackOptions::history_pages`] pages, handing each page to `page` until
+    /// it answers `false` or the history ends.
+    async fn read_history(
+        &self,
+        channel: &str,
+        oldest: Option<String>,
+        metadata: bool,
+        mut page: impl FnMut(&[HistoryMessage]) -> bool,
+    ) -> Result<(), SendError> {
         let limit = "200".to_string();
-        let include = "true".to_string();
+        let include = metadata.then(|| "true".to_string());
         let channel_id = channel.to_string();
         let mut cursor: Option<String> = None;
         for _ in 0..self.options.history_pages.max(1) {
             let params = vec![
                 ("channel", Some(&channel_id)),
                 ("limit", Some(&limit)),
-                ("include_all_metadata", Some(&include)),
+                ("include_all_metadata", include.as_ref()),
                 ("oldest", oldest.as_ref()),
                 ("cursor", cursor.as_ref()),
             ];
             let session = self.client.open_session(&self.token);
-            let page: History = self
+            let read: History = self
                 .call("conversations.history", Some(channel), async {
                     session
                         .http_session_api
@@ -225,18 +276,18 @@ impl SlackAdapter {
                         .await
                 })
                 .await?;
-            if let Some(found) = page.messages.iter().find(|m| m.is_marked(&key)) {
-                return Ok(Some(found.ts.clone()));
+            if !page(&read.messages) {
+                break;
             }
-            cursor = page
+            cursor = read
                 .response_metadata
                 .and_then(|m| m.next_cursor)
                 .filter(|c| !c.is_empty());
-            if cursor.is_none() || page.has_more == Some(false) {
+            if cursor.is_none() || read.has_more == Some(false) {
                 break;
             }
         }
-        Ok(None)
+        Ok(())
     }
 
     /// The permalink of the message `ts` in the channel with id `channel` (`chat.getPermalink`).
@@ -257,6 +308,113 @@ impl SlackAdapter {
             })
             .await?;
         Ok(found.permalink)
+    }
+
+    /// Uploads the PNG `png` as `filename` titled `title` (with `alt` for screen readers) and
+    /// shares it in the channel with id `channel`, in the thread under `thread` when given:
+    /// the file's id.
+    pub async fn upload_png(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        filename: &str,
+        title: &str,
+        alt: &str,
+        png: Vec<u8>,
+    ) -> Result<String, SendError> {
+        let session = self.client.open_session(&self.token);
+        let alt: String = alt.chars().take(MAX_ALT_TEXT).collect();
+        let ticket = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), png.len())
+            .with_alt_txt(alt);
+        let ticket = self
+            .call("files.getUploadURLExternal", Some(channel), async {
+                session.get_upload_url_external(&ticket).await
+            })
+            .await?;
+        let bytes = SlackApiFilesUploadViaUrlRequest::new(
+            ticket.upload_url.clone(),
+            png,
+            "image/png".to_string(),
+        );
+        self.call("the upload URL", Some(channel), async {
+            session.files_upload_via_url(&bytes).await
+        })
+        .await?;
+        let title: String = title.chars().take(MAX_FILE_TITLE).collect();
+        let complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
+            SlackApiFilesComplete::new(ticket.file_id.clone()).with_title(title),
+        ])
+        .with_channel_id(SlackChannelId(channel.to_string()))
+        .opt_thread_ts(thread.map(|ts| SlackTs(ts.to_string())));
+        self.call("files.completeUploadExternal", Some(channel), async {
+            session.files_complete_upload_external(&complete).await
+        })
+        .await?;
+        Ok(ticket.file_id.0)
+    }
+
+    /// Draws and uploads each chart of `message` whose file name is not in `present`, into
+    /// the channel with id `channel` (in the thread under `thread` when given). A chart that
+    /// cannot be drawn is left out with a warning: the message describes it in words.
+    async fn upload_charts(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        message: &Message,
+        marker: Option<&Marker>,
+        present: &HashSet<String>,
+    ) -> Result<(), SendError> {
+        for (n, spec) in message.charts().enumerate() {
+            let filename = chart_filename(marker, n);
+            if present.contains(&filename) {
+                continue;
+            }
+            let chart = match charts::draw(spec).await {
+                Ok(chart) => chart,
+                Err(e) => {
+                    tracing::warn!(channel, "cannot draw a chart, leaving it out: {e}");
+                    continue;
+                }
+            };
+            self.upload_png(
+                channel,
+                thread,
+                &filename,
+                &spec.title,
+                &spec.describe(),
+                chart.png,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Posts `message` to the channel with id `channel` (in the thread under `thread` when
+    /// given), then its charts. Once the message is posted, a chart Slack refuses for good is
+    /// only logged: the message is there, and sending it again would post it twice.
+    async fn post_with_charts(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        message: &Message,
+        marker: Option<&Marker>,
+    ) -> Result<Sent, SendError> {
+        let rendered = render::render(message);
+        let sent = self.post(channel, &rendered, thread, marker).await?;
+        match self
+            .upload_charts(channel, thread, message, marker, &HashSet::new())
+            .await
+        {
+            Ok(()) => Ok(sent),
+            Err(error @ SendError::Transient { .. }) => Err(error),
+            Err(SendError::Permanent { reason }) => {
+                tracing::warn!(
+                    channel,
+                    "the message was posted without its chart: {reason}"
+                );
+                Ok(sent)
+            }
+        }
     }
 
     /// Runs one API call under the timeout and turns its failure into a [`SendError`].
@@ -303,6 +461,20 @@ fn slack_channel(channel: &ChannelAddress) -> Result<&str, SendError> {
         Err(SendError::permanent(format!(
             "{channel} is not a Slack channel"
         )))
+    }
+}
+
+/// The longest alt text Slack takes for a file.
+const MAX_ALT_TEXT: usize = 1000;
+/// The longest file title kept.
+const MAX_FILE_TITLE: usize = 250;
+
+/// The file name of the `n`-th chart of a message: named after the delivery's marker, so that
+/// the delivery can tell which of its charts the channel already shows.
+pub fn chart_filename(marker: Option<&Marker>, n: usize) -> String {
+    match marker {
+        Some(marker) => format!("{}-chart{}.png", marker.key(), n + 1),
+        None => format!("chart{}.png", n + 1),
     }
 }
 
@@ -504,6 +676,13 @@ struct ResponseMetadata {
 struct HistoryMessage {
     ts: String,
     metadata: Option<Value>,
+    #[serde(default)]
+    files: Vec<HistoryFile>,
+}
+
+#[derive(Deserialize)]
+struct HistoryFile {
+    name: Option<String>,
 }
 
 impl HistoryMessage {
@@ -528,8 +707,7 @@ impl Adapter for SlackAdapter {
     ) -> BoxFuture<'a, Result<Sent, SendError>> {
         async move {
             let channel = slack_channel(channel)?;
-            let rendered = render::render(message);
-            self.post(channel, &rendered, None, marker).await
+            self.post_with_charts(channel, None, message, marker).await
         }
         .boxed()
     }
@@ -542,8 +720,8 @@ impl Adapter for SlackAdapter {
     ) -> BoxFuture<'a, Result<Sent, SendError>> {
         async move {
             let channel = slack_channel(channel)?;
-            let rendered = render::render(message);
-            self.post(channel, &rendered, Some(thread), None).await
+            self.post_with_charts(channel, Some(thread), message, None)
+                .await
         }
         .boxed()
     }
@@ -559,6 +737,27 @@ impl Adapter for SlackAdapter {
                 .find_marked(channel, marker)
                 .await?
                 .map(|ts| Sent { message_ref: ts }))
+        }
+        .boxed()
+    }
+
+    /// Uploads the charts of a delivery found already posted that the channel does not show
+    /// after it yet.
+    fn complete<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        sent: &'a Sent,
+        message: &'a Message,
+        marker: &'a Marker,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        async move {
+            let channel = slack_channel(channel)?;
+            if message.charts().next().is_none() {
+                return Ok(());
+            }
+            let present = self.files_after(channel, &sent.message_ref).await?;
+            self.upload_charts(channel, None, message, Some(marker), &present)
+                .await
         }
         .boxed()
     }

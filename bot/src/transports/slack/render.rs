@@ -327,6 +327,9 @@ fn render_block(block: &Block, out: &mut Vec<Value>, truncated: &mut bool) {
             }
         }
         Block::Divider => out.push(json!({"type": "divider"})),
+        // A chart is drawn and uploaded as a file right after the message (see the client);
+        // the fallback text describes it in words.
+        Block::Chart(_) => {}
     }
 }
 
