@@ -6,6 +6,8 @@
 //! clock a pending timeout would fire as soon as the runtime waits for the socket; the timeout
 //! itself is tested on the real clock.
 
+#[path = "slack/alerts.rs"]
+mod alerts;
 #[path = "slack/charts.rs"]
 mod charts;
 #[path = "discord/mod.rs"]

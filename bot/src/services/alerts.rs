@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use flywheel_config::Team;
-use flywheel_insights::message::{Block, Message, Text};
+use flywheel_insights::message::{Block, ChartSeries, ChartSpec, Message, Text};
 use flywheel_insights::model::Insight;
 use flywheel_insights::query::{Document, Query, parse};
 use flywheel_insights::search::{DateRange, Scope, SearchOptions};
@@ -346,7 +346,7 @@ async fn spike_theme(app: &App, team: &Team, theme: &str) -> anyhow::Result<Opti
         through: yesterday,
     };
     let alert = match &spiked {
-        Some(spike) => Some(spike_alert(app, team, theme, spike, now).await?),
+        Some(spike) => Some(spike_alert(app, team, theme, spike, &series, now).await?),
         None => None,
     };
     if stored == Some(record) && alert.is_none() {
@@ -392,6 +392,40 @@ fn theme_query(theme: &str) -> Query {
     Query::everything().with(false, Test::Filter(Filter::Theme(theme.to_string())))
 }
 
+/// Weeks a spike alert's chart shows, the spike's week last.
+const CHART_WEEKS: u64 = 12;
+
+/// The weekly totals of `series` over the [`CHART_WEEKS`] weeks (Monday to Sunday) ending with
+/// the week of `last`, as one named line.
+fn weekly_chart(title: &str, name: &str, series: &DailySeries, last: NaiveDate) -> ChartSpec {
+    use chrono::Datelike as _;
+    let monday = last
+        .checked_sub_days(Days::new(u64::from(last.weekday().num_days_from_monday())))
+        .unwrap_or(last);
+    let weeks: Vec<NaiveDate> = (0..CHART_WEEKS)
+        .rev()
+        .filter_map(|back| monday.checked_sub_days(Days::new(7 * back)))
+        .collect();
+    let counts = weeks
+        .iter()
+        .map(|week| {
+            (0..7)
+                .filter_map(|d| week.checked_add_days(Days::new(d)))
+                .filter(|day| *day <= last)
+                .map(|day| series.on(day))
+                .sum()
+        })
+        .collect();
+    ChartSpec {
+        title: title.to_string(),
+        weeks,
+        series: vec![ChartSeries {
+            name: name.to_string(),
+            counts,
+        }],
+    }
+}
+
 /// Insights quoted in a spike alert.
 const SPIKE_QUOTES: usize = 3;
 /// Segments and accounts named as driving a spike.
@@ -404,6 +438,7 @@ async fn spike_alert(
     team: &Team,
     theme: &str,
     spike: &Spike,
+    series: &DailySeries,
     now: DateTime<Utc>,
 ) -> anyhow::Result<NewAlert> {
     let query = theme_query(theme);
@@ -458,6 +493,12 @@ async fn spike_alert(
         ));
     }
     message = message.context(Text::plain(drivers.join(" · ")));
+    message = message.push(Block::Chart(weekly_chart(
+        &format!("{name}: insights a week"),
+        &name,
+        series,
+        spike.day,
+    )));
     let quoted: Vec<&Insight> = result.hits.iter().map(|h| &h.insight).collect();
     for block in quotes(&quoted) {
         message = message.push(block);

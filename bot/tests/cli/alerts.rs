@@ -383,6 +383,21 @@ async fn a_spike_alerts_once_with_its_figures_and_stays_quiet_until_it_settles()
         .unwrap();
     assert_eq!(alerts.len(), 2);
     assert_eq!(alerts[0].summary["since"], "2026-03-10");
+    let chart = alerts[0].message["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|b| b.get("Chart"))
+        .expect("a chart block");
+    let counts: Vec<u64> = chart["series"][0]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    // Twelve weeks to the spike's (Monday 9 March: 2, then 12 on Tuesday the 10th); five weeks
+    // of two a day before (from Tuesday 3 February), nothing earlier.
+    assert_eq!(counts, [0, 0, 0, 0, 0, 0, 12, 14, 14, 14, 14, 14]);
 }
 
 #[tokio::test]
