@@ -22,7 +22,7 @@ use crate::db::{Db, Sql, SqlBuilder};
 use crate::digests::{instant, json_text, parse_json, refuse_nul, refused};
 use crate::error::{QueryResultExt, StoreError};
 use crate::insights::{INSIGHT_COLUMNS, InsightRow};
-use crate::store::Store;
+use crate::store::{Backend, Store};
 use crate::values::{day_text, millis, parse_day};
 use crate::visibility::push_scope;
 
@@ -88,6 +88,8 @@ pub enum AlertKind {
     Watch,
     /// A theme's volume far above its normal.
     Spike,
+    /// A decision due for review.
+    Reminder,
 }
 
 impl AlertKind {
@@ -96,11 +98,12 @@ impl AlertKind {
         match self {
             AlertKind::Watch => "watch",
             AlertKind::Spike => "spike",
+            AlertKind::Reminder => "reminder",
         }
     }
 
     fn parse(name: &str) -> Option<AlertKind> {
-        [AlertKind::Watch, AlertKind::Spike]
+        [AlertKind::Watch, AlertKind::Spike, AlertKind::Reminder]
             .into_iter()
             .find(|k| k.name() == name)
     }
@@ -115,8 +118,10 @@ pub struct NewAlert {
     pub team: Option<String>,
     /// What it is about.
     pub kind: AlertKind,
-    /// Its subject: `watch:12`, or the theme key of a spike.
+    /// Its subject: `watch:12`, the theme key of a spike, `decision:3`.
     pub subject: String,
+    /// The message to reply under, when it goes in a thread (a reminder in its decision's).
+    pub thread: Option<String>,
     /// The rendered, platform-neutral message each channel is sent.
     pub message: Value,
     /// What it said, for reports and figures.
@@ -142,6 +147,8 @@ pub struct AlertRecord {
     pub kind: AlertKind,
     /// Its subject.
     pub subject: String,
+    /// The message it replies under, if any.
+    pub thread: Option<String>,
     /// The rendered message.
     pub message: Value,
     /// What it said.
@@ -246,6 +253,7 @@ struct AlertRow {
     team: Option<String>,
     kind: String,
     subject: String,
+    thread_ref: Option<String>,
     message: String,
     summary: String,
     created_at: i64,
@@ -262,6 +270,7 @@ impl AlertRow {
                 detail: format!("{context}: unknown kind {:?}", self.kind),
             })?,
             subject: self.subject,
+            thread: self.thread_ref,
             message: parse_json(&context, "message", &self.message)?,
             summary: parse_json(&context, "summary", &self.summary)?,
             created_at: instant(&context, "created_at", self.created_at)?,
@@ -269,8 +278,8 @@ impl AlertRow {
     }
 }
 
-const SELECT_ALERTS: &str = "SELECT id, alert_key, team, kind, subject, message, summary, \
-     created_at FROM alerts ";
+const SELECT_ALERTS: &str = "SELECT id, alert_key, team, kind, subject, thread_ref, message, \
+     summary, created_at FROM alerts ";
 
 /// The store's latest change.
 const LATEST_CHANGE: &str = "SELECT change_seq FROM search_state WHERE id = 1";
@@ -278,13 +287,15 @@ const LATEST_CHANGE: &str = "SELECT change_seq FROM search_state WHERE id = 1";
 /// Writes an alert and its deliveries in the open transaction, unless its key exists.
 async fn insert_alert(db: &mut Db<'_>, alert: &NewAlert) -> Result<AlertCreated, sqlx::Error> {
     let insert = Sql::new(
-        "INSERT INTO alerts (alert_key, team, kind, subject, message, summary, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (alert_key) DO NOTHING RETURNING id",
+        "INSERT INTO alerts (alert_key, team, kind, subject, thread_ref, message, summary, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (alert_key) DO NOTHING \
+         RETURNING id",
     )
     .bind(alert.key.as_str())
     .bind(alert.team.clone())
     .bind(alert.kind.name())
     .bind(alert.subject.as_str())
+    .bind(alert.thread.clone())
     .bind(json_text(&alert.message))
     .bind(json_text(&alert.summary))
     .bind(millis(alert.now));
@@ -322,21 +333,38 @@ async fn insert_alert(db: &mut Db<'_>, alert: &NewAlert) -> Result<AlertCreated,
     })
 }
 
-fn check_alert(alert: &NewAlert, context: &'static str, store: &Store) -> Result<(), StoreError> {
+/// Checks and writes an alert with its deliveries in the open transaction: for writes that
+/// go with something else (a reminder marks its decision).
+pub(crate) async fn write_alert(
+    db: &mut Db<'_>,
+    alert: &NewAlert,
+    backend: Backend,
+    context: &'static str,
+) -> Result<AlertCreated, StoreError> {
+    check_alert(alert, context, backend)?;
+    insert_alert(db, alert).await.context(backend, context)
+}
+
+fn check_alert(
+    alert: &NewAlert,
+    context: &'static str,
+    backend: Backend,
+) -> Result<(), StoreError> {
     refuse_nul(
-        store.backend(),
+        backend,
         context,
         [
             ("key", alert.key.as_str()),
             ("subject", alert.subject.as_str()),
             ("team", alert.team.as_deref().unwrap_or("")),
+            ("thread", alert.thread.as_deref().unwrap_or("")),
         ]
         .into_iter()
         .chain(alert.channels.iter().map(|c| ("channel", c.as_str()))),
     )?;
     if alert.channels.iter().any(|c| c.is_empty()) {
         return Err(refused(
-            store.backend(),
+            backend,
             context,
             "an alert's channel is empty".into(),
         ));
@@ -351,7 +379,7 @@ impl Store {
     #[tracing::instrument(skip(self, alert), fields(backend = %self.backend(), key = %alert.key))]
     pub async fn create_alert(&self, alert: &NewAlert) -> Result<AlertCreated, StoreError> {
         const CONTEXT: &str = "creating an alert";
-        check_alert(alert, CONTEXT, self)?;
+        check_alert(alert, CONTEXT, self.backend())?;
         let backend = self.backend();
         let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
         let created = insert_alert(&mut tx.db(), alert)
@@ -667,7 +695,7 @@ impl Store {
     ) -> Result<WatchSettled, StoreError> {
         const CONTEXT: &str = "settling a watch";
         if let Some(alert) = alert {
-            check_alert(alert, CONTEXT, self)?;
+            check_alert(alert, CONTEXT, self.backend())?;
         }
         let backend = self.backend();
         let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
@@ -750,7 +778,7 @@ impl Store {
         let backend = self.backend();
         refuse_nul(backend, CONTEXT, [("team", team), ("theme", theme)])?;
         if let Some(alert) = alert {
-            check_alert(alert, CONTEXT, self)?;
+            check_alert(alert, CONTEXT, self.backend())?;
         }
         let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
         tx.db()

@@ -2,14 +2,14 @@
 //! writes a decision with the insights it rests on and closes the team's flags on them,
 //! [`Store::decision`], [`Store::decisions`] and [`Store::decisions_citing`] read them back,
 //! [`Store::review_decision`] records what became of one, [`Store::due_reviews`] lists what a
-//! digest should remind a team of, [`Store::reviews_to_remind`] and [`Store::claim_reminder`]
-//! send each review reminder once, [`Store::new_insights_since`] tells a reminder what customers
+//! digest should remind a team of, [`Store::reviews_to_remind`] and [`Store::queue_reminder`]
+//! queue each review reminder once (through the outbox), [`Store::new_insights_since`] tells a reminder what customers
 //! said since, and [`Store::decision_stats`] counts how decisions fare.
 //!
 //! A decision belongs to one team and is visible in that team's [`Scope`] only (and to
 //! [`Scope::Everything`]); its evidence must be visible to the team when it is logged, and an
 //! insight the team can no longer see is later shown by id without its title. Every change is
-//! appended to the decision's history. Reviewing and claiming a reminder are decided by the
+//! appended to the decision's history. Reviewing and queueing a reminder are decided by the
 //! database (`WHERE status = 'open'`, `WHERE reminded_at IS NULL`), so two people reviewing at
 //! once, or several replicas reminding at once, change the decision once.
 
@@ -20,6 +20,7 @@ use flywheel_insights::model::{self, InsightId, Sentiment};
 use flywheel_insights::search::Scope;
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::{AlertCreated, NewAlert};
 use crate::db::{Db, Sql, SqlBuilder};
 use crate::digests::{instant, refuse_nul, refused};
 use crate::error::{QueryResultExt, StoreError};
@@ -35,20 +36,6 @@ const IDS_PER_STATEMENT: usize = 500;
 
 /// Who the history names for what the service does on its own.
 const SCHEDULER: &str = "scheduler";
-
-/// Narrows `b` to reminders that are due at `now` and that no other process holds: never
-/// tried, or due for a retry (a reminder given up has attempts and no retry time), and not
-/// leased, or leased by a lease that ran out. Columns are unqualified: for one table.
-fn push_reminder_free(b: &mut SqlBuilder, now: DateTime<Utc>) {
-    b.push(
-        "(reminder_next_at IS NULL AND reminder_attempts = 0 \
-         OR reminder_next_at IS NOT NULL AND reminder_next_at <= ",
-    )
-    .push_bind(millis(now))
-    .push(") AND (reminder_lease_until IS NULL OR reminder_lease_until <= ")
-    .push_bind(millis(now))
-    .push(")");
-}
 
 const DAY_MILLIS: f64 = 86_400_000.0;
 
@@ -982,11 +969,9 @@ impl Store {
         self.decision_summaries(b.build(), CONTEXT).await
     }
 
-    /// Open decisions that are due for review at `now` and whose reminder is still to be posted
-    /// (never tried, or failed and due for a retry, and not leased by another process), the
-    /// longest overdue first. A review date is a date in the decision's own timezone, so it
-    /// comes at that zone's midnight. Claim each with [`Store::claim_reminder`] before sending
-    /// its reminder.
+    /// Open decisions that are due for review at `now` and whose reminder is not queued yet,
+    /// the longest overdue first. A review date is a date in the decision's own timezone, so it
+    /// comes at that zone's midnight. Queue each reminder with [`Store::queue_reminder`].
     #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
     pub async fn reviews_to_remind(
         &self,
@@ -999,9 +984,9 @@ impl Store {
         let mut b = SqlBuilder::new();
         b.push("SELECT ")
             .push(DECISION_COLUMNS)
-            .push(" FROM decisions d WHERE d.status = 'open' AND d.reminded_at IS NULL AND ");
-        push_reminder_free(&mut b, now);
-        b.push(" AND d.review_on <= ").push_bind(bound_text(latest));
+            .push(" FROM decisions d WHERE d.status = 'open' AND d.reminded_at IS NULL")
+            .push(" AND d.review_on <= ")
+            .push_bind(bound_text(latest));
         let mut summaries = self.decision_summaries(b.build(), CONTEXT).await?;
         summaries.retain(|d| {
             d.review_on
@@ -1011,111 +996,45 @@ impl Store {
         Ok(summaries)
     }
 
-    /// Leases the review reminder of an open decision until `now + lease`: `true` when this
-    /// caller may post it, `false` when it was posted, is leased by another process, waits for
-    /// a retry or was given up (or the decision is reviewed or unknown). Of several replicas
-    /// racing, exactly one wins. Report the outcome with [`Store::reminder_sent`] or
-    /// [`Store::reminder_failed`]; a lease never reported runs out and the reminder is due again.
-    #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
-    pub async fn claim_reminder(
+    /// Queues the review reminder of open decision `id`: marks it reminded, adds `reminded` to
+    /// its history and writes `alert` (the reminder, with its delivery) in one transaction. Of
+    /// several replicas racing, exactly one queues it; the others, and a decision reviewed or
+    /// reminded already, get `None` with nothing written. The delivery workers then send it
+    /// exactly once, retrying transient failures.
+    #[tracing::instrument(skip(self, alert), fields(backend = %self.backend()))]
+    pub async fn queue_reminder(
         &self,
         id: DecisionId,
-        now: DateTime<Utc>,
-        lease: std::time::Duration,
-    ) -> Result<bool, StoreError> {
-        const CONTEXT: &str = "claiming a review reminder";
+        alert: &NewAlert,
+    ) -> Result<Option<i64>, StoreError> {
+        const CONTEXT: &str = "queueing a review reminder";
         let backend = self.backend();
-        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        let mut b = SqlBuilder::new();
-        b.push("UPDATE decisions SET reminder_lease_until = ")
-            .push_bind(millis(until))
-            .push(" WHERE id = ")
-            .push_bind(id)
-            .push(" AND reminded_at IS NULL AND status = 'open' AND ");
-        push_reminder_free(&mut b, now);
-        let mut conn = self.pool.acquire().await.context(backend, CONTEXT)?;
-        let claimed = conn
-            .db()
-            .execute(b.build())
-            .await
-            .context(backend, CONTEXT)?;
-        Ok(claimed == 1)
-    }
-
-    /// Records that the reminder of decision `id` was posted, adding `reminded` to its history;
-    /// `false` when it was already recorded.
-    #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
-    pub async fn reminder_sent(
-        &self,
-        id: DecisionId,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        const CONTEXT: &str = "recording a review reminder";
-        let backend = self.backend();
-        let sent = Sql::new(
-            "UPDATE decisions SET reminded_at = $2, reminder_lease_until = NULL, \
-             reminder_attempts = reminder_attempts + 1, reminder_error = NULL \
-             WHERE id = $1 AND reminded_at IS NULL",
+        let mark = Sql::new(
+            "UPDATE decisions SET reminded_at = $2 \
+             WHERE id = $1 AND reminded_at IS NULL AND status = 'open'",
         )
         .bind(id)
-        .bind(millis(now));
+        .bind(millis(alert.now));
         let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
-        if tx.db().execute(sent).await.context(backend, CONTEXT)? == 0 {
-            return Ok(false);
+        if tx.db().execute(mark).await.context(backend, CONTEXT)? == 0 {
+            return Ok(None);
         }
         record_event(
             &mut tx.db(),
             id,
-            now,
+            alert.now,
             SCHEDULER,
             DecisionEventKind::Reminded,
             None,
         )
         .await
         .context(backend, CONTEXT)?;
+        let created = crate::alerts::write_alert(&mut tx.db(), alert, backend, CONTEXT).await?;
         tx.commit().await.context(backend, CONTEXT)?;
-        Ok(true)
-    }
-
-    /// Records that posting the reminder of decision `id` failed with `error`. `retry_at` is
-    /// given the attempts made so far, this one included, and says when the reminder is due
-    /// again, or `None` to give it up. Returns those attempts.
-    #[tracing::instrument(skip(self, error, retry_at), fields(backend = %self.backend()))]
-    pub async fn reminder_failed(
-        &self,
-        id: DecisionId,
-        error: &str,
-        retry_at: impl FnOnce(u32) -> Option<DateTime<Utc>>,
-    ) -> Result<u32, StoreError> {
-        const CONTEXT: &str = "recording a failed review reminder";
-        let backend = self.backend();
-        let mut tx = self.pool.begin_write().await.context(backend, CONTEXT)?;
-        let made: Option<(i64,)> = tx
-            .db()
-            .fetch_optional(
-                Sql::new(
-                    "SELECT reminder_attempts FROM decisions \
-                     WHERE id = $1 AND reminded_at IS NULL",
-                )
-                .bind(id),
-            )
-            .await
-            .context(backend, CONTEXT)?;
-        let Some((made,)) = made else {
-            return Ok(0);
-        };
-        let attempts = u32::try_from(made + 1).unwrap_or(u32::MAX);
-        let failed = Sql::new(
-            "UPDATE decisions SET reminder_lease_until = NULL, reminder_attempts = $2, \
-             reminder_next_at = $3, reminder_error = $4 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(i64::from(attempts))
-        .bind(retry_at(attempts).map(millis))
-        .bind(error.to_string());
-        tx.db().execute(failed).await.context(backend, CONTEXT)?;
-        tx.commit().await.context(backend, CONTEXT)?;
-        Ok(attempts)
+        Ok(match created {
+            AlertCreated::Created { alert_id, .. } => Some(alert_id),
+            AlertCreated::AlreadyExists { .. } => None,
+        })
     }
 
     /// The insights the scope may see on any of the themes (matched by theme key), by sentiment:

@@ -100,6 +100,8 @@ pub struct ClaimedDelivery {
     pub outbound: Outbound,
     /// The team it is for; empty for an alert to a channel of no team.
     pub team: String,
+    /// The message to reply under, when it goes in a thread.
+    pub thread: Option<String>,
     /// Where to send it (`slack:C0123`).
     pub channel: String,
     /// Attempts so far, this one included (1 on the first claim).
@@ -278,6 +280,9 @@ const FAILED: &str = "UPDATE deliveries \
      SET status = 'failed', last_error = $3, failed_at = $4, lease_until = NULL \
      WHERE id = $1 AND status = 'sending' AND lease_owner = $2";
 
+/// An alert as a claim reads it: id, team, thread, message.
+type AlertRow = (i64, Option<String>, Option<String>, String);
+
 /// A claimed row: id, digest, alert, channel, attempts, in doubt.
 type ClaimRow = (i64, Option<i64>, Option<i64>, String, i64, bool);
 
@@ -351,14 +356,14 @@ impl Store {
                     .context(backend, CONTEXT)?,
             );
         }
-        let mut alerts: Vec<(i64, Option<String>, String)> = Vec::new();
+        let mut alerts: Vec<AlertRow> = Vec::new();
         for chunk in alert_ids.chunks(MAX_BINDS) {
             let mut b = SqlBuilder::new();
-            b.push("SELECT id, team, message FROM alerts WHERE id IN (");
+            b.push("SELECT id, team, thread_ref, message FROM alerts WHERE id IN (");
             push_ids(&mut b, chunk);
             alerts.extend(
                 tx.db()
-                    .fetch_all::<(i64, Option<String>, String)>(b.build())
+                    .fetch_all::<AlertRow>(b.build())
                     .await
                     .context(backend, CONTEXT)?,
             );
@@ -376,9 +381,9 @@ impl Store {
             by_digest.insert(id, (team, period_start, message));
         }
         let mut by_alert = BTreeMap::new();
-        for (id, team, message) in alerts {
+        for (id, team, thread, message) in alerts {
             let message = parse_json(&format!("alert {id}"), "message", &message)?;
-            by_alert.insert(id, (team.unwrap_or_default(), message));
+            by_alert.insert(id, (team.unwrap_or_default(), thread, message));
         }
         claimed
             .into_iter()
@@ -386,7 +391,7 @@ impl Store {
                 let missing = |what: String| StoreError::Corrupt {
                     detail: format!("delivery {id}: {what} is missing"),
                 };
-                let (outbound, team, message) = match (digest_id, alert_id) {
+                let (outbound, team, thread, message) = match (digest_id, alert_id) {
                     (Some(digest_id), None) => {
                         let (team, period_start, message) = by_digest
                             .get(&digest_id)
@@ -395,13 +400,18 @@ impl Store {
                             id: digest_id,
                             period_start: *period_start,
                         };
-                        (outbound, team, message)
+                        (outbound, team, None, message)
                     }
                     (None, Some(alert_id)) => {
-                        let (team, message) = by_alert
+                        let (team, thread, message) = by_alert
                             .get(&alert_id)
                             .ok_or_else(|| missing(format!("alert {alert_id}")))?;
-                        (Outbound::Alert { id: alert_id }, team, message)
+                        (
+                            Outbound::Alert { id: alert_id },
+                            team,
+                            thread.clone(),
+                            message,
+                        )
                     }
                     _ => return Err(missing("what it carries".into())),
                 };
@@ -409,6 +419,7 @@ impl Store {
                     id,
                     outbound,
                     team: team.clone(),
+                    thread,
                     channel,
                     attempts: attempts(&format!("delivery {id}"), n)?,
                     message: message.clone(),

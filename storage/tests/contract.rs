@@ -231,7 +231,7 @@ contract_tests!(
     a_decision_resolves_its_teams_flags_on_its_evidence,
     decision_lists_filter_by_status_owner_and_text,
     reviews_are_final_and_due_lists_keep_overdue_decisions,
-    a_review_reminder_is_claimed_exactly_once,
+    a_review_reminder_is_queued_exactly_once,
     insights_on_evidence_themes_are_counted_before_and_since,
     decision_stats_count_a_known_history,
     figures_tell_how_fast_themes_are_noticed_and_spikes_decided,
@@ -3411,7 +3411,7 @@ async fn reviews_are_final_and_due_lists_keep_overdue_decisions(db: TestDb) {
     assert_eq!(history.len(), 2);
 }
 
-async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
+async fn a_review_reminder_is_queued_exactly_once(db: TestDb) {
     let store = db.open().await;
     let [i1, _, _] = three_insights(&store).await;
     let mut expected = BTreeSet::new();
@@ -3458,8 +3458,8 @@ async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
             .all(|w| w[0].review_on <= w[1].review_on)
     );
 
-    // Three replicas remind at once: each reminder is leased by exactly one of them.
-    let lease = std::time::Duration::from_secs(60);
+    // Three replicas remind at once: each reminder is queued by exactly one of them, with one
+    // delivery in the outbox, replying in the decision's thread.
     let mut replicas = Vec::new();
     for n in 0..3 {
         let store = if n == 0 {
@@ -3468,90 +3468,79 @@ async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
             db.second_store().await
         };
         replicas.push(tokio::spawn(async move {
-            let mut claimed = Vec::new();
+            let mut queued = Vec::new();
             for decision in store
                 .reviews_to_remind(now)
                 .await
                 .expect("listing succeeds")
             {
-                if store
-                    .claim_reminder(decision.id, now, lease)
+                let mut alert = new_alert(
+                    &format!("reminder:{}", decision.id),
+                    &[decision.channel.as_str()],
+                    millis_of(now),
+                    millis_of(now),
+                );
+                alert.kind = AlertKind::Reminder;
+                alert.subject = format!("decision:{}", decision.id);
+                alert.thread = Some("1700000000.000100".into());
+                if let Some(alert_id) = store
+                    .queue_reminder(decision.id, &alert)
                     .await
-                    .expect("claiming succeeds")
+                    .expect("queueing succeeds")
                 {
-                    claimed.push(decision.id);
+                    queued.push((decision.id, alert_id));
                 }
             }
             if n != 0 {
                 store.close().await;
             }
-            claimed
+            queued
         }));
     }
-    let mut claimed = Vec::new();
+    let mut queued = Vec::new();
     for replica in replicas {
-        claimed.extend(replica.await.unwrap());
+        queued.extend(replica.await.unwrap());
     }
-    claimed.sort();
-    assert_eq!(claimed, expected.iter().copied().collect::<Vec<_>>());
-    // Leased: nobody else may take them until the lease runs out (its holder died).
-    assert!(store.reviews_to_remind(now).await.unwrap().is_empty());
-    let first = *expected.first().unwrap();
-    assert!(!store.claim_reminder(first, now, lease).await.unwrap());
-    let later = now + chrono::Duration::seconds(61);
+    queued.sort();
     assert_eq!(
-        ids_of(&store.reviews_to_remind(later).await.unwrap())
-            .into_iter()
-            .collect::<BTreeSet<_>>(),
-        expected
+        queued.iter().map(|q| q.0).collect::<Vec<_>>(),
+        expected.iter().copied().collect::<Vec<_>>()
     );
-
-    // Posted: recorded once, and never due again.
-    assert!(store.reminder_sent(first, now).await.unwrap());
-    assert!(!store.reminder_sent(first, later).await.unwrap());
-    assert!(!store.claim_reminder(first, later, lease).await.unwrap());
-    assert!(!store.claim_reminder(reviewed, later, lease).await.unwrap());
-    assert!(!store.claim_reminder(424242, later, lease).await.unwrap());
-
-    // Failed: due again at the retry time, not before; given up, never again.
-    let retried = *expected.iter().nth(1).unwrap();
-    assert!(store.claim_reminder(retried, later, lease).await.unwrap());
-    let retry_at = later + chrono::Duration::seconds(300);
-    let attempts = store
-        .reminder_failed(retried, "timed out", |attempts| {
-            assert_eq!(attempts, 1);
-            Some(retry_at)
-        })
-        .await
-        .unwrap();
-    assert_eq!(attempts, 1);
-    let listed = |at: DateTime<Utc>| {
-        let store = store.clone();
-        async move { ids_of(&store.reviews_to_remind(at).await.unwrap()) }
-    };
-    assert!(
-        !listed(retry_at - chrono::Duration::seconds(1))
-            .await
-            .contains(&retried)
+    assert_eq!(
+        store.pending_deliveries().await.unwrap(),
+        expected.len() as u64
     );
-    assert!(listed(retry_at).await.contains(&retried));
+    let claimed = claim(&store, "w1", millis_of(now), 10).await;
+    assert_eq!(claimed.len(), expected.len());
+    for c in &claimed {
+        assert!(
+            queued
+                .iter()
+                .any(|q| c.outbound == Outbound::Alert { id: q.1 })
+        );
+        assert_eq!(c.thread.as_deref(), Some("1700000000.000100"));
+    }
+    // Queued: never due again, nor queued again; a reviewed or unknown decision never is.
+    let first = *expected.first().unwrap();
+    assert!(store.reviews_to_remind(now).await.unwrap().is_empty());
+    let again = new_alert(
+        "reminder:again",
+        &["slack:C1"],
+        millis_of(now),
+        millis_of(now),
+    );
+    for id in [first, reviewed, 424242] {
+        assert_eq!(store.queue_reminder(id, &again).await.unwrap(), None);
+    }
     assert!(
         store
-            .claim_reminder(retried, retry_at, lease)
+            .alert(queued[0].1)
             .await
             .unwrap()
+            .unwrap()
+            .thread
+            .is_some()
     );
-    let attempts = store
-        .reminder_failed(retried, "channel not found", |_| None)
-        .await
-        .unwrap();
-    assert_eq!(attempts, 2);
-    let far = retry_at + chrono::Duration::days(30);
-    assert!(!listed(far).await.contains(&retried));
-    assert!(!store.claim_reminder(retried, far, lease).await.unwrap());
-    for id in expected.iter().skip(2) {
-        assert!(store.reminder_sent(*id, now).await.unwrap());
-    }
 
     let stored = store
         .decision(first, &Scope::Everything)
@@ -3583,7 +3572,13 @@ async fn a_review_reminder_is_claimed_exactly_once(db: TestDb) {
     ahead.timezone = "Pacific/Kiritimati".into();
     ahead.review_on = Some(day("2026-01-09"));
     let ahead = log(&store, &ahead).await;
-    assert!(store.reviews_to_remind(later).await.unwrap().is_empty());
+    assert!(
+        store
+            .reviews_to_remind(now + chrono::Duration::seconds(61))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let kiritimati_midnight = at(D0 + 7 * DAY + 10 * 3_600_000);
     assert_eq!(
         ids_of(&store.reviews_to_remind(kiritimati_midnight).await.unwrap()),
@@ -4516,6 +4511,7 @@ fn new_alert(key: &str, channels: &[&str], now: i64, due: i64) -> NewAlert {
         team: Some("payments".into()),
         kind: AlertKind::Watch,
         subject: "watch:1".into(),
+        thread: None,
         message: serde_json::json!({"blocks": [{"Header": "3 new insights match refund"}]}),
         summary: serde_json::json!({"matches": 3}),
         channels: channels.iter().map(|c| c.to_string()).collect(),

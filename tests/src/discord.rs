@@ -652,6 +652,17 @@ async fn post_message(
         _ => {}
     }
     let accepted = accept(shared, channel, body, files, now);
+    if fault == Some(Fault::DropAfterAccept) && accepted.is_err() {
+        // Nothing was accepted (a rate limit, a bad request): the fault waits for a message
+        // that is.
+        shared
+            .lock()
+            .faults
+            .entry(channel.to_string())
+            .or_default()
+            .push_front(Fault::DropAfterAccept);
+    }
+    let accepted_any = accepted.is_ok();
     let (response, outcome) = match accepted {
         Ok((message, remaining, reset_after)) => (
             (
@@ -668,7 +679,7 @@ async fn post_message(
         ),
         Err(refused) => *refused,
     };
-    if fault == Some(Fault::DropAfterAccept) {
+    if fault == Some(Fault::DropAfterAccept) && accepted_any {
         log(&format!("dropped after {outcome}"));
         connection.0.notify_one();
         return std::future::pending().await;

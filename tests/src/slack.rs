@@ -683,7 +683,7 @@ fn bool_param(params: &Map<String, Value>, key: &str) -> bool {
 fn needed_scope(method: &str) -> Option<&'static str> {
     match method {
         "chat.postMessage" | "chat.postEphemeral" | "chat.update" => Some("chat:write"),
-        "conversations.history" => Some("channels:history"),
+        "conversations.history" | "conversations.replies" => Some("channels:history"),
         "conversations.info" => Some("channels:read"),
         "files.getUploadURLExternal" | "files.completeUploadExternal" => Some("files:write"),
         _ => None,
@@ -706,6 +706,7 @@ fn handle(
             | "chat.update"
             | "chat.getPermalink"
             | "conversations.history"
+            | "conversations.replies"
             | "conversations.info"
             | "files.getUploadURLExternal"
             | "files.completeUploadExternal"
@@ -789,7 +790,7 @@ fn handle(
             }
         }));
     }
-    if info.archived && method != "conversations.history" {
+    if info.archived && !method.starts_with("conversations.") {
         return Err(slack_error("is_archived"));
     }
     if !info.member {
@@ -798,6 +799,7 @@ fn handle(
 
     match method {
         "conversations.history" => history(&state, &channel, params),
+        "conversations.replies" => replies(&state, &channel, params),
         "files.completeUploadExternal" => {
             files::complete(shared, &mut state, params, Some(&channel))
         }
@@ -957,7 +959,8 @@ fn content(params: &Map<String, Value>) -> Result<Content, Refusal> {
     })
 }
 
-fn history(state: &Emulated, channel: &str, params: &Map<String, Value>) -> Answer {
+/// A page's `limit` (1–999, 100 by default) and where the `cursor` starts it.
+fn paging(params: &Map<String, Value>) -> (usize, usize) {
     let limit = str_param(params, "limit")
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(100)
@@ -966,6 +969,11 @@ fn history(state: &Emulated, channel: &str, params: &Map<String, Value>) -> Answ
         .and_then(|c| c.strip_prefix("next:"))
         .and_then(|n| n.parse::<usize>().ok())
         .unwrap_or(0);
+    (limit, offset)
+}
+
+fn history(state: &Emulated, channel: &str, params: &Map<String, Value>) -> Answer {
+    let (limit, offset) = paging(params);
     let inclusive = bool_param(params, "inclusive");
     let oldest = str_param(params, "oldest").and_then(parse_ts);
     let latest = str_param(params, "latest").and_then(parse_ts);
@@ -1029,6 +1037,59 @@ fn history(state: &Emulated, channel: &str, params: &Map<String, Value>) -> Answ
         "has_more": has_more,
         "pin_count": 0,
         "response_metadata": {"next_cursor": next_cursor},
+    }))
+}
+
+/// `conversations.replies`: the thread under the message `ts`, the parent first, then its
+/// replies oldest first, paged like the history.
+fn replies(state: &Emulated, channel: &str, params: &Map<String, Value>) -> Answer {
+    let Some(parent) = str_param(params, "ts") else {
+        return Err(slack_error("invalid_arguments"));
+    };
+    let (limit, offset) = paging(params);
+    let with_metadata = bool_param(params, "include_all_metadata");
+    let visible = |m: &&Recorded| m.channel == channel && m.ephemeral_user.is_none();
+    if !state
+        .messages
+        .iter()
+        .filter(visible)
+        .any(|m| m.ts == parent)
+    {
+        return Err(slack_error("thread_not_found"));
+    }
+    let mut thread: Vec<&Recorded> = state
+        .messages
+        .iter()
+        .filter(visible)
+        .filter(|m| m.ts == parent || m.thread_ts.as_deref() == Some(parent))
+        .collect();
+    thread.sort_by_key(|m| parse_ts(&m.ts));
+    let page: Vec<Value> = thread
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|m| {
+            let mut message = json!({
+                "type": "message",
+                "user": BOT_USER_ID,
+                "bot_id": "B0FLYWHEEL",
+                "text": m.text,
+                "ts": m.ts,
+                "thread_ts": m.thread_ts.clone().unwrap_or_else(|| m.ts.clone()),
+            });
+            if let (true, Some(metadata)) = (with_metadata, &m.metadata) {
+                message["metadata"] = metadata.clone();
+            }
+            message
+        })
+        .collect();
+    let has_more = offset + page.len() < thread.len();
+    Ok(json!({
+        "messages": page,
+        "has_more": has_more,
+        "response_metadata": {
+            "next_cursor": if has_more { format!("next:{}", offset + page.len()) } else { String::new() },
+        },
     }))
 }
 

@@ -1837,23 +1837,36 @@ async fn decisions_are_logged_reminded_and_reviewed_through_slack() {
     );
 
     let remind = || async {
-        flywheel::services::reviews::remind(&service.app, &service.adapters)
+        flywheel::services::reviews::remind(&service.app)
             .await
             .unwrap()
     };
+    let worker = flywheel::services::delivery::Worker::new(
+        service.app.clone(),
+        service.adapters.clone(),
+        "reminders",
+    );
     // Six days on, nothing.
     service.clock.advance(chrono::Duration::days(6));
     assert_eq!(remind().await, 0);
-    // On the seventh, Slack fails the first post: nothing is lost, the reminder is retried
-    // after the backoff (not before), and posted once.
+    // On the seventh the reminder is queued once, through the outbox. Slack fails the first
+    // post: nothing is lost, the reminder is retried after the backoff (not before), and
+    // posted once.
     service.clock.advance(chrono::Duration::days(1));
     slack.inject("chat.postMessage", "C0TEAM", Fault::ServerError(503));
-    assert_eq!(remind().await, 0);
-    assert_eq!(remind().await, 0, "waits for the retry");
+    assert_eq!(remind().await, 1);
+    assert_eq!(remind().await, 0, "queued once");
+    let first = worker.drain().await.unwrap();
+    assert_eq!((first.sent, first.retried), (0, 1), "{first:?}");
+    assert_eq!(
+        worker.drain().await.unwrap().claimed,
+        0,
+        "waits for the retry"
+    );
     assert!(slack.messages_in("C0TEAM").is_empty());
     service.clock.advance(chrono::Duration::minutes(1));
-    assert_eq!(remind().await, 1);
-    assert_eq!(remind().await, 0);
+    assert_eq!(worker.drain().await.unwrap().sent, 1);
+    assert_eq!(worker.drain().await.unwrap().claimed, 0);
     let reminders = slack.messages_in("C0TEAM");
     assert_eq!(reminders.len(), 1, "{reminders:?}");
     assert!(

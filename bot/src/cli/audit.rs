@@ -26,7 +26,7 @@ Examples:
 
 Actions: insights.imported, insight.added, insight.updated, insight.flagged, insight.useful,
 decision.logged, decision.reviewed, decision.reminded, digest.sent, digest.failed,
-permission.refused.";
+watch.created, watch.ended, alert.sent, alert.failed, permission.refused.";
 
 /// Arguments of `flywheel audit export`.
 #[derive(Debug, Args)]

@@ -180,12 +180,7 @@ pub async fn run(
     let wake = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
 
-    tasks.spawn(scheduler_loop(
-        app.clone(),
-        adapters.clone(),
-        wake.clone(),
-        stop_rx.clone(),
-    ));
+    tasks.spawn(scheduler_loop(app.clone(), wake.clone(), stop_rx.clone()));
     for n in 0..WORKERS {
         let owner = format!("{}-{}-{n}", std::process::id(), fastrand::u32(..));
         let worker = Worker::new(app.clone(), adapters.clone(), owner);
@@ -288,12 +283,7 @@ async fn follow_loop(app: App, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn scheduler_loop(
-    app: App,
-    adapters: Adapters,
-    wake: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn scheduler_loop(app: App, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     let mut every = tokio::time::interval(SCHEDULER_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     match crate::services::alerts::sync_declared_watches(&app).await {
@@ -338,9 +328,12 @@ async fn scheduler_loop(
             }
             Err(e) => tracing::error!("scheduler: {e:#}"),
         }
-        match crate::services::reviews::remind(&app, &adapters).await {
+        match crate::services::reviews::remind(&app).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!("{n} review reminder(s) posted"),
+            Ok(n) => {
+                tracing::info!("{n} review reminder(s) queued");
+                wake.notify_waiters();
+            }
             Err(e) => tracing::error!("review reminders: {e:#}"),
         }
     }

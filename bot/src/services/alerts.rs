@@ -190,6 +190,7 @@ async fn look(
         team: watch.team.clone(),
         kind: AlertKind::Watch,
         subject: format!("watch:{}", watch.id),
+        thread: None,
         message: serde_json::to_value(&message)?,
         summary: serde_json::json!({
             "watch": watch.id,
@@ -513,6 +514,7 @@ async fn spike_alert(
         team: Some(team.name.clone()),
         kind: AlertKind::Spike,
         subject: theme.to_string(),
+        thread: None,
         message: serde_json::to_value(&message)?,
         summary: serde_json::json!({
             "theme": theme,

@@ -128,6 +128,32 @@ pub trait Adapter: Send + Sync + 'static {
         message: &'a Message,
     ) -> BoxFuture<'a, Result<Sent, SendError>>;
 
+    /// Posts `message` in the thread under the message `thread` of `channel`, marked with
+    /// `marker` so that [`Adapter::find_sent_in_thread`] finds it again. Adapters that cannot
+    /// mark a reply post it unmarked.
+    fn reply_marked<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        thread: &'a str,
+        message: &'a Message,
+        marker: &'a Marker,
+    ) -> BoxFuture<'a, Result<Sent, SendError>> {
+        let _ = marker;
+        self.reply(channel, thread, message)
+    }
+
+    /// Whether a reply marked `marker` was already posted in the thread under the message
+    /// `thread` of `channel`, and if so which. Adapters that cannot tell say no.
+    fn find_sent_in_thread<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        thread: &'a str,
+        marker: &'a Marker,
+    ) -> BoxFuture<'a, Result<Option<Sent>, SendError>> {
+        let _ = (channel, thread, marker);
+        Box::pin(async { Ok(None) })
+    }
+
     /// Whether a message marked `marker` was already posted to `channel`, and if so which.
     fn find_sent<'a>(
         &'a self,

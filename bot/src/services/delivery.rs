@@ -249,7 +249,11 @@ impl Worker {
         // may have taken the message (a timeout, a dropped connection), leaves it unknown
         // whether the message is there: look before posting again.
         if delivery.in_doubt || delivery.attempts > 1 {
-            match adapter.find_sent(&channel, &marker).await {
+            let found = match &delivery.thread {
+                Some(thread) => adapter.find_sent_in_thread(&channel, thread, &marker).await,
+                None => adapter.find_sent(&channel, &marker).await,
+            };
+            match found {
                 Ok(Some(sent)) => {
                     match adapter.complete(&channel, &sent, &message, &marker).await {
                         Ok(()) => {}
@@ -271,10 +275,15 @@ impl Worker {
                 ),
             }
         }
-        adapter
-            .send(&channel, &message, Some(&marker))
-            .await
-            .map(|sent| (sent, false))
+        match &delivery.thread {
+            Some(thread) => {
+                adapter
+                    .reply_marked(&channel, thread, &message, &marker)
+                    .await
+            }
+            None => adapter.send(&channel, &message, Some(&marker)).await,
+        }
+        .map(|sent| (sent, false))
     }
 }
 

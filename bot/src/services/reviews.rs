@@ -1,135 +1,79 @@
 //! Review reminders, as one step: when a decision's review date arrives (in the timezone it
-//! was logged in), [`remind`] posts a reminder where the decision was logged, in its thread when
-//! there is one, saying how many new insights on the same themes arrived since and whether
+//! was logged in), [`remind`] queues a reminder where the decision was logged, in its thread
+//! when there is one, saying how many new insights on the same themes arrived since and whether
 //! their sentiment moved.
 //!
-//! Each reminder is leased in the store before it is posted, so of several replicas one sends
-//! it, and marked reminded only once posted. A post that fails for a passing reason (a rate
-//! limit, a timeout, the platform's 5xx) is retried with the deliveries' backoff, at most
-//! [`MAX_ATTEMPTS`] times; one that cannot succeed (an unknown channel, a refused token) is
-//! given up and logged. A process that dies while posting leaves a lease that runs out after
-//! [`REMINDER_LEASE`], and the reminder is due again: a reminder may then be posted twice,
-//! never lost. The decision stays in the team's digest as due for review until it is reviewed.
+//! A reminder goes through the outbox like a digest: the decision is marked reminded and the
+//! reminder written with its delivery in one transaction, so of several replicas one queues it;
+//! the delivery workers then send it exactly once, retrying passing failures with backoff and
+//! looking in the channel or thread for a copy before sending again after a crash. The decision
+//! stays in the team's digest as due for review until it is reviewed.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
-use flywheel_insights::address::ChannelAddress;
 use flywheel_insights::message::{Message, Text};
 use flywheel_insights::search::Scope;
 use flywheel_storage::audit::NewAuditEvent;
 use flywheel_storage::decisions::{DecisionSummary, SentimentCounts};
+use flywheel_storage::{AlertKind, NewAlert};
 
 use crate::app::App;
-use crate::services::channels::{Adapters, SendError};
-use crate::services::delivery::{MAX_ATTEMPTS, backoff};
 
-/// How long a process holds a reminder it is posting before another may take it up.
-pub const REMINDER_LEASE: Duration = Duration::from_secs(120);
-
-/// Posts every review reminder that is due; returns how many were posted.
-pub async fn remind(app: &App, adapters: &Adapters) -> anyhow::Result<usize> {
+/// Queues every review reminder that is due; returns how many this call queued.
+pub async fn remind(app: &App) -> anyhow::Result<usize> {
     let now = app.clock.now();
     let due = app
         .store
         .reviews_to_remind(now)
         .await
         .context("cannot read due reviews")?;
-    let mut posted = 0;
+    let mut queued = 0;
     for decision in due {
-        if !app
-            .store
-            .claim_reminder(decision.id, now, REMINDER_LEASE)
-            .await?
-        {
-            continue;
-        }
-        match post(app, adapters, &decision).await {
-            Ok(()) => {
-                app.store.reminder_sent(decision.id, now).await?;
-                posted += 1;
-                let event = NewAuditEvent {
-                    at: now,
-                    actor: "scheduler".into(),
-                    channel: Some(decision.channel.clone()),
-                    action: "decision.reminded".into(),
-                    subject: Some(format!("decision:{}", decision.id)),
-                    details: serde_json::Value::Null,
-                };
-                if let Err(e) = app.store.audit(&event).await {
-                    tracing::error!("cannot write the audit log: {e}");
-                }
+        let message = reminder(app, &decision).await?;
+        let alert = NewAlert {
+            key: format!(
+                "reminder:{}:{}",
+                decision.id,
+                decision
+                    .review_on
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            ),
+            team: Some(decision.team.clone()),
+            kind: AlertKind::Reminder,
+            subject: format!("decision:{}", decision.id),
+            thread: decision.thread_ref.clone(),
+            message: serde_json::to_value(&message)?,
+            summary: serde_json::json!({
+                "decision": decision.id,
+                "review_on": decision.review_on,
+            }),
+            channels: vec![decision.channel.clone()],
+            now,
+            due: now,
+        };
+        if let Some(alert_id) = app.store.queue_reminder(decision.id, &alert).await? {
+            queued += 1;
+            tracing::info!(
+                decision = decision.id,
+                alert = alert_id,
+                "review reminder queued"
+            );
+            let event = NewAuditEvent {
+                at: now,
+                actor: "scheduler".into(),
+                channel: Some(decision.channel.clone()),
+                action: "decision.reminded".into(),
+                subject: Some(format!("decision:{}", decision.id)),
+                details: serde_json::json!({"alert": alert_id}),
+            };
+            if let Err(e) = app.store.audit(&event).await {
+                tracing::error!("cannot write the audit log: {e}");
             }
-            Err(error) => failed(app, &decision, now, &error).await?,
         }
     }
-    Ok(posted)
-}
-
-/// Builds and posts the reminder of `decision`.
-async fn post(app: &App, adapters: &Adapters, decision: &DecisionSummary) -> Result<(), SendError> {
-    let message = reminder(app, decision)
-        .await
-        .map_err(|e| SendError::transient(format!("{e:#}")))?;
-    let channel: ChannelAddress = decision
-        .channel
-        .parse()
-        .map_err(|e| SendError::permanent(format!("{e}")))?;
-    let adapter = adapters.get(channel.platform).ok_or_else(|| {
-        SendError::transient(format!(
-            "no {} adapter: set the platform's secrets",
-            channel.platform
-        ))
-    })?;
-    match &decision.thread_ref {
-        Some(thread) => adapter.reply(&channel, thread, &message).await,
-        None => adapter.send(&channel, &message, None).await,
-    }
-    .map(|_| ())
-}
-
-/// Records a failed post: due again after the backoff, or given up.
-async fn failed(
-    app: &App,
-    decision: &DecisionSummary,
-    now: DateTime<Utc>,
-    error: &SendError,
-) -> anyhow::Result<()> {
-    let (reason, retry_after, permanent) = match error {
-        SendError::Transient {
-            reason,
-            retry_after,
-        } => (reason.as_str(), *retry_after, false),
-        SendError::Permanent { reason } => (reason.as_str(), None, true),
-    };
-    let mut retry_in = None;
-    let attempts = app
-        .store
-        .reminder_failed(decision.id, reason, |attempts| {
-            if permanent || attempts >= MAX_ATTEMPTS {
-                return None;
-            }
-            let wait = backoff(attempts, retry_after);
-            retry_in = Some(wait);
-            Some(now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX))
-        })
-        .await?;
-    match retry_in {
-        Some(wait) => tracing::warn!(
-            decision = decision.id,
-            attempts,
-            retry_in_s = wait.as_secs(),
-            "reminder not posted, will retry: {reason}"
-        ),
-        None => tracing::error!(
-            decision = decision.id,
-            attempts,
-            "reminder not posted, given up: {reason}"
-        ),
-    }
-    Ok(())
+    Ok(queued)
 }
 
 /// The reminder for one decision.

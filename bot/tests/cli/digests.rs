@@ -565,6 +565,16 @@ async fn racing_schedulers_and_workers_on_postgres_deliver_once_per_channel() {
     admin(format!("DROP SCHEMA {schema} CASCADE")).await;
 }
 
+/// Queues the review reminders that are due and sends them: how many were queued.
+async fn remind_and_send(app: &App, adapters: &Adapters) -> usize {
+    let queued = flywheel::services::reviews::remind(app).await.unwrap();
+    Worker::new(app.clone(), adapters.clone(), "reminders")
+        .drain()
+        .await
+        .unwrap();
+    queued
+}
+
 /// What `user` is told for `text` typed in `channel`.
 pub(crate) async fn say(app: &App, user: &str, channel: &str, text: &str) -> String {
     let event = Event::Command(CommandTyped {
@@ -651,27 +661,11 @@ timezone = "America/Los_Angeles"
 
     // 23:59 in Auckland: not yet.
     clock.set(utc("2026-03-01T10:59:00Z"));
-    assert_eq!(
-        flywheel::services::reviews::remind(&app, &adapters)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(remind_and_send(&app, &adapters).await, 0);
     // Midnight in Auckland (still the 1st in UTC): Auckland's reminder, not Los Angeles'.
     clock.set(utc("2026-03-01T11:00:00Z"));
-    assert_eq!(
-        flywheel::services::reviews::remind(&app, &adapters)
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        flywheel::services::reviews::remind(&app, &adapters)
-            .await
-            .unwrap(),
-        0,
-        "reminded once"
-    );
+    assert_eq!(remind_and_send(&app, &adapters).await, 1);
+    assert_eq!(remind_and_send(&app, &adapters).await, 0, "reminded once");
     let akl = std::fs::read_to_string(dir.path().join("console/akl.log")).unwrap();
     assert!(akl.contains("Review due: D1 Refund within a week"), "{akl}");
     assert!(
@@ -681,19 +675,9 @@ timezone = "America/Los_Angeles"
     assert!(!dir.path().join("console/la.log").exists());
     // Midnight in Los Angeles.
     clock.set(utc("2026-03-02T07:59:00Z"));
-    assert_eq!(
-        flywheel::services::reviews::remind(&app, &adapters)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(remind_and_send(&app, &adapters).await, 0);
     clock.set(utc("2026-03-02T08:00:00Z"));
-    assert_eq!(
-        flywheel::services::reviews::remind(&app, &adapters)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(remind_and_send(&app, &adapters).await, 1);
     let la = std::fs::read_to_string(dir.path().join("console/la.log")).unwrap();
     assert!(la.contains("Review due: D2 Refund within a week"), "{la}");
 
@@ -722,12 +706,7 @@ timezone = "America/Los_Angeles"
     assert!(akl.contains("1 reviews done, 0 on time, 1 late"), "{akl}");
     let la = say(&app, "console:lee", "console:la", "/decision stats").await;
     assert!(la.contains("1 reviews done, 1 on time, 0 late"), "{la}");
-    assert_eq!(
-        flywheel::services::reviews::remind(&app, &adapters)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(remind_and_send(&app, &adapters).await, 0);
 
     // The next digest's footer carries the same figures.
     clock.set(utc("2026-03-09T20:00:00Z"));

@@ -1,5 +1,5 @@
 -- Continuous insight: channels watching a question, and alerts (a watch's new matches, a theme's
--- spike) sent through the same outbox as digests.
+-- spike, a decision's review reminder) sent through the same outbox as digests.
 
 -- The change that first wrote the insight: a watch looks at insights added after the change it
 -- last saw, and an update to an old insight is not news. Existing insights count as added by the
@@ -31,13 +31,15 @@ CREATE INDEX watches_due ON watches (next_check_at, id) WHERE ended_at IS NULL;
 CREATE INDEX watches_by_channel ON watches (channel, id) WHERE ended_at IS NULL;
 
 -- Something worth saying at once. The key makes it exactly once: one batch per watch and
--- change range, one spike per team, theme and day.
+-- change range, one spike per team, theme and day, one reminder per decision. A reply in a
+-- thread names the thread's parent message (`thread_ref`).
 CREATE TABLE alerts (
     id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     alert_key  TEXT   COLLATE "C" NOT NULL UNIQUE,
     team       TEXT   COLLATE "C",
-    kind       TEXT   NOT NULL CHECK (kind IN ('watch', 'spike')),
+    kind       TEXT   NOT NULL CHECK (kind IN ('watch', 'spike', 'reminder')),
     subject    TEXT   COLLATE "C" NOT NULL,
+    thread_ref TEXT,
     message    TEXT   NOT NULL,
     summary    TEXT   NOT NULL,
     created_at BIGINT NOT NULL
@@ -61,3 +63,10 @@ ALTER TABLE deliveries ADD COLUMN alert_id BIGINT REFERENCES alerts (id) ON DELE
 ALTER TABLE deliveries ADD CONSTRAINT deliveries_one_subject
     CHECK ((digest_id IS NULL) <> (alert_id IS NULL));
 ALTER TABLE deliveries ADD CONSTRAINT deliveries_alert_channel UNIQUE (alert_id, channel);
+
+-- Review reminders go through the outbox as alerts: `reminded_at` is when the reminder was
+-- queued, and the delivery row carries its attempts, lease and errors.
+ALTER TABLE decisions DROP COLUMN reminder_lease_until;
+ALTER TABLE decisions DROP COLUMN reminder_attempts;
+ALTER TABLE decisions DROP COLUMN reminder_next_at;
+ALTER TABLE decisions DROP COLUMN reminder_error;

@@ -377,10 +377,19 @@ async fn decisions_follow_the_permission_matrix_and_the_review_loop_on_discord()
 
     // Seven days on, one reminder in growth's channel.
     service.clock.advance(chrono::Duration::days(7));
-    let reminded = flywheel::services::reviews::remind(&service.app, &service.adapters)
+    let reminded = flywheel::services::reviews::remind(&service.app)
         .await
         .unwrap();
     assert_eq!(reminded, 1);
+    let sent = flywheel::services::delivery::Worker::new(
+        service.app.clone(),
+        service.adapters.clone(),
+        "reminders",
+    )
+    .drain()
+    .await
+    .unwrap();
+    assert_eq!(sent.sent, 1);
     let reminders = discord.messages_in(GROWTH);
     assert_eq!(reminders.len(), 1, "{reminders:?}");
     assert!(

@@ -153,3 +153,69 @@ async fn a_spike_reaches_slack_with_its_chart_and_a_watch_with_its_quotes() {
     );
     check_blocks(messages[1].blocks.as_ref().unwrap()).unwrap();
 }
+
+/// A review reminder replies in its decision's thread through the outbox: when Slack takes the
+/// reply but the answer is lost, the retry finds the reply in the thread instead of posting it
+/// again.
+#[tokio::test]
+async fn a_review_reminder_in_a_thread_is_posted_once_when_the_answer_is_lost() {
+    let slack = SlackEmulator::start().await;
+    slack.add_channel(CHANNEL);
+    let dir = tempfile::tempdir().unwrap();
+    let (app, clock) = app(dir.path(), "2026-03-01T09:00:00Z").await;
+    let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    let ids: Vec<i64> = app
+        .store
+        .upsert(&[insight(1, today)], at("2026-03-01T09:00:00Z"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| o.id())
+        .collect();
+    let parent = slack.post_user_message(CHANNEL, "U0MANAGER", "We decided on refunds");
+    let decision = app
+        .store
+        .log_decision(&flywheel_storage::NewDecision {
+            team: "billing".into(),
+            title: "Refund within a week".into(),
+            rationale: None,
+            owner: None,
+            decided_by: "slack:U0MANAGER".into(),
+            channel: format!("slack:{CHANNEL}"),
+            thread_ref: Some(parent.clone()),
+            review_on: Some(NaiveDate::from_ymd_opt(2026, 3, 8).unwrap()),
+            timezone: "UTC".into(),
+            evidence: ids,
+            now: at("2026-03-01T09:00:00Z"),
+        })
+        .await
+        .unwrap();
+
+    clock.set(at("2026-03-08T00:00:30Z"));
+    assert_eq!(flywheel::services::reviews::remind(&app).await.unwrap(), 1);
+    slack.inject(
+        "chat.postMessage",
+        CHANNEL,
+        flywheel_tests::slack::Fault::DropAfterAccept,
+    );
+    let worker = worker(&app, &slack);
+    let first = worker.drain().await.unwrap();
+    assert_eq!((first.sent, first.retried), (0, 1), "{first:?}");
+    clock.advance(chrono::Duration::minutes(2));
+    let second = worker.drain().await.unwrap();
+    assert_eq!((second.sent, second.found), (0, 1), "{second:?}");
+    let replies: Vec<_> = slack
+        .messages_in(CHANNEL)
+        .into_iter()
+        .filter(|m| m.thread_ts.as_deref() == Some(parent.as_str()))
+        .collect();
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(
+        replies[0]
+            .text
+            .contains(&format!("Review due: D{decision} Refund within a week")),
+        "{}",
+        replies[0].text
+    );
+    assert_eq!(slack.count("conversations.replies", "ok"), 1);
+}

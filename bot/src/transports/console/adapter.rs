@@ -210,6 +210,27 @@ impl Adapter for ConsoleAdapter {
         })
     }
 
+    fn reply_marked<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        thread: &'a str,
+        message: &'a Message,
+        marker: &'a Marker,
+    ) -> BoxFuture<'a, Result<Sent, SendError>> {
+        let heading = format!("{} reply to {thread}", marker.key());
+        Box::pin(async move { self.write(channel, &heading, Some(marker), message).await })
+    }
+
+    /// A channel's replies are in its one file, headed by their marker as messages are.
+    fn find_sent_in_thread<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        _thread: &'a str,
+        marker: &'a Marker,
+    ) -> BoxFuture<'a, Result<Option<Sent>, SendError>> {
+        self.find_sent(channel, marker)
+    }
+
     fn find_sent<'a>(
         &'a self,
         channel: &'a ChannelAddress,

@@ -229,6 +229,27 @@ fn thread_name(message: &Message) -> String {
     name
 }
 
+impl DiscordAdapter {
+    /// The first part of the delivery marked `marker` in the channel (or thread) `channel`,
+    /// when its last part is there too.
+    async fn find_delivery(
+        &self,
+        channel: &str,
+        marker: &Marker,
+    ) -> Result<Option<Sent>, SendError> {
+        let Some((first, parts)) = self.find_part(channel, marker, 0).await? else {
+            return Ok(None);
+        };
+        if parts > 1 {
+            let last = u16::try_from(parts - 1).unwrap_or(u16::MAX);
+            if self.find_part(channel, marker, last).await?.is_none() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(Sent { message_ref: first }))
+    }
+}
+
 impl Adapter for DiscordAdapter {
     fn platform(&self) -> Platform {
         Platform::Discord
@@ -274,16 +295,38 @@ impl Adapter for DiscordAdapter {
     ) -> BoxFuture<'a, Result<Option<Sent>, SendError>> {
         async move {
             let channel = discord_channel(channel)?;
-            let Some((first, parts)) = self.find_part(channel, marker, 0).await? else {
-                return Ok(None);
-            };
-            if parts > 1 {
-                let last = u16::try_from(parts - 1).unwrap_or(u16::MAX);
-                if self.find_part(channel, marker, last).await?.is_none() {
-                    return Ok(None);
-                }
-            }
-            Ok(Some(Sent { message_ref: first }))
+            self.find_delivery(channel, marker).await
+        }
+        .boxed()
+    }
+
+    /// The reply goes into the thread (a channel of its own), each part with its nonce.
+    fn reply_marked<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        thread: &'a str,
+        message: &'a Message,
+        marker: &'a Marker,
+    ) -> BoxFuture<'a, Result<Sent, SendError>> {
+        async move {
+            let channel = discord_channel(channel)?;
+            self.open_thread(channel, thread, &thread_name(message))
+                .await?;
+            self.post_all(thread, message, Some(marker)).await
+        }
+        .boxed()
+    }
+
+    /// Looked for in the thread as [`Adapter::find_sent`] looks in a channel.
+    fn find_sent_in_thread<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        thread: &'a str,
+        marker: &'a Marker,
+    ) -> BoxFuture<'a, Result<Option<Sent>, SendError>> {
+        async move {
+            discord_channel(channel)?;
+            self.find_delivery(thread, marker).await
         }
         .boxed()
     }

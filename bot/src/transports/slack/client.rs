@@ -206,6 +206,7 @@ impl SlackAdapter {
     pub async fn find_marked(
         &self,
         channel: &str,
+        thread: Option<&str>,
         marker: &Marker,
     ) -> Result<Option<String>, SendError> {
         let key = marker.key();
@@ -214,7 +215,7 @@ impl SlackAdapter {
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map(|d| format!("{}.000000", d.as_secs()));
         let mut found = None;
-        self.read_history(channel, oldest, true, |page| {
+        self.read_messages(channel, thread, oldest, true, |page| {
             found = page
                 .iter()
                 .find(|m| m.is_marked(&key))
@@ -233,7 +234,7 @@ impl SlackAdapter {
         after: &str,
     ) -> Result<HashSet<String>, SendError> {
         let mut names = HashSet::new();
-        self.read_history(channel, Some(after.to_string()), false, |page| {
+        self.read_messages(channel, None, Some(after.to_string()), false, |page| {
             names.extend(
                 page.iter()
                     .flat_map(|m| &m.files)
@@ -245,12 +246,14 @@ impl SlackAdapter {
         Ok(names)
     }
 
-    /// Reads the history of the channel with id `channel` newest first, after `oldest` when
-    /// given, at most [`SlackOptions::history_pages`] pages, handing each page to `page` until
-    /// it answers `false` or the history ends.
-    async fn read_history(
+    /// Reads the history of the channel with id `channel` (`conversations.history`), or of the
+    /// thread under its message `thread` (`conversations.replies`), after `oldest` when given,
+    /// at most [`SlackOptions::history_pages`] pages, handing each page to `page` until it
+    /// answers `false` or the history ends.
+    async fn read_messages(
         &self,
         channel: &str,
+        thread: Option<&str>,
         oldest: Option<String>,
         metadata: bool,
         mut page: impl FnMut(&[HistoryMessage]) -> bool,
@@ -258,10 +261,17 @@ impl SlackAdapter {
         let limit = "200".to_string();
         let include = metadata.then(|| "true".to_string());
         let channel_id = channel.to_string();
+        let thread = thread.map(str::to_string);
+        let method = if thread.is_some() {
+            "conversations.replies"
+        } else {
+            "conversations.history"
+        };
         let mut cursor: Option<String> = None;
         for _ in 0..self.options.history_pages.max(1) {
             let params = vec![
                 ("channel", Some(&channel_id)),
+                ("ts", thread.as_ref()),
                 ("limit", Some(&limit)),
                 ("include_all_metadata", include.as_ref()),
                 ("oldest", oldest.as_ref()),
@@ -269,10 +279,10 @@ impl SlackAdapter {
             ];
             let session = self.client.open_session(&self.token);
             let read: History = self
-                .call("conversations.history", Some(channel), async {
+                .call(method, Some(channel), async {
                     session
                         .http_session_api
-                        .http_get("conversations.history", &params, None)
+                        .http_get(method, &params, None)
                         .await
                 })
                 .await?;
@@ -734,7 +744,38 @@ impl Adapter for SlackAdapter {
         async move {
             let channel = slack_channel(channel)?;
             Ok(self
-                .find_marked(channel, marker)
+                .find_marked(channel, None, marker)
+                .await?
+                .map(|ts| Sent { message_ref: ts }))
+        }
+        .boxed()
+    }
+
+    fn reply_marked<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        thread: &'a str,
+        message: &'a Message,
+        marker: &'a Marker,
+    ) -> BoxFuture<'a, Result<Sent, SendError>> {
+        async move {
+            let channel = slack_channel(channel)?;
+            self.post_with_charts(channel, Some(thread), message, Some(marker))
+                .await
+        }
+        .boxed()
+    }
+
+    fn find_sent_in_thread<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        thread: &'a str,
+        marker: &'a Marker,
+    ) -> BoxFuture<'a, Result<Option<Sent>, SendError>> {
+        async move {
+            let channel = slack_channel(channel)?;
+            Ok(self
+                .find_marked(channel, Some(thread), marker)
                 .await?
                 .map(|ts| Sent { message_ref: ts }))
         }
