@@ -530,7 +530,15 @@ fn said(shared: &Shared, token: &str, how: &str, body: Value, needs_callback: bo
     } else {
         &body
     };
-    if let Err(why) = check_message(message) {
+    // Of the callbacks, only "a message" (4) and "update the message" (7) carry one; a deferral
+    // (5, 6) or a pong (1) carries at most flags.
+    let carries_message = how != "callback" || matches!(body["type"].as_u64(), Some(4 | 7));
+    let checked = if carries_message {
+        check_message(message)
+    } else {
+        Ok(())
+    };
+    if let Err(why) = checked {
         return error(
             StatusCode::BAD_REQUEST,
             50035,

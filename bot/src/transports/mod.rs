@@ -49,7 +49,7 @@ pub trait Transport: Send {
 /// gateway when its bot token is set; the HTTP ingestion API always (503 until a token is set).
 pub fn for_config(inbound: &Inbound) -> anyhow::Result<Vec<Box<dyn Transport>>> {
     let config = &inbound.app().config;
-    let discord = discord::rest_for(config)?.map(Arc::new);
+    let discord = discord::rest_for(config)?;
     let mut transports: Vec<Box<dyn Transport>> = vec![
         Box::new(slack::http::SlackHttp::new(inbound.clone())),
         Box::new(discord::DiscordHttp::new(inbound.clone(), discord.clone())),

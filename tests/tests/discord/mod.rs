@@ -419,9 +419,10 @@ async fn decisions_follow_the_permission_matrix_and_the_review_loop_on_discord()
 }
 
 /// The gateway: commands are registered on Ready; a command is deferred and followed up; a
-/// Discuss button opens a thread on the digest message, and a message in it arriving over the
-/// gateway becomes a comment once; a revoked token stops the gateway while HTTP keeps
-/// answering.
+/// Discuss button, pressed over HTTP or over the gateway, opens a thread on the digest message
+/// (when Discord fails the thread's message, the person gets the details instead), and a
+/// message in the thread arriving over the gateway becomes a comment once; a revoked token
+/// stops the gateway while HTTP keeps answering.
 #[tokio::test]
 async fn the_gateway_answers_commands_and_threads_become_comments() {
     let discord = DiscordEmulator::start().await;
@@ -532,6 +533,54 @@ async fn the_gateway_answers_commands_and_threads_become_comments() {
         assert!(tokio::time::Instant::now() < deadline, "no comment stored");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // Pressed over the gateway, on another digest message. First Discord fails the thread's
+    // message with a 503: the person gets the insight's details instead, and nothing is linked.
+    let second = adapter.send(&channel, &digest, None).await.unwrap();
+    let posted = discord.messages_in(GROWTH);
+    let posted = posted.iter().find(|m| m.id == second.message_ref).unwrap();
+    let press = |token: &str| {
+        emulated::button(
+            token,
+            GROWTH,
+            MEMBER,
+            &[],
+            &emulated::as_message(posted),
+            &Action::Discuss(id).encode(),
+        )
+    };
+    let thread = second.message_ref.clone();
+    discord.inject(&thread, Fault::ServerError(503));
+    discord.dispatch("INTERACTION_CREATE", press("discuss-failing"));
+    assert!(
+        discord
+            .wait_until(LIMIT, |d| d.said("discuss-failing").len() >= 2)
+            .await,
+        "{:?}",
+        discord.said("discuss-failing")
+    );
+    let said = discord.said("discuss-failing");
+    assert!(
+        text_of(&said[1].body).contains("The export drops accents"),
+        "{said:?}"
+    );
+    assert!(discord.messages_in(&thread).is_empty());
+    // Then it works: a thread opens there too.
+    discord.dispatch("INTERACTION_CREATE", press("discuss-gateway"));
+    assert!(
+        discord
+            .wait_until(LIMIT, |d| !d.messages_in(&thread).is_empty()
+                && d.said("discuss-gateway").len() >= 2)
+            .await,
+        "a thread opens on the message pressed over the gateway: {:?}",
+        discord.said("discuss-gateway")
+    );
+    let said = discord.said("discuss-gateway");
+    assert_eq!(said[0].how, "callback");
+    assert!(
+        text_of(&said[1].body).contains("Started a thread"),
+        "{said:?}"
+    );
 
     // The token is revoked: the gateway stops, naming the fix; HTTP interactions still work.
     discord.set_token("a-new-token");

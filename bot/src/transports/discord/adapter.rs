@@ -7,7 +7,7 @@
 //! them attached, in the same request: a part is posted whole or not at all.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use flywheel_insights::address::{ChannelAddress, Platform};
 use flywheel_insights::message::Message;
@@ -32,16 +32,16 @@ const THREAD_ARCHIVE_MINUTES: u32 = 1440;
 /// Posts to Discord. Cheap to share behind an `Arc`; one per bot.
 #[derive(Debug)]
 pub struct DiscordAdapter {
-    rest: Rest,
+    rest: Arc<Rest>,
     /// Each channel's server, for links (channels never move between servers).
     guilds: Mutex<HashMap<String, Option<String>>>,
 }
 
 impl DiscordAdapter {
-    /// An adapter posting through `rest`.
-    pub fn new(rest: Rest) -> DiscordAdapter {
+    /// An adapter posting through `rest` (shared with everything else posting as the bot).
+    pub fn new(rest: impl Into<Arc<Rest>>) -> DiscordAdapter {
         DiscordAdapter {
-            rest,
+            rest: rest.into(),
             guilds: Mutex::new(HashMap::new()),
         }
     }
