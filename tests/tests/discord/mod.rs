@@ -814,3 +814,67 @@ async fn the_emulator_takes_files_only_as_attachments_of_a_png() {
     assert_eq!(posted.len(), 1);
     assert_eq!(posted[0].files[0].bytes, png);
 }
+
+/// A spike alert reaches Discord through the outbox as an embed, its chart attached and shown.
+#[tokio::test]
+async fn a_spike_alert_reaches_discord_with_its_chart() {
+    let discord = DiscordEmulator::start().await;
+    let service = Service::start(&discord, Duration::from_secs(60), false).await;
+    let now = flywheel::clock::Clock::now(&service.clock);
+    let today = now.date_naive();
+    let row = |n: usize, back: u64| flywheel_insights::model::InsightData {
+        source: "test".into(),
+        source_ref: format!("spike-{n}"),
+        title: format!("Refund missing {n}"),
+        body: "The refund never reached my card.".into(),
+        observed_on: today - chrono::Days::new(back),
+        tags: vec!["refunds".into()],
+        segment: None,
+        stage: None,
+        kind: None,
+        sentiment: flywheel_insights::model::Sentiment::Negative,
+        severity: flywheel_insights::model::Severity::DEFAULT,
+        account: None,
+        url: None,
+        visibility: flywheel_insights::model::Visibility::Teams(vec!["growth".into()]),
+    };
+    let mut rows: Vec<_> = (1..=35).map(|back| row(back as usize, back)).collect();
+    rows.extend((0..9).map(|n| row(100 + n, 0)));
+    flywheel::services::ingest::ingest(&service.app, rows, |_| {})
+        .await
+        .unwrap();
+
+    let spiked = flywheel::services::alerts::spike_step(&service.app)
+        .await
+        .unwrap();
+    assert_eq!(
+        spiked.alerted, 1,
+        "growth alone sees these insights: {spiked:?}"
+    );
+    let sent = flywheel::services::delivery::Worker::new(
+        service.app.clone(),
+        service.adapters.clone(),
+        "alerts",
+    )
+    .drain()
+    .await
+    .unwrap();
+    assert_eq!(sent.sent, 1);
+    assert!(discord.messages_in(SUPPORT).is_empty());
+    let posted = discord.messages_in(GROWTH);
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert!(
+        posted[0].text().contains("refunds is spiking"),
+        "{}",
+        posted[0].text()
+    );
+    assert_eq!(posted[0].files.len(), 1);
+    assert!(posted[0].files[0].bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let embeds = posted[0].body["embeds"].as_array().unwrap();
+    assert!(
+        embeds
+            .iter()
+            .any(|e| e["image"]["url"] == "attachment://chart.png"),
+        "{embeds:?}"
+    );
+}
