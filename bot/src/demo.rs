@@ -2,7 +2,9 @@
 //! Database, with nothing to set up. It writes a small configuration and a fresh SQLite store in
 //! `<data dir>/demo`, imports the sample (embedded in the binary) twice to show that re-imports
 //! change nothing, asks a few questions the way people do, previews the weekly digest a team
-//! would have received when the complaints peaked, and says what to try next.
+//! would have received when the complaints peaked, closes the loop with a flag, a decision and
+//! its review reminder, replays the quarter to show the first spike alert the team would have
+//! got, and says what to try next.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,6 +65,7 @@ schedule = "0 9 * * MON"
 timezone = "America/New_York"
 filter = "source:cfpb"
 managers = ["console:dana"]
+follow = ["identity theft", "ignored disputes"]
 
 [[themes]]
 name = "identity theft"
@@ -182,6 +185,7 @@ pub async fn run_in(dir: &Path) -> Result<String, Failure> {
     out.push('\n');
 
     close_the_loop(&app, &composed.digest, &mut out).await?;
+    spikes(&app, probe_first(&probe), today, &mut out).await?;
 
     app.store.close().await;
     let config = config_path.display();
@@ -199,6 +203,77 @@ pub async fn run_in(dir: &Path) -> Result<String, Failure> {
         started.elapsed()
     ));
     Ok(out)
+}
+
+/// The first day of the sample.
+fn probe_first(probe: &import::Parsed) -> Option<NaiveDate> {
+    probe
+        .rows
+        .iter()
+        .filter_map(|r| r.result.as_ref().ok())
+        .map(|d| d.observed_on)
+        .min()
+}
+
+/// The quarter replayed a day at a time, at noon in the team's timezone, as `flywheel serve`
+/// would have watched it: the first spike alert the team's channel got, and how many came.
+async fn spikes(
+    app: &App,
+    first: Option<NaiveDate>,
+    today: NaiveDate,
+    out: &mut String,
+) -> Result<(), Failure> {
+    let Some(first) = first else {
+        return Ok(());
+    };
+    let team = app
+        .config
+        .team("credit-reports")
+        .context("the demo team is configured")?;
+    // Four weeks of history before a day can be judged against its own normal.
+    let mut day = first.checked_add_days(Days::new(28)).unwrap_or(first);
+    while day <= today {
+        let noon = day
+            .and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default())
+            .and_local_timezone(team.timezone)
+            .earliest()
+            .context("noon exists")?
+            .with_timezone(&chrono::Utc);
+        let then = App {
+            clock: Arc::new(ManualClock::new(noon)),
+            ..app.clone()
+        };
+        crate::services::alerts::spike_step(&then).await?;
+        day = day.succ_opt().unwrap_or(today);
+        if day == today {
+            break;
+        }
+    }
+    let alerts = app
+        .store
+        .alerts_since(
+            flywheel_storage::AlertKind::Spike,
+            chrono::DateTime::UNIX_EPOCH,
+        )
+        .await
+        .context("cannot read the spike alerts")?;
+    let Some(alert) = alerts.first() else {
+        return Ok(());
+    };
+    let message: flywheel_insights::message::Message =
+        serde_json::from_value(alert.message.clone()).context("a stored alert")?;
+    out.push_str(&format!(
+        "# {}: a spike alert in console:credit-reports, one of {} over the quarter for the \
+         themes the team follows.\n\n",
+        alert
+            .created_at
+            .with_timezone(&team.timezone)
+            .format("%Y-%m-%d"),
+        alerts.len()
+    ));
+    out.push_str(&render(&message));
+    out.push('\n');
+    Ok(())
 }
 
 /// The loop from the digest to a decision and its review, as the team's channel would see it:

@@ -372,6 +372,11 @@ fn the_demo_imports_asks_and_says_what_to_try_next() {
         "{run:?}"
     );
     assert!(
+        run.stdout
+            .contains("identity theft is at 20× its usual volume (20 on 17 Jul"),
+        "{run:?}"
+    );
+    assert!(
         !run.stdout.contains("Sorry, something went wrong"),
         "{run:?}"
     );
