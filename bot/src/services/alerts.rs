@@ -10,7 +10,7 @@
 //!   only succeeds from the mark it read;
 //! - a spike's alert is keyed by team, theme and day.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -100,14 +100,41 @@ pub async fn watch_step(app: &App) -> anyhow::Result<WatchOutcome> {
         return Ok(outcome);
     }
     let through = app.store.latest_change().await?;
+    // Watches at the same mark for the same team look at the same new insights: one pass
+    // over them serves every such watch.
+    let mut groups: BTreeMap<(i64, Option<String>), Vec<Watch>> = BTreeMap::new();
     for watch in due {
-        outcome.looked += 1;
-        let (settled, matched) = look(app, &watch, through, now).await?;
-        outcome.matched += matched;
-        match settled {
-            WatchSettled::Settled { alert_id: Some(_) } => outcome.alerted += 1,
-            WatchSettled::Settled { alert_id: None } => {}
-            WatchSettled::Lost => outcome.lost += 1,
+        groups
+            .entry((watch.seen_seq, watch.team.clone()))
+            .or_default()
+            .push(watch);
+    }
+    for ((seen, team), watches) in groups {
+        let (tz, _) = team_time(app, team.as_deref());
+        let today = now.with_timezone(&tz).date_naive();
+        let queries: Vec<Option<Query>> = watches
+            .iter()
+            .map(|watch| match parse(&watch.query) {
+                Ok(query) => Some(query),
+                Err(e) => {
+                    tracing::warn!(watch = watch.id, "a watched question no longer reads: {e}");
+                    None
+                }
+            })
+            .collect();
+        let found = if through > seen {
+            scan(app, seen, through, &watches[0].scope(), queries, today).await?
+        } else {
+            watches.iter().map(|_| Found::default()).collect()
+        };
+        for (watch, found) in watches.iter().zip(found) {
+            outcome.looked += 1;
+            outcome.matched += found.total;
+            match settle(app, watch, through, now, found).await? {
+                WatchSettled::Settled { alert_id: Some(_) } => outcome.alerted += 1,
+                WatchSettled::Settled { alert_id: None } => {}
+                WatchSettled::Lost => outcome.lost += 1,
+            }
         }
     }
     if outcome.alerted > 0 {
@@ -125,86 +152,99 @@ fn team_time(app: &App, team: Option<&str>) -> (Tz, Option<QuietHours>) {
     }
 }
 
-/// Looks at one watch's new insights up to change `through` and settles it.
-async fn look(
+/// Reads the insights added after change `seen` up to `through` that `scope` may see, page by
+/// page, and matches each against every question (`None`: a question that no longer reads,
+/// which matches nothing): what each found, in the order of `queries`.
+async fn scan(
     app: &App,
-    watch: &Watch,
+    seen: i64,
     through: i64,
-    now: DateTime<Utc>,
-) -> anyhow::Result<(WatchSettled, u64)> {
-    let (tz, quiet) = team_time(app, watch.team.as_deref());
-    let next = watch.cadence.next_check(now, tz);
-    let settle = |alert: Option<NewAlert>| async move {
-        app.store
-            .settle_watch(watch.id, watch.seen_seq, through, next, alert.as_ref())
-            .await
-            .with_context(|| format!("cannot settle watch {}", watch.id))
-    };
-    if through <= watch.seen_seq {
-        return Ok((settle(None).await?, 0));
-    }
-    let query = match parse(&watch.query) {
-        Ok(query) => query,
-        Err(e) => {
-            tracing::warn!(watch = watch.id, "a watched question no longer reads: {e}");
-            return Ok((settle(None).await?, 0));
-        }
-    };
-    let today = now.with_timezone(&tz).date_naive();
-    let scope = watch.scope();
-    let mut found = Found::default();
+    scope: &Scope,
+    queries: Vec<Option<Query>>,
+    today: NaiveDate,
+) -> anyhow::Result<Vec<Found>> {
+    let queries = std::sync::Arc::new(queries);
+    let mut found: Vec<Found> = queries.iter().map(|_| Found::default()).collect();
     let mut from = None;
     loop {
         let page = app
             .store
-            .insights_added(watch.seen_seq, through, from, &scope, PAGE)
+            .insights_added(seen, through, from, scope, PAGE)
             .await?;
         let Some((seq, last)) = page.last().map(|(seq, i)| (*seq, i.id)) else {
             break;
         };
         from = Some((seq, last));
         let full = page.len() == PAGE;
-        let query = query.clone();
-        let before = std::mem::take(&mut found);
+        let queries = queries.clone();
+        let mut before = std::mem::take(&mut found);
         // Matching is CPU work: off the runtime's threads.
-        found = tokio::task::spawn_blocking(move || before.add(&query, page, today))
-            .await
-            .context("matching new insights failed")?;
+        found = tokio::task::spawn_blocking(move || {
+            for (_, insight) in &page {
+                let document = Document::from_insight(insight);
+                for (query, found) in queries.iter().zip(before.iter_mut()) {
+                    if query.as_ref().is_some_and(|q| q.matches(&document, today)) {
+                        found.add(insight);
+                    }
+                }
+            }
+            before
+        })
+        .await
+        .context("matching new insights failed")?;
         if !full {
             break;
         }
     }
-    if found.total == 0 {
-        return Ok((settle(None).await?, 0));
-    }
-    let batch = WatchBatch {
-        watch_id: watch.id,
-        query: &watch.query,
-        total: found.total,
-        best: found.best.iter().collect(),
-        since: found.oldest.unwrap_or(today),
+    Ok(found)
+}
+
+/// Moves `watch` on to change `through`, with an alert of what it `found` when it found any.
+async fn settle(
+    app: &App,
+    watch: &Watch,
+    through: i64,
+    now: DateTime<Utc>,
+    found: Found,
+) -> anyhow::Result<WatchSettled> {
+    let (tz, quiet) = team_time(app, watch.team.as_deref());
+    let next = watch.cadence.next_check(now, tz);
+    let alert = if found.total == 0 {
+        None
+    } else {
+        let today = now.with_timezone(&tz).date_naive();
+        let batch = WatchBatch {
+            watch_id: watch.id,
+            query: &watch.query,
+            total: found.total,
+            best: found.best.iter().collect(),
+            since: found.oldest.unwrap_or(today),
+        };
+        let message = watch_message(&batch);
+        Some(NewAlert {
+            key: format!("watch:{}:{through}", watch.id),
+            team: watch.team.clone(),
+            kind: AlertKind::Watch,
+            subject: format!("watch:{}", watch.id),
+            thread: None,
+            message: serde_json::to_value(&message)?,
+            summary: serde_json::json!({
+                "watch": watch.id,
+                "query": watch.query,
+                "matched": found.total,
+                "quoted": found.best.iter().map(|i| i.id).collect::<Vec<_>>(),
+                "from_change": watch.seen_seq,
+                "through_change": through,
+            }),
+            channels: vec![watch.channel.clone()],
+            now,
+            due: quiet.map_or(now, |q| q.release(now, tz)),
+        })
     };
-    let message = watch_message(&batch);
-    let alert = NewAlert {
-        key: format!("watch:{}:{through}", watch.id),
-        team: watch.team.clone(),
-        kind: AlertKind::Watch,
-        subject: format!("watch:{}", watch.id),
-        thread: None,
-        message: serde_json::to_value(&message)?,
-        summary: serde_json::json!({
-            "watch": watch.id,
-            "query": watch.query,
-            "matched": found.total,
-            "quoted": found.best.iter().map(|i| i.id).collect::<Vec<_>>(),
-            "from_change": watch.seen_seq,
-            "through_change": through,
-        }),
-        channels: vec![watch.channel.clone()],
-        now,
-        due: quiet.map_or(now, |q| q.release(now, tz)),
-    };
-    Ok((settle(Some(alert)).await?, found.total))
+    app.store
+        .settle_watch(watch.id, watch.seen_seq, through, next, alert.as_ref())
+        .await
+        .with_context(|| format!("cannot settle watch {}", watch.id))
 }
 
 /// New insights matching a watch, so far.
@@ -217,27 +257,24 @@ struct Found {
 }
 
 impl Found {
-    /// Adds the matches among `page`.
-    fn add(mut self, query: &Query, page: Vec<(i64, Insight)>, today: NaiveDate) -> Found {
-        for (_, insight) in page {
-            if !query.matches(&Document::from_insight(&insight), today) {
-                continue;
-            }
-            self.total += 1;
-            let day = insight.data.observed_on;
-            self.oldest = Some(self.oldest.map_or(day, |d| d.min(day)));
-            self.best.push(insight);
-            // Most severe first, then the most recently observed, then the newest.
-            self.best.sort_by(|a, b| {
-                (b.data.severity.get(), b.data.observed_on, b.id).cmp(&(
-                    a.data.severity.get(),
-                    a.data.observed_on,
-                    a.id,
-                ))
-            });
-            self.best.truncate(MAX_QUOTED);
+    /// Counts a match, keeping it among the best when it is: most severe first, then the most
+    /// recently observed, then the newest.
+    fn add(&mut self, insight: &Insight) {
+        self.total += 1;
+        let day = insight.data.observed_on;
+        self.oldest = Some(self.oldest.map_or(day, |d| d.min(day)));
+        let rank = |i: &Insight| (i.data.severity.get(), i.data.observed_on, i.id);
+        if self.best.len() == MAX_QUOTED
+            && self
+                .best
+                .last()
+                .is_some_and(|worst| rank(worst) >= rank(insight))
+        {
+            return;
         }
-        self
+        self.best.push(insight.clone());
+        self.best.sort_by_key(|i| std::cmp::Reverse(rank(i)));
+        self.best.truncate(MAX_QUOTED);
     }
 }
 

@@ -273,6 +273,15 @@ spike_alerts = false
         let reply = say(&app, "console:ana", channel, "/insights watch invoice").await;
         assert!(reply.contains("Watching"), "{reply}");
     }
+    // A second question in finance, looked at in the same pass as the first.
+    let reply = say(
+        &app,
+        "console:ana",
+        "console:finance",
+        "/insights watch merger -refund",
+    )
+    .await;
+    assert!(reply.contains("Watching"), "{reply}");
     let mut secret = insight(
         "s1",
         today(&app),
@@ -283,9 +292,11 @@ spike_alerts = false
     add(&app, vec![secret]).await;
     clock.advance(chrono::Duration::seconds(61));
     let step = watch_step(&app).await.unwrap();
-    assert_eq!((step.looked, step.alerted), (2, 1));
-    worker(&app).drain().await.unwrap();
-    assert!(log(dir.path(), "finance").contains("Invoice dispute"));
+    assert_eq!((step.looked, step.alerted, step.matched), (3, 2, 2));
+    assert_eq!(worker(&app).drain().await.unwrap().sent, 2);
+    let finance = log(dir.path(), "finance");
+    assert_eq!(finance.matches("Invoice dispute").count(), 2, "{finance}");
+    assert!(finance.contains("merger -refund"), "{finance}");
     assert!(!log(dir.path(), "support").contains("Invoice dispute"));
 }
 
