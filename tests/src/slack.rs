@@ -579,6 +579,19 @@ async fn api(
         Err(Refusal::Http(status)) => format!("http {}", status.as_u16()),
     };
     match fault {
+        Some(Fault::DropAfterAccept) if answer.is_err() => {
+            // Nothing was accepted (a rate limit, an error): the fault waits for a request
+            // that is.
+            if let Some(c) = &channel {
+                shared
+                    .lock()
+                    .faults
+                    .entry((method.clone(), c.clone()))
+                    .or_default()
+                    .push_front(Fault::DropAfterAccept);
+            }
+            log(&shared, &method, &channel, &outcome);
+        }
         Some(Fault::DropAfterAccept) => {
             log(
                 &shared,
