@@ -39,6 +39,8 @@ const HISTORY_DAYS: u64 = 400;
 const REPLAY_DAYS: u64 = 60;
 /// The most themes a team follows by default (every theme): the largest.
 const MAX_FOLLOWED: usize = 50;
+/// The days whose themes a team follows by default: a baseline's worth, and a little more.
+const FOLLOWED_WINDOW_DAYS: u64 = 35;
 
 /// What one [`watch_step`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -311,20 +313,29 @@ pub async fn spike_step(app: &App) -> anyhow::Result<SpikeOutcome> {
     Ok(outcome)
 }
 
-/// The theme keys the team follows: configured, named by its filter, or its largest themes.
+/// The theme keys the team follows: configured, named by its filter, or else the largest
+/// themes among what the team may see of the last [`FOLLOWED_WINDOW_DAYS`] days (one pass over
+/// the index).
 async fn followed(app: &App, team: &Team) -> anyhow::Result<Vec<String>> {
     let themes = team.followed_themes();
     if !themes.is_empty() {
         return Ok(themes);
     }
-    let counts = app
-        .store
-        .theme_counts(&Scope::Team(team.name.clone()))
-        .await?;
-    Ok(counts
+    let today = app.clock.now().with_timezone(&team.timezone).date_naive();
+    let mut options = SearchOptions::new(Scope::Team(team.name.clone()), today);
+    options.limit = 0;
+    options.breakdown = MAX_FOLLOWED;
+    options.observed = Some(DateRange {
+        from: today
+            .checked_sub_days(Days::new(FOLLOWED_WINDOW_DAYS))
+            .unwrap_or(today),
+        until: today.succ_opt().unwrap_or(today),
+    });
+    let result = app.store.search(&Query::everything(), &options).await?;
+    Ok(result
+        .themes
         .into_iter()
-        .take(MAX_FOLLOWED)
-        .map(|c| c.name)
+        .map(|c| flywheel_insights::model::key(&c.name))
         .collect())
 }
 

@@ -489,3 +489,36 @@ follow = ["refunds"]
     assert_eq!(worker(&app).drain().await.unwrap().sent, 2);
     assert!(log(dir.path(), "billing-leads").contains("refunds is spiking"));
 }
+
+/// A team that names no themes follows its largest recent ones, whatever their spelling.
+#[tokio::test]
+async fn a_team_without_followed_themes_hears_of_its_largest_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let teams = r#"
+[[teams]]
+name = "everyone"
+channels = ["console:everyone"]
+"#;
+    let (app, _clock) = app_with(dir.path(), None, teams, "2026-03-10T12:00:00Z").await;
+    let today = today(&app);
+    let mut rows = Vec::new();
+    for back in 0..36u64 {
+        let n = if back == 0 { 12 } else { 2 };
+        for k in 0..n {
+            let mut row = insight(
+                &format!("d{back}-{k}"),
+                today.checked_sub_days(Days::new(back)).unwrap(),
+                "Refund late",
+                "my refund is late",
+            );
+            row.tags = vec!["Refund Delays".into()];
+            rows.push(row);
+        }
+    }
+    add(&app, rows).await;
+    let step = spike_step(&app).await.unwrap();
+    assert_eq!((step.looked, step.alerted), (1, 1), "{step:?}");
+    assert_eq!(worker(&app).drain().await.unwrap().sent, 1);
+    let posted = log(dir.path(), "everyone");
+    assert!(posted.contains("Refund Delays is spiking"), "{posted}");
+}
