@@ -203,7 +203,7 @@ pub struct Team {
     /// Whether the team hears about spikes in the themes it follows. Default true.
     pub spike_alerts: bool,
     /// The theme keys whose spikes the team hears about (`follow`); empty for the themes its
-    /// `filter` names, or every theme when it names none.
+    /// `filter` names, or its 50 largest of the last five weeks when it names none.
     pub follow: Vec<String>,
 }
 
