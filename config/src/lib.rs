@@ -218,7 +218,7 @@ pub struct TeamWatch {
 
 impl Team {
     /// The theme keys whose spikes the team hears about: `follow`, else the themes its filter
-    /// names; empty means every theme.
+    /// names; empty means the largest recent ones, which only the store knows.
     pub fn followed_themes(&self) -> Vec<String> {
         if !self.follow.is_empty() {
             return self.follow.clone();
