@@ -270,6 +270,53 @@ async fn decisions_follow_the_permission_matrix_and_the_review_loop_on_discord()
         "redacted: {shown}"
     );
 
+    // An insight only growth may see is not there in support's channel, nor citable there.
+    let private = flywheel_insights::model::InsightData {
+        source: "crm".into(),
+        source_ref: "private-1".into(),
+        title: "Merger pricing complaint".into(),
+        body: "Only growth may read this".into(),
+        observed_on: flywheel::clock::Clock::now(&service.clock).date_naive(),
+        tags: Vec::new(),
+        segment: None,
+        stage: None,
+        kind: None,
+        sentiment: flywheel_insights::model::Sentiment::Negative,
+        severity: flywheel_insights::model::Severity::DEFAULT,
+        account: None,
+        url: None,
+        visibility: flywheel_insights::model::Visibility::Teams(vec!["growth".into()]),
+    };
+    let report = flywheel::services::ingest::ingest(&service.app, vec![private], |_| {})
+        .await
+        .unwrap();
+    let private_id = report.first_id().unwrap();
+    let show = |channel: &'static str| {
+        service.slash(
+            &discord,
+            (MEMBER, &[]),
+            channel,
+            ("insights", "show"),
+            json!([{"name": "id", "type": 4, "value": private_id}]),
+        )
+    };
+    assert!(show(GROWTH).await.contains("Merger pricing complaint"));
+    let hidden = show(SUPPORT).await;
+    assert!(
+        hidden.contains(&format!("There is no insight #{private_id} here")),
+        "{hidden}"
+    );
+    let asked = service
+        .slash(
+            &discord,
+            (MEMBER, &[]),
+            SUPPORT,
+            ("insights", "ask"),
+            json!([{"name": "question", "type": 3, "value": "merger pricing"}]),
+        )
+        .await;
+    assert!(!asked.contains("Merger pricing complaint"), "{asked}");
+
     let log = |title: &str| {
         json!([{"name": "title", "type": 3, "value": title},
                {"name": "evidence", "type": 3, "value": evidence.to_string()},
