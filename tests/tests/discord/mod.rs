@@ -270,7 +270,7 @@ async fn decisions_follow_the_permission_matrix_and_the_review_loop_on_discord()
         "redacted: {shown}"
     );
 
-    // An insight only growth may see is not there in support's channel, nor citable there.
+    // An insight only growth may see is neither shown nor found in support's channel.
     let private = flywheel_insights::model::InsightData {
         source: "crm".into(),
         source_ref: "private-1".into(),
