@@ -195,6 +195,8 @@ pub(crate) struct Emulated {
     /// Registered commands, by path.
     pub(crate) commands: HashMap<String, Value>,
     pub(crate) identified: u32,
+    /// Reactions the bot added: (channel, message, emoji).
+    reactions: Vec<(String, String, String)>,
 }
 
 /// Lets a handler close its own connection without answering.
@@ -346,6 +348,17 @@ impl DiscordEmulator {
         record
     }
 
+    /// The reactions the bot added under the message `message` of `channel` (a thread is a
+    /// channel), in order.
+    pub fn reactions(&self, channel: &str, message: &str) -> Vec<String> {
+        self.lock()
+            .reactions
+            .iter()
+            .filter(|(c, m, _)| c == channel && m == message)
+            .map(|(_, _, emoji)| emoji.clone())
+            .collect()
+    }
+
     /// Waits until `check` holds of the emulator's state (giving up after `limit`).
     pub async fn wait_until(
         &self,
@@ -491,6 +504,33 @@ async fn api(
         (&Method::GET, ["channels", id, "messages"]) => history(&shared, id, &query),
         (&Method::POST, ["channels", id, "messages"]) => {
             return post_message(&shared, &connection, id, json, files).await;
+        }
+        (
+            &Method::PUT,
+            [
+                "channels",
+                id,
+                "messages",
+                message,
+                "reactions",
+                emoji,
+                "@me",
+            ],
+        ) => {
+            let mut state = shared.lock();
+            if state
+                .messages
+                .iter()
+                .any(|m| m.channel == *id && m.id == *message)
+            {
+                let emoji = percent_decoded(emoji);
+                state
+                    .reactions
+                    .push((id.to_string(), message.to_string(), emoji));
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                error(StatusCode::NOT_FOUND, 10008, "Unknown Message")
+            }
         }
         (&Method::POST, ["channels", id, "messages", message, "threads"]) => {
             open_thread(&shared, id, message, &json)
@@ -1085,4 +1125,28 @@ pub fn ping() -> Value {
 /// What a recorded message looks like in Discord's JSON, for a button press on it.
 pub fn as_message(m: &Recorded) -> Value {
     message_json(m)
+}
+
+/// `%E2%9C%85` as `✅`: a path segment with its percent-escapes decoded.
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

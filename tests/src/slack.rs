@@ -189,6 +189,8 @@ struct Emulated {
     sockets: socket::Sockets,
     /// Files announced, uploaded and shared.
     files: files::Files,
+    /// Reactions the bot added: (channel, message ts, name).
+    reactions: Vec<(String, String, String)>,
 }
 
 struct Channel {
@@ -367,6 +369,16 @@ impl SlackEmulator {
             .iter()
             .filter(|(n, _)| n == name)
             .map(|(_, body)| body.clone())
+            .collect()
+    }
+
+    /// The reactions the bot added under the message `ts` of `channel`, in order.
+    pub fn reactions(&self, channel: &str, ts: &str) -> Vec<String> {
+        self.lock()
+            .reactions
+            .iter()
+            .filter(|(c, t, _)| c == channel && t == ts)
+            .map(|(_, _, name)| name.clone())
             .collect()
     }
 
@@ -699,6 +711,7 @@ fn needed_scope(method: &str) -> Option<&'static str> {
         "conversations.history" | "conversations.replies" => Some("channels:history"),
         "conversations.info" => Some("channels:read"),
         "files.getUploadURLExternal" | "files.completeUploadExternal" => Some("files:write"),
+        "reactions.add" => Some("reactions:write"),
         _ => None,
     }
 }
@@ -721,6 +734,7 @@ fn handle(
             | "conversations.history"
             | "conversations.replies"
             | "conversations.info"
+            | "reactions.add"
             | "files.getUploadURLExternal"
             | "files.completeUploadExternal"
     );
@@ -815,6 +829,27 @@ fn handle(
         "conversations.replies" => replies(&state, &channel, params),
         "files.completeUploadExternal" => {
             files::complete(shared, &mut state, params, Some(&channel))
+        }
+        "reactions.add" => {
+            let ts = str_param(params, "timestamp")
+                .unwrap_or_default()
+                .to_string();
+            let Some(name) = str_param(params, "name").map(str::to_string) else {
+                return Err(slack_error("invalid_name"));
+            };
+            let exists = state
+                .messages
+                .iter()
+                .any(|m| m.channel == channel && m.ts == ts && m.ephemeral_user.is_none());
+            if !exists {
+                return Err(slack_error("message_not_found"));
+            }
+            let reaction = (channel.clone(), ts, name);
+            if state.reactions.contains(&reaction) {
+                return Err(slack_error("already_reacted"));
+            }
+            state.reactions.push(reaction);
+            Ok(json!({}))
         }
         "chat.getPermalink" => {
             let ts = str_param(params, "message_ts").unwrap_or_default();

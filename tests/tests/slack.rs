@@ -1188,7 +1188,8 @@ async fn discuss_opens_a_linked_thread_whose_replies_become_comments_once() {
     );
 
     // A reply in the thread, delivered twice (Slack retries), and a reply elsewhere.
-    let event = thread_reply("Ev01", &parent, "1700000000.000200", "Happens to us too");
+    let said = slack.post_user_message("C0TEAM", "U0REPLIER", "Happens to us too");
+    let event = thread_reply("Ev01", &parent, &said, "Happens to us too");
     assert_eq!(service.event(&event, None).await.status(), 200);
     assert_eq!(service.event(&event, Some("1")).await.status(), 200);
     let elsewhere = thread_reply(
@@ -1206,7 +1207,10 @@ async fn discuss_opens_a_linked_thread_whose_replies_become_comments_once() {
     assert_eq!(comments.len(), 1, "{comments:?}");
     assert_eq!(comments[0].text, "Happens to us too");
     assert_eq!(comments[0].author, "slack:U0REPLIER");
-    assert_eq!(comments[0].platform_ref, "1700000000.000200");
+    assert_eq!(comments[0].platform_ref, said);
+    // The person sees their reply kept, once.
+    assert_eq!(slack.reactions("C0TEAM", &said), ["white_check_mark"]);
+    assert_eq!(slack.count("reactions.add", "ok"), 1);
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use flywheel_storage::engagement::NewComment;
 use super::event::ThreadReply;
 use super::without_nul;
 use crate::app::App;
+use crate::services::channels::Adapters;
 
 /// The longest comment kept, in characters; the rest of a longer reply is replaced by a note
 /// of how much was cut.
@@ -32,12 +33,12 @@ pub fn comment_text(app: &App, text: &str) -> String {
     kept
 }
 
-/// Stores `reply` as a comment when its thread is linked to an insight. An error means it was
-/// not stored.
-pub(super) async fn thread_reply(app: &App, reply: &ThreadReply) -> anyhow::Result<()> {
+/// Stores `reply` as a comment when its thread is linked to an insight: whether it was stored
+/// now (not before). An error means it was not stored.
+pub(super) async fn thread_reply(app: &App, reply: &ThreadReply) -> anyhow::Result<bool> {
     let channel = reply.channel.to_string();
     let Some(insight_id) = app.store.thread_insight(&channel, &reply.thread).await? else {
-        return Ok(());
+        return Ok(false);
     };
     let comment = NewComment {
         insight_id,
@@ -48,10 +49,25 @@ pub(super) async fn thread_reply(app: &App, reply: &ThreadReply) -> anyhow::Resu
         text: comment_text(app, &reply.text),
         now: app.clock.now(),
     };
-    if app.store.add_comment(&comment).await? {
+    let stored = app.store.add_comment(&comment).await?;
+    if stored {
         tracing::info!(insight_id, "stored a comment from a thread");
     }
-    Ok(())
+    Ok(stored)
+}
+
+/// Shows the person that their reply was kept (a ✅ under it, where the platform has
+/// reactions). A platform that refuses (a missing permission or scope) changes nothing else.
+pub(super) async fn acknowledge(adapters: &Adapters, reply: &ThreadReply) {
+    let Some(adapter) = adapters.get(reply.channel.platform) else {
+        return;
+    };
+    if let Err(e) = adapter
+        .acknowledge(&reply.channel, Some(&reply.thread), &reply.message)
+        .await
+    {
+        tracing::debug!(channel = %reply.channel, "cannot mark a kept comment: {e}");
+    }
 }
 
 #[cfg(test)]

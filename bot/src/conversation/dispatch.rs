@@ -15,7 +15,9 @@ impl Inbound {
             Event::Button(pressed) => Some(buttons::press(self, &pressed).await),
             Event::Save(save) => Some(save::save_message(self, &save).await),
             Event::ThreadReply(reply) => {
-                comments::thread_reply(&self.app, &reply).await?;
+                if comments::thread_reply(&self.app, &reply).await? {
+                    comments::acknowledge(&self.adapters, &reply).await;
+                }
                 None
             }
         })

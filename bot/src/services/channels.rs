@@ -154,6 +154,19 @@ pub trait Adapter: Send + Sync + 'static {
         Box::pin(async { Ok(None) })
     }
 
+    /// Marks the message `message` of `channel` (in the thread under `thread`, when given) as
+    /// kept, where the platform has reactions: a ✅ under a thread reply stored as a comment,
+    /// so the person sees it counted. Adapters without reactions do nothing.
+    fn acknowledge<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        thread: Option<&'a str>,
+        message: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        let _ = (channel, thread, message);
+        Box::pin(async { Ok(()) })
+    }
+
     /// Whether a message marked `marker` was already posted to `channel`, and if so which.
     fn find_sent<'a>(
         &'a self,

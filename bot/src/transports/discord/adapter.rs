@@ -300,6 +300,28 @@ impl Adapter for DiscordAdapter {
         .boxed()
     }
 
+    /// A ✅ reaction; a thread's messages are in the thread's own channel.
+    fn acknowledge<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        thread: Option<&'a str>,
+        message: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        async move {
+            let channel = thread.unwrap_or(discord_channel(channel)?);
+            let path = format!("/channels/{channel}/messages/{message}/reactions/%E2%9C%85/@me");
+            self.rest
+                .put_empty(
+                    &format!("PUT /channels/{channel}/messages/reactions"),
+                    &path,
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| e.error)
+        }
+        .boxed()
+    }
+
     /// The reply goes into the thread (a channel of its own), each part with its nonce.
     fn reply_marked<'a>(
         &'a self,

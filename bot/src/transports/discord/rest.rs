@@ -131,6 +131,11 @@ impl Rest {
         self.call(Method::PUT, route, path, Some(body)).await
     }
 
+    /// `PUT path` without a body (a reaction).
+    pub async fn put_empty(&self, route: &str, path: &str) -> Result<Value, RestError> {
+        self.call(Method::PUT, route, path, None).await
+    }
+
     /// `PATCH path` with a JSON body.
     pub async fn patch(&self, route: &str, path: &str, body: &Value) -> Result<Value, RestError> {
         self.call(Method::PATCH, route, path, Some(body)).await

@@ -751,6 +751,34 @@ impl Adapter for SlackAdapter {
         .boxed()
     }
 
+    /// A ✅ reaction (`reactions.add`; needs the `reactions:write` scope).
+    fn acknowledge<'a>(
+        &'a self,
+        channel: &'a ChannelAddress,
+        _thread: Option<&'a str>,
+        message: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        async move {
+            let channel = slack_channel(channel)?;
+            let request = serde_json::json!({
+                "channel": channel,
+                "timestamp": message,
+                "name": "white_check_mark",
+            });
+            let session = self.client.open_session(&self.token);
+            let _: serde_json::Value = self
+                .call("reactions.add", Some(channel), async {
+                    session
+                        .http_session_api
+                        .http_post("reactions.add", &request, None)
+                        .await
+                })
+                .await?;
+            Ok(())
+        }
+        .boxed()
+    }
+
     fn reply_marked<'a>(
         &'a self,
         channel: &'a ChannelAddress,

@@ -315,7 +315,13 @@ mod tests {
                 values(manifest, "callback_id"),
                 [translate::SAVE_AS_INSIGHT]
             );
-            for scope in ["chat:write", "files:write", "commands", "channels:history"] {
+            for scope in [
+                "chat:write",
+                "files:write",
+                "reactions:write",
+                "commands",
+                "channels:history",
+            ] {
                 assert!(
                     manifest.contains(&format!("      - {scope}\n")),
                     "{scope} is missing"
