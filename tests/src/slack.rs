@@ -837,13 +837,7 @@ fn handle(
             let Some(name) = str_param(params, "name").map(str::to_string) else {
                 return Err(slack_error("invalid_name"));
             };
-            let exists = state
-                .messages
-                .iter()
-                .any(|m| m.channel == channel && m.ts == ts && m.ephemeral_user.is_none());
-            if !exists {
-                return Err(slack_error("message_not_found"));
-            }
+            shown_message(&state, &channel, &ts)?;
             let reaction = (channel.clone(), ts, name);
             if state.reactions.contains(&reaction) {
                 return Err(slack_error("already_reacted"));
@@ -853,13 +847,7 @@ fn handle(
         }
         "chat.getPermalink" => {
             let ts = str_param(params, "message_ts").unwrap_or_default();
-            let exists = state
-                .messages
-                .iter()
-                .any(|m| m.channel == channel && m.ts == ts && m.ephemeral_user.is_none());
-            if !exists {
-                return Err(slack_error("message_not_found"));
-            }
+            shown_message(&state, &channel, &ts)?;
             Ok(json!({
                 "channel": channel,
                 "permalink": format!(
@@ -1086,6 +1074,20 @@ fn history(state: &Emulated, channel: &str, params: &Map<String, Value>) -> Answ
         "pin_count": 0,
         "response_metadata": {"next_cursor": next_cursor},
     }))
+}
+
+/// Refuses with `message_not_found` unless `channel` shows a message `ts` (not an ephemeral
+/// one).
+fn shown_message(state: &Emulated, channel: &str, ts: &str) -> Result<(), Refusal> {
+    let exists = state
+        .messages
+        .iter()
+        .any(|m| m.channel == channel && m.ts == ts && m.ephemeral_user.is_none());
+    if exists {
+        Ok(())
+    } else {
+        Err(slack_error("message_not_found"))
+    }
 }
 
 /// `conversations.replies`: the thread under the message `ts`, the parent first, then its
