@@ -847,7 +847,7 @@ fn handle(
         }
         "chat.getPermalink" => {
             let ts = str_param(params, "message_ts").unwrap_or_default();
-            shown_message(&state, &channel, &ts)?;
+            shown_message(&state, &channel, ts)?;
             Ok(json!({
                 "channel": channel,
                 "permalink": format!(
