@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::db::{Db, Sql, SqlBuilder};
-use crate::digests::{instant, json_text, parse_json, refuse_nul, refused};
+use crate::digests::{each_once, instant, json_text, parse_json, refuse_nul, refused};
 use crate::error::{QueryResultExt, StoreError};
 use crate::insights::{INSIGHT_COLUMNS, InsightRow};
 use crate::store::{Backend, Store};
@@ -308,12 +308,7 @@ async fn insert_alert(db: &mut Db<'_>, alert: &NewAlert) -> Result<AlertCreated,
             .await?;
         return Ok(AlertCreated::AlreadyExists { alert_id });
     };
-    let mut channels: Vec<&str> = Vec::new();
-    for channel in &alert.channels {
-        if !channels.contains(&channel.as_str()) {
-            channels.push(channel);
-        }
-    }
+    let channels = each_once(&alert.channels);
     let mut deliveries = Vec::with_capacity(channels.len());
     for channel in channels {
         let insert = Sql::new(
@@ -623,6 +618,7 @@ impl Store {
             .into_iter()
             .filter(|w| w.config_key.as_ref().is_some_and(|k| !keep.contains(k)));
         let mut ended = 0;
+        let mut conn = self.pool.acquire().await.context(backend, CONTEXT)?;
         for watch in declared {
             let sql = Sql::new(
                 "UPDATE watches SET ended_at = $1, ended_by = 'config' \
@@ -630,7 +626,6 @@ impl Store {
             )
             .bind(millis(now))
             .bind(watch.id);
-            let mut conn = self.pool.acquire().await.context(backend, CONTEXT)?;
             ended += conn.db().execute(sql).await.context(backend, CONTEXT)?;
         }
         Ok(ended)

@@ -191,12 +191,7 @@ fn distinct_channels<'a>(
     backend: Backend,
     context: &'static str,
 ) -> Result<Vec<&'a str>, StoreError> {
-    let mut channels: Vec<&str> = Vec::with_capacity(digest.channels.len());
-    for channel in &digest.channels {
-        if !channels.contains(&channel.as_str()) {
-            channels.push(channel);
-        }
-    }
+    let channels = each_once(&digest.channels);
     refuse_nul(
         backend,
         context,
@@ -204,6 +199,18 @@ fn distinct_channels<'a>(
             .chain(channels.iter().map(|c| ("channel", *c))),
     )?;
     Ok(channels)
+}
+
+/// Each channel once, in the order given: a message goes to a channel once however often it is
+/// named.
+pub(crate) fn each_once(channels: &[String]) -> Vec<&str> {
+    let mut once: Vec<&str> = Vec::with_capacity(channels.len());
+    for channel in channels {
+        if !once.contains(&channel.as_str()) {
+            once.push(channel);
+        }
+    }
+    once
 }
 
 /// Queues digest `digest_id` for each channel, due at `now`: the deliveries' ids.
