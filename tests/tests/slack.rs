@@ -29,6 +29,52 @@ use flywheel_tests::slack::{BOT_USER_ID, Fault, SlackEmulator};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+/// A negative insight from `test` of the default severity, visible to every team, observed on
+/// `observed_on`: tests change what they need.
+fn insight_data(
+    source_ref: &str,
+    title: &str,
+    body: &str,
+    observed_on: chrono::NaiveDate,
+) -> flywheel_insights::model::InsightData {
+    use flywheel_insights::model::{InsightData, Sentiment, Severity, Visibility};
+    InsightData {
+        source: "test".into(),
+        source_ref: source_ref.into(),
+        title: title.into(),
+        body: body.into(),
+        observed_on,
+        tags: Vec::new(),
+        segment: None,
+        stage: None,
+        kind: None,
+        sentiment: Sentiment::Negative,
+        severity: Severity::DEFAULT,
+        account: None,
+        url: None,
+        visibility: Visibility::All,
+    }
+}
+
+/// `data` ready for the store, carrying `themes`, indexed as an import would.
+fn prepared(
+    data: flywheel_insights::model::InsightData,
+    themes: Vec<String>,
+) -> flywheel_insights::index::PreparedInsight {
+    flywheel_insights::index::PreparedInsight {
+        text: flywheel_insights::text::IndexedText::of(&data.title, &data.body, &themes),
+        fingerprint: format!("{}-v1", data.source_ref),
+        data,
+        themes,
+    }
+}
+
 fn config(slack: &SlackEmulator) -> SlackConfig {
     SlackConfig {
         api_url: slack.api_url(),

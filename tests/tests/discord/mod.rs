@@ -38,6 +38,14 @@ struct Service {
 }
 
 impl Service {
+    /// Sends what the outbox holds through the service's adapters, as a delivery worker does.
+    async fn deliver(&self) -> flywheel::services::delivery::StepOutcome {
+        flywheel::services::delivery::Worker::new(self.app.clone(), self.adapters.clone(), "test")
+            .drain()
+            .await
+            .expect("the outbox drains")
+    }
+
     /// With its transports running when `run` is set (the gateway among them).
     async fn start(discord: &DiscordEmulator, answer_within: Duration, run: bool) -> Service {
         let dir = tempfile::tempdir().unwrap();
@@ -271,22 +279,13 @@ async fn decisions_follow_the_permission_matrix_and_the_review_loop_on_discord()
     );
 
     // An insight only growth may see is neither shown nor found in support's channel.
-    let private = flywheel_insights::model::InsightData {
-        source: "crm".into(),
-        source_ref: "private-1".into(),
-        title: "Merger pricing complaint".into(),
-        body: "Only growth may read this".into(),
-        observed_on: flywheel::clock::Clock::now(&service.clock).date_naive(),
-        tags: Vec::new(),
-        segment: None,
-        stage: None,
-        kind: None,
-        sentiment: flywheel_insights::model::Sentiment::Negative,
-        severity: flywheel_insights::model::Severity::DEFAULT,
-        account: None,
-        url: None,
-        visibility: flywheel_insights::model::Visibility::Teams(vec!["growth".into()]),
-    };
+    let mut private = crate::insight_data(
+        "private-1",
+        "Merger pricing complaint",
+        "Only growth may read this",
+        flywheel::clock::Clock::now(&service.clock).date_naive(),
+    );
+    private.visibility = flywheel_insights::model::Visibility::Teams(vec!["growth".into()]);
     let report = flywheel::services::ingest::ingest(&service.app, vec![private], |_| {})
         .await
         .unwrap();
@@ -428,14 +427,7 @@ async fn decisions_follow_the_permission_matrix_and_the_review_loop_on_discord()
         .await
         .unwrap();
     assert_eq!(reminded, 1);
-    let sent = flywheel::services::delivery::Worker::new(
-        service.app.clone(),
-        service.adapters.clone(),
-        "reminders",
-    )
-    .drain()
-    .await
-    .unwrap();
+    let sent = service.deliver().await;
     assert_eq!(sent.sent, 1);
     let reminders = discord.messages_in(GROWTH);
     assert_eq!(reminders.len(), 1, "{reminders:?}");
@@ -866,21 +858,16 @@ async fn a_spike_alert_reaches_discord_with_its_chart() {
     let service = Service::start(&discord, Duration::from_secs(60), false).await;
     let now = flywheel::clock::Clock::now(&service.clock);
     let today = now.date_naive();
-    let row = |n: usize, back: u64| flywheel_insights::model::InsightData {
-        source: "test".into(),
-        source_ref: format!("spike-{n}"),
-        title: format!("Refund missing {n}"),
-        body: "The refund never reached my card.".into(),
-        observed_on: today - chrono::Days::new(back),
-        tags: vec!["refunds".into()],
-        segment: None,
-        stage: None,
-        kind: None,
-        sentiment: flywheel_insights::model::Sentiment::Negative,
-        severity: flywheel_insights::model::Severity::DEFAULT,
-        account: None,
-        url: None,
-        visibility: flywheel_insights::model::Visibility::Teams(vec!["growth".into()]),
+    let row = |n: usize, back: u64| {
+        let mut data = crate::insight_data(
+            &format!("spike-{n}"),
+            &format!("Refund missing {n}"),
+            "The refund never reached my card.",
+            today - chrono::Days::new(back),
+        );
+        data.tags = vec!["refunds".into()];
+        data.visibility = flywheel_insights::model::Visibility::Teams(vec!["growth".into()]);
+        data
     };
     let mut rows: Vec<_> = (1..=35).map(|back| row(back as usize, back)).collect();
     rows.extend((0..9).map(|n| row(100 + n, 0)));
@@ -895,14 +882,7 @@ async fn a_spike_alert_reaches_discord_with_its_chart() {
         spiked.alerted, 1,
         "growth alone sees these insights: {spiked:?}"
     );
-    let sent = flywheel::services::delivery::Worker::new(
-        service.app.clone(),
-        service.adapters.clone(),
-        "alerts",
-    )
-    .drain()
-    .await
-    .unwrap();
+    let sent = service.deliver().await;
     assert_eq!(sent.sent, 1);
     assert!(discord.messages_in(SUPPORT).is_empty());
     let posted = discord.messages_in(GROWTH);

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{Days, NaiveDate};
 use flywheel::app::App;
 use flywheel::clock::ManualClock;
 use flywheel::conversation::{CommandTyped, Event, Inbound};
@@ -12,46 +12,21 @@ use flywheel::services::channels::Adapters;
 use flywheel::services::delivery::Worker;
 use flywheel_insights::index::PreparedInsight;
 use flywheel_insights::message::{ChartSeries, ChartSpec};
-use flywheel_insights::model::{InsightData, Sentiment, Severity, Visibility};
-use flywheel_insights::text::IndexedText;
 use flywheel_tests::charts::assert_chart;
 use flywheel_tests::slack::{SlackEmulator, check_blocks};
 
-use super::adapter_with;
+use super::{adapter_with, at, insight_data, prepared};
 
 const CHANNEL: &str = "C0ALERTS";
 
-fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 fn insight(n: usize, observed_on: NaiveDate) -> PreparedInsight {
-    let title = format!("Refund missing {n}");
-    let body = "The refund never reached my card.".to_string();
-    let themes = vec!["Refunds".to_string()];
-    PreparedInsight {
-        text: IndexedText::of(&title, &body, &themes),
-        data: InsightData {
-            source: "test".into(),
-            source_ref: format!("r-{n}"),
-            title,
-            body,
-            observed_on,
-            tags: Vec::new(),
-            segment: None,
-            stage: None,
-            kind: None,
-            sentiment: Sentiment::Negative,
-            severity: Severity::DEFAULT,
-            account: None,
-            url: None,
-            visibility: Visibility::All,
-        },
-        themes,
-        fingerprint: format!("r-{n}-v1"),
-    }
+    let data = insight_data(
+        &format!("r-{n}"),
+        &format!("Refund missing {n}"),
+        "The refund never reached my card.",
+        observed_on,
+    );
+    prepared(data, vec!["Refunds".to_string()])
 }
 
 /// An app whose team `billing` follows `refunds` in `slack:C0ALERTS`.

@@ -13,13 +13,11 @@ use flywheel::services::delivery::Worker;
 use flywheel::transports::slack::{SlackAdapter, SlackOptions};
 use flywheel_insights::index::PreparedInsight;
 use flywheel_insights::message::{ChartSeries, ChartSpec, Message};
-use flywheel_insights::model::{InsightData, Sentiment, Severity, Visibility};
-use flywheel_insights::text::IndexedText;
 use flywheel_tests::charts::assert_chart;
 use flywheel_tests::slack::{Fault, PNG_SIGNATURE, SlackEmulator};
 use serde_json::{Value, json};
 
-use super::adapter_with;
+use super::{adapter_with, at, insight_data, prepared};
 
 /// The team's channel.
 const CHANNEL: &str = "C0CHARTS";
@@ -40,30 +38,13 @@ const ONBOARDING: [u64; 10] = [0, 0, 0, 1, 0, 0, 2, 0, 0, 2];
 const REFUNDS: [u64; 10] = [3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 fn insight(n: usize, theme: &str, observed_on: NaiveDate) -> PreparedInsight {
-    let title = format!("{theme} trouble {n}");
-    let body = format!("A customer wrote about {theme} again.");
-    let themes = vec![theme.to_string()];
-    PreparedInsight {
-        text: IndexedText::of(&title, &body, &themes),
-        data: InsightData {
-            source: "test".into(),
-            source_ref: format!("{theme}-{n}"),
-            title,
-            body,
-            observed_on,
-            tags: Vec::new(),
-            segment: None,
-            stage: None,
-            kind: None,
-            sentiment: Sentiment::Negative,
-            severity: Severity::DEFAULT,
-            account: None,
-            url: None,
-            visibility: Visibility::All,
-        },
-        themes,
-        fingerprint: format!("{theme}-{n}-v1"),
-    }
+    let data = insight_data(
+        &format!("{theme}-{n}"),
+        &format!("{theme} trouble {n}"),
+        &format!("A customer wrote about {theme} again."),
+        observed_on,
+    );
+    prepared(data, vec![theme.to_string()])
 }
 
 /// An app whose team `growth` gets its digest in `slack:C0CHARTS` on Mondays at 9:00 UTC, with
@@ -95,12 +76,6 @@ async fn app_with_history() -> (App, ManualClock, tempfile::TempDir) {
     }
     app.store.upsert(&batch, clock_now(&clock)).await.unwrap();
     (app, clock, dir)
-}
-
-fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .unwrap()
-        .with_timezone(&Utc)
 }
 
 fn clock_now(clock: &ManualClock) -> DateTime<Utc> {
