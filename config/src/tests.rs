@@ -1426,3 +1426,33 @@ managers = ["discord:9", "discord:role:5"]
     assert!(config.is_manager_holding("support", &user("discord:8"), &role));
     assert!(!config.is_manager_holding("growth", &user("discord:8"), &role));
 }
+
+#[test]
+fn alert_settings_are_checked_with_their_key_paths() {
+    assert_eq!(
+        problem(&format!("{TEAM}quiet_hours = \"25:00-07:00\"")),
+        "teams[0].quiet_hours: `25:00` is not a time of day: write it as 07:00"
+    );
+    assert_eq!(
+        problem(&format!("{TEAM}quiet_hours = \"22:00\"")),
+        "teams[0].quiet_hours: `22:00` is not a range of hours: write it as 22:00-07:00"
+    );
+    assert!(
+        problem(&format!(
+            "{TEAM}watches = [\"refund\", \"refund every:weekly\"]"
+        ))
+        .starts_with("teams[0].watches[1]: `weekly` is not how often"),
+    );
+    assert!(
+        problem(&format!("{TEAM}watches = [\"refund OR\"]"))
+            .starts_with("teams[0].watches[0]: column 8: OR needs a word after it"),
+    );
+    assert_eq!(
+        problem("[spikes]\nratio = 1"),
+        "spikes.ratio: 1 is out of range: use 2 to 100"
+    );
+    assert_eq!(
+        problem("[spikes]\nbaseline_days = 3"),
+        "spikes.baseline_days: 3 is out of range: use 7 to 365"
+    );
+}

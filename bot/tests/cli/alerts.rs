@@ -522,3 +522,41 @@ channels = ["console:everyone"]
     let posted = log(dir.path(), "everyone");
     assert!(posted.contains("Refund Delays is spiking"), "{posted}");
 }
+
+/// A channel holds at most 25 watches; the 26th is refused, saying how to make room.
+#[tokio::test]
+async fn a_channel_holds_a_bounded_number_of_watches() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _clock) = app_with(dir.path(), None, SUPPORT, "2026-03-10T10:00:00Z").await;
+    for n in 0..25 {
+        let reply = say(
+            &app,
+            "console:ana",
+            "console:support",
+            &format!("/insights watch word{n}"),
+        )
+        .await;
+        assert!(reply.contains("Watching"), "{n}: {reply}");
+    }
+    let refused = say(
+        &app,
+        "console:ana",
+        "console:support",
+        "/insights watch word25",
+    )
+    .await;
+    assert!(
+        refused.contains("already has 25 watches, the most it may have"),
+        "{refused}"
+    );
+    assert!(refused.contains("/insights unwatch ID"), "{refused}");
+    // Another channel has room of its own.
+    let elsewhere = say(
+        &app,
+        "console:ana",
+        "console:other",
+        "/insights watch word25",
+    )
+    .await;
+    assert!(elsewhere.contains("Watching"), "{elsewhere}");
+}
