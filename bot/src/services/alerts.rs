@@ -32,9 +32,14 @@ use crate::app::App;
 const WATCHES_PER_STEP: usize = 100;
 /// New insights read per page while looking.
 const PAGE: usize = 2_000;
-/// Days of a theme's history a spike is judged against: the baseline and four weeks of the
-/// same weekday, with room.
-const HISTORY_DAYS: u64 = 400;
+/// Days of a theme's history read for one look: every day replayed, each with its baseline
+/// (the rule's days, or the four weeks of its weekday, whichever reach further back), and at
+/// least the weeks the alert's chart shows.
+fn history_days(rule: &spike::SpikeRule) -> u64 {
+    let baseline = u64::from(rule.baseline_days).max(28);
+    // The chart's twelve weeks end with the week of yesterday at the earliest.
+    (REPLAY_DAYS + baseline + 1).max(CHART_WEEKS * 7 + 1)
+}
 /// The most whole days folded into a theme's state at once after the service was down.
 const REPLAY_DAYS: u64 = 60;
 /// The most themes a team follows by default (every theme): the largest.
@@ -350,7 +355,7 @@ async fn spike_theme(app: &App, team: &Team, theme: &str) -> anyhow::Result<Opti
     };
     let stored = app.store.spike_state(&team.name, theme).await?;
     let first = today
-        .checked_sub_days(Days::new(HISTORY_DAYS))
+        .checked_sub_days(Days::new(history_days(&rule)))
         .unwrap_or(today);
     let series = theme_series(app, team, theme, first, today).await?;
 
@@ -578,4 +583,25 @@ async fn spike_alert(
         now,
         due: quiet.map_or(now, |q| q.release(now, tz)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_look_reads_every_day_its_replays_and_chart_need() {
+        let rule = spike::SpikeRule::default();
+        assert_eq!(history_days(&rule), REPLAY_DAYS + 28 + 1);
+        let long = spike::SpikeRule {
+            baseline_days: 365,
+            ..rule
+        };
+        assert_eq!(history_days(&long), REPLAY_DAYS + 365 + 1);
+        let short = spike::SpikeRule {
+            baseline_days: 7,
+            ..rule
+        };
+        assert!(history_days(&short) > CHART_WEEKS * 7);
+    }
 }
