@@ -1,18 +1,17 @@
 //! What one pass over the matches gathers: the ranking key of every match (kept for the best
 //! few) and, beside it, the total, matches per day, distinct accounts, theme and segment
-//! breakdowns and, when asked, distinct accounts per main theme. Both read fast (columnar)
-//! fields segment by segment, using the segment's term ordinals and turning them into names
-//! only once per segment.
+//! breakdowns and, when asked, distinct accounts per main theme. Both read each segment's values
+//! from the [`ColumnCache`]; text values are counted by number and named once per search.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use flywheel_insights::search::{Ranking, ThemeFactors};
 use tantivy::collector::sort_key::{NaturalComparator, SegmentSortKeyComputer, SortKeyComputer};
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{ColumnValues, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
+use super::columns::{Bits, ColumnCache, NONE, SegmentColumns};
 use super::schema::{day_of, split_named};
 use flywheel_insights::rank::reach_factor;
 
@@ -22,23 +21,6 @@ pub(crate) type RankKey = (f64, i64, u64);
 
 /// A day range wider than this is counted in a map instead of an array.
 const DENSE_DAYS: i64 = 50_000;
-
-/// Reads a string fast field (absent in segments where no document has a value).
-fn str_column(reader: &SegmentReader, name: &str) -> tantivy::Result<Option<StrColumn>> {
-    reader.fast_fields().str(name)
-}
-
-/// The names behind a string column's ordinals.
-fn ord_names(column: &StrColumn) -> tantivy::Result<Vec<String>> {
-    let mut names = Vec::with_capacity(column.num_terms());
-    let mut name = String::new();
-    for ord in 0..column.num_terms() as u64 {
-        name.clear();
-        column.ord_to_str(ord, &mut name)?;
-        names.push(name.clone());
-    }
-    Ok(names)
-}
 
 /// Counts per day, as an array over the segment's span of days or a map.
 enum DayCounts {
@@ -86,17 +68,19 @@ impl DayCounts {
 pub(crate) struct Figures {
     /// Also count distinct accounts per main theme.
     pub theme_accounts: bool,
+    pub columns: Arc<ColumnCache>,
 }
 
-/// What [`Figures`] found in one segment, already turned into names.
+/// What [`Figures`] found in one segment, by value number.
 #[derive(Default)]
 pub(crate) struct SegmentFigures {
     total: u64,
     days: Vec<(i64, u64)>,
-    accounts: Vec<String>,
-    themes: Vec<(String, u64)>,
-    segments: Vec<(String, u64)>,
-    theme_accounts: Vec<(String, String)>,
+    accounts: Bits,
+    themes: Vec<u64>,
+    segments: Vec<u64>,
+    /// (main theme, account) pairs.
+    theme_accounts: HashSet<(u32, u32)>,
 }
 
 /// What [`Figures`] found in all segments.
@@ -114,17 +98,13 @@ pub(crate) struct AllFigures {
 }
 
 pub(crate) struct FiguresInSegment {
+    columns: Arc<SegmentColumns>,
     total: u64,
-    day: Arc<dyn ColumnValues<i64>>,
     days: DayCounts,
-    account: Option<StrColumn>,
-    seen_accounts: Vec<bool>,
-    theme: Option<StrColumn>,
+    accounts: Bits,
     theme_counts: Vec<u64>,
-    segment: Option<StrColumn>,
     segment_counts: Vec<u64>,
-    main_theme: Option<StrColumn>,
-    theme_account_pairs: Option<HashSet<(u64, u64)>>,
+    theme_account_pairs: Option<HashSet<(u32, u32)>>,
 }
 
 impl Collector for Figures {
@@ -136,28 +116,17 @@ impl Collector for Figures {
         _segment: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<FiguresInSegment> {
-        let day = reader.fast_fields().i64("day")?;
-        let days = DayCounts::new(day.min_value(), day.max_value());
-        let account = str_column(reader, "account")?;
-        let theme = str_column(reader, "theme_name")?;
-        let segment = str_column(reader, "segment_name")?;
-        let main_theme = if self.theme_accounts {
-            str_column(reader, "main_theme")?
-        } else {
-            None
-        };
+        let columns = self.columns.segment(reader)?;
+        // Read after the segment's columns: every number they hold is below these lengths.
+        let names = self.columns.names()?;
         Ok(FiguresInSegment {
             total: 0,
-            day: day.first_or_default_col(0),
-            days,
-            seen_accounts: vec![false; account.as_ref().map_or(0, |c| c.num_terms())],
-            account,
-            theme_counts: vec![0; theme.as_ref().map_or(0, |c| c.num_terms())],
-            theme,
-            segment_counts: vec![0; segment.as_ref().map_or(0, |c| c.num_terms())],
-            segment,
-            theme_account_pairs: main_theme.as_ref().map(|_| HashSet::new()),
-            main_theme,
+            days: DayCounts::new(columns.min_day, columns.max_day),
+            accounts: Bits::with_len(names.accounts.len()),
+            theme_counts: vec![0; names.themes.len()],
+            segment_counts: vec![0; names.segments.len()],
+            theme_account_pairs: self.theme_accounts.then(HashSet::new),
+            columns,
         })
     }
 
@@ -170,118 +139,101 @@ impl Collector for Figures {
         fruits: Vec<tantivy::Result<SegmentFigures>>,
     ) -> tantivy::Result<AllFigures> {
         let mut all = AllFigures::default();
-        let mut accounts: HashSet<String> = HashSet::new();
-        let mut theme_accounts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut accounts = Bits::default();
+        let mut themes: Vec<u64> = Vec::new();
+        let mut segments: Vec<u64> = Vec::new();
+        let mut pairs: HashSet<(u32, u32)> = HashSet::new();
         for fruit in fruits {
             let fruit = fruit?;
             all.total += fruit.total;
             for (day, n) in fruit.days {
                 *all.days.entry(day).or_default() += n;
             }
-            accounts.extend(fruit.accounts);
-            for (map, counts) in [
-                (&mut all.themes, fruit.themes),
-                (&mut all.segments, fruit.segments),
-            ] {
-                for (value, n) in counts {
-                    let (key, name) = split_named(&value);
-                    let entry = map
-                        .entry(key.to_string())
-                        .or_insert_with(|| (name.to_string(), 0));
-                    // One of the spellings sharing a key is shown: the smallest, as SQL's MIN.
-                    if name < entry.0.as_str() {
-                        entry.0 = name.to_string();
-                    }
-                    entry.1 += n;
+            accounts.union(&fruit.accounts);
+            for (sum, counts) in [(&mut themes, fruit.themes), (&mut segments, fruit.segments)] {
+                if sum.len() < counts.len() {
+                    sum.resize(counts.len(), 0);
+                }
+                for (total, n) in sum.iter_mut().zip(counts) {
+                    *total += n;
                 }
             }
-            for (theme, account) in fruit.theme_accounts {
-                theme_accounts.entry(theme).or_default().insert(account);
+            if pairs.is_empty() {
+                pairs = fruit.theme_accounts;
+            } else {
+                pairs.extend(fruit.theme_accounts);
             }
         }
-        all.accounts = accounts.len() as u64;
-        all.theme_accounts = theme_accounts
+        all.accounts = accounts.len();
+        let names = self.columns.names()?;
+        for (map, counts, names) in [
+            (&mut all.themes, themes, &names.themes),
+            (&mut all.segments, segments, &names.segments),
+        ] {
+            for (number, n) in counts.into_iter().enumerate() {
+                if n == 0 {
+                    continue;
+                }
+                let (key, name) = split_named(names.name(number as u32));
+                let entry = map
+                    .entry(key.to_string())
+                    .or_insert_with(|| (name.to_string(), 0));
+                // One of the spellings sharing a key is shown: the smallest, as SQL's MIN.
+                if name < entry.0.as_str() {
+                    entry.0 = name.to_string();
+                }
+                entry.1 += n;
+            }
+        }
+        let mut per_theme: HashMap<u32, u64> = HashMap::new();
+        for (theme, _) in pairs {
+            *per_theme.entry(theme).or_default() += 1;
+        }
+        all.theme_accounts = per_theme
             .into_iter()
-            .map(|(theme, accounts)| (theme, accounts.len() as u64))
+            .map(|(theme, n)| (names.main_themes.name(theme).to_string(), n))
             .collect();
         Ok(all)
     }
 }
 
-// The segment fruit is wrapped in a Result so that a failure to read names back surfaces as an
-// error instead of a panic.
+// The segment fruit is wrapped in a Result so that the collector's type stays that of one
+// that can fail while harvesting.
 impl SegmentCollector for FiguresInSegment {
     type Fruit = tantivy::Result<SegmentFigures>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
+        let columns = &*self.columns;
+        let d = doc as usize;
         self.total += 1;
-        self.days.add(self.day.get_val(doc));
-        let account = self
-            .account
-            .as_ref()
-            .and_then(|column| column.term_ords(doc).next());
-        if let Some(ord) = account {
-            self.seen_accounts[ord as usize] = true;
+        self.days.add(columns.day(doc));
+        let account = columns.account[d];
+        if account != NONE {
+            self.accounts.insert(account);
         }
-        if let Some(column) = &self.theme {
-            for ord in column.term_ords(doc) {
-                self.theme_counts[ord as usize] += 1;
+        for &theme in columns.themes(doc) {
+            self.theme_counts[theme as usize] += 1;
+        }
+        let segment = columns.segment[d];
+        if segment != NONE {
+            self.segment_counts[segment as usize] += 1;
+        }
+        if let Some(pairs) = &mut self.theme_account_pairs {
+            let theme = columns.main_theme[d];
+            if theme != NONE && account != NONE {
+                pairs.insert((theme, account));
             }
-        }
-        if let Some(column) = &self.segment
-            && let Some(ord) = column.term_ords(doc).next()
-        {
-            self.segment_counts[ord as usize] += 1;
-        }
-        if let (Some(pairs), Some(column), Some(account)) =
-            (&mut self.theme_account_pairs, &self.main_theme, account)
-            && let Some(theme) = column.term_ords(doc).next()
-        {
-            pairs.insert((theme, account));
         }
     }
 
     fn harvest(self) -> tantivy::Result<SegmentFigures> {
-        let names = |column: &Option<StrColumn>| -> tantivy::Result<Vec<String>> {
-            column.as_ref().map_or(Ok(Vec::new()), ord_names)
-        };
-        let account_names = names(&self.account)?;
-        let theme_names = names(&self.theme)?;
-        let segment_names = names(&self.segment)?;
-        let counted = |names: &[String], counts: Vec<u64>| -> Vec<(String, u64)> {
-            counts
-                .into_iter()
-                .enumerate()
-                .filter(|(_, n)| *n > 0)
-                .map(|(ord, n)| (names[ord].clone(), n))
-                .collect()
-        };
-        let mut theme_accounts = Vec::new();
-        if let Some(pairs) = self.theme_account_pairs {
-            let main_names = names(&self.main_theme)?;
-            theme_accounts = pairs
-                .into_iter()
-                .map(|(theme, account)| {
-                    (
-                        main_names[theme as usize].clone(),
-                        account_names[account as usize].clone(),
-                    )
-                })
-                .collect();
-        }
         Ok(SegmentFigures {
             total: self.total,
             days: self.days.into_pairs(),
-            accounts: self
-                .seen_accounts
-                .iter()
-                .enumerate()
-                .filter(|(_, seen)| **seen)
-                .map(|(ord, _)| account_names[ord].clone())
-                .collect(),
-            themes: counted(&theme_names, self.theme_counts),
-            segments: counted(&segment_names, self.segment_counts),
-            theme_accounts,
+            accounts: self.accounts,
+            themes: self.theme_counts,
+            segments: self.segment_counts,
+            theme_accounts: self.theme_account_pairs.unwrap_or_default(),
         })
     }
 }
@@ -291,17 +243,17 @@ impl SegmentCollector for FiguresInSegment {
 pub(crate) struct ThemeDays {
     /// The wanted theme keys.
     pub keys: Arc<HashSet<String>>,
+    pub columns: Arc<ColumnCache>,
 }
 
 /// What [`ThemeDays`] found: by theme key, a display name and the matches per day number.
 pub(crate) type ThemeDayCounts = BTreeMap<String, (String, BTreeMap<i64, u64>)>;
 
 pub(crate) struct ThemeDaysInSegment {
-    day: Arc<dyn ColumnValues<i64>>,
-    theme: Option<StrColumn>,
-    /// Per term ordinal of the theme column: the key and name when the theme is wanted.
-    wanted: Vec<Option<(String, String)>>,
-    counts: HashMap<(u64, i64), u64>,
+    columns: Arc<SegmentColumns>,
+    /// Per theme number: the key and name when the theme is wanted.
+    wanted: Arc<Vec<Option<(String, String)>>>,
+    counts: HashMap<(u32, i64), u64>,
 }
 
 impl Collector for ThemeDays {
@@ -313,24 +265,21 @@ impl Collector for ThemeDays {
         _segment: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<ThemeDaysInSegment> {
-        let day = reader.fast_fields().i64("day")?;
-        let theme = str_column(reader, "theme_name")?;
-        let wanted = match &theme {
-            Some(column) => ord_names(column)?
-                .iter()
-                .map(|value| {
-                    let (key, name) = split_named(value);
-                    self.keys
-                        .contains(key)
-                        .then(|| (key.to_string(), name.to_string()))
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        let columns = self.columns.segment(reader)?;
+        let names = self.columns.names()?;
+        let wanted = names
+            .themes
+            .iter()
+            .map(|(_, value)| {
+                let (key, name) = split_named(value);
+                self.keys
+                    .contains(key)
+                    .then(|| (key.to_string(), name.to_string()))
+            })
+            .collect();
         Ok(ThemeDaysInSegment {
-            day: day.first_or_default_col(0),
-            theme,
-            wanted,
+            columns,
+            wanted: Arc::new(wanted),
             counts: HashMap::new(),
         })
     }
@@ -362,14 +311,12 @@ impl SegmentCollector for ThemeDaysInSegment {
     type Fruit = Vec<(String, String, i64, u64)>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        let Some(column) = &self.theme else {
-            return;
-        };
-        let mut day = None;
-        for ord in column.term_ords(doc) {
-            if self.wanted.get(ord as usize).is_some_and(Option::is_some) {
-                let day = *day.get_or_insert_with(|| self.day.get_val(doc));
-                *self.counts.entry((ord, day)).or_default() += 1;
+        for &theme in self.columns.themes(doc) {
+            if self.wanted.get(theme as usize).is_some_and(Option::is_some) {
+                *self
+                    .counts
+                    .entry((theme, self.columns.day(doc)))
+                    .or_default() += 1;
             }
         }
     }
@@ -377,8 +324,8 @@ impl SegmentCollector for ThemeDaysInSegment {
     fn harvest(self) -> Self::Fruit {
         self.counts
             .into_iter()
-            .filter_map(|((ord, day), n)| {
-                let (key, name) = self.wanted.get(ord as usize)?.as_ref()?;
+            .filter_map(|((theme, day), n)| {
+                let (key, name) = self.wanted.get(theme as usize)?.as_ref()?;
                 Some((key.clone(), name.clone(), day, n))
             })
             .collect()
@@ -394,6 +341,7 @@ pub(crate) struct Scorer {
     pub words: bool,
     /// Distinct accounts per main theme key, for [`ThemeFactors::Reach`].
     pub reach: Arc<HashMap<String, u64>>,
+    pub columns: Arc<ColumnCache>,
 }
 
 impl Scorer {
@@ -412,17 +360,13 @@ impl Scorer {
 
 /// [`Scorer`] for one segment.
 pub(crate) struct ScorerInSegment {
-    ids: Arc<dyn ColumnValues<u64>>,
-    day: Arc<dyn ColumnValues<i64>>,
-    severity: Arc<dyn ColumnValues<u64>>,
-    main_theme: Option<StrColumn>,
-    min_day: i64,
-    /// Recency by day, from `min_day`; empty when the segment spans too many days.
+    columns: Arc<SegmentColumns>,
+    /// Recency by day, from the segment's first day; empty when it spans too many days.
     recency: Vec<f64>,
     recency_of: flywheel_insights::search::Recency,
     /// Index 0 unused; 1 to 5.
     severity_factors: [f64; 6],
-    /// By main theme ordinal.
+    /// By main theme number.
     theme_factors: Vec<f64>,
     no_theme: f64,
     words: bool,
@@ -441,9 +385,8 @@ impl SortKeyComputer for Scorer {
         &self,
         reader: &SegmentReader,
     ) -> tantivy::Result<ScorerInSegment> {
-        let fast = reader.fast_fields();
-        let day = fast.i64("day")?.first_or_default_col(0);
-        let (min_day, max_day) = (day.min_value(), day.max_value());
+        let columns = self.columns.segment(reader)?;
+        let (min_day, max_day) = (columns.min_day, columns.max_day);
         let recency_of = self.ranking.recency;
         let recency = if max_day >= min_day && max_day - min_day < DENSE_DAYS {
             (min_day..=max_day)
@@ -452,21 +395,16 @@ impl SortKeyComputer for Scorer {
         } else {
             Vec::new()
         };
-        let main_theme = str_column(reader, "main_theme")?;
-        let theme_factors = match &main_theme {
-            Some(column) => ord_names(column)?
-                .iter()
-                .map(|key| self.theme_factor(Some(key)))
-                .collect(),
-            None => Vec::new(),
-        };
+        let theme_factors = self
+            .columns
+            .names()?
+            .main_themes
+            .iter()
+            .map(|(_, key)| self.theme_factor(Some(key)))
+            .collect();
         let severity = self.ranking.severity;
         Ok(ScorerInSegment {
-            ids: fast.u64("id")?.first_or_default_col(0),
-            day,
-            severity: fast.u64("severity")?.first_or_default_col(3),
-            main_theme,
-            min_day,
+            columns,
             recency,
             recency_of,
             severity_factors: [
@@ -490,26 +428,23 @@ impl SegmentSortKeyComputer for ScorerInSegment {
     type SegmentComparator = NaturalComparator;
 
     fn segment_sort_key(&mut self, doc: DocId, score: Score) -> RankKey {
+        let columns = &*self.columns;
+        let d = doc as usize;
         let bm25 = f64::from(score);
         // A match of a filter alternative alone has no BM25: it ranks below every word match,
         // and among its like by the other factors.
         let relevance = if self.words { bm25.max(1e-3) } else { 1.0 };
-        let day = self.day.get_val(doc);
-        let recency = match self.recency.get((day - self.min_day) as usize) {
+        let day = columns.day(doc);
+        let recency = match self.recency.get((day - columns.min_day) as usize) {
             Some(factor) => *factor,
             None => day_of(day).map_or(1.0, |date| self.recency_of.factor(date)),
         };
-        let severity = self.severity_factors[self.severity.get_val(doc).clamp(1, 5) as usize];
-        let theme = self
-            .main_theme
-            .as_ref()
-            .and_then(|column| column.term_ords(doc).next())
-            .map_or(self.no_theme, |ord| self.theme_factors[ord as usize]);
-        (
-            relevance * recency * severity * theme,
-            day,
-            self.ids.get_val(doc),
-        )
+        let severity = self.severity_factors[columns.severity[d] as usize];
+        let theme = match columns.main_theme[d] {
+            NONE => self.no_theme,
+            n => self.theme_factors[n as usize],
+        };
+        (relevance * recency * severity * theme, day, columns.ids[d])
     }
 
     fn convert_segment_sort_key(&self, key: RankKey) -> RankKey {

@@ -19,6 +19,7 @@
 //! threads, never on the async runtime's.
 
 mod collect;
+mod columns;
 mod coordinated;
 mod query;
 mod schema;
@@ -128,6 +129,8 @@ pub(crate) struct SearchIndex {
     /// Per text field, by searcher generation: how much to scale its token count so that its
     /// average length is taken over the insights that have any words in it.
     lengths: Mutex<Option<(u64, FieldScales)>>,
+    /// The values of the segments searched lately.
+    columns: Arc<columns::ColumnCache>,
     rebuilt: Option<String>,
 }
 
@@ -211,6 +214,7 @@ impl SearchIndex {
             syncing: tokio::sync::Mutex::new(()),
             reach: Mutex::new(None),
             lengths: Mutex::new(None),
+            columns: Arc::default(),
             rebuilt,
         })
     }
@@ -308,6 +312,7 @@ impl SearchIndex {
                 &everyone,
                 &Figures {
                     theme_accounts: true,
+                    columns: self.columns.clone(),
                 },
             )
             .map_err(|e| index_error(&self.place, "cannot search", e))?;
@@ -366,6 +371,7 @@ impl SearchIndex {
         }
         let searcher = self.reader.searcher();
         let failed = |e: TantivyError| index_error(&self.place, "cannot search", e);
+        self.columns.keep_only(&searcher).map_err(failed)?;
         let positive = query.positive_terms();
         let mut rarity = BTreeMap::new();
         for term in &positive {
@@ -382,12 +388,14 @@ impl SearchIndex {
         };
         let figures = Figures {
             theme_accounts: options.theme_accounts,
+            columns: self.columns.clone(),
         };
         let (best, figures) = if options.limit > 0 {
             let scorer = Scorer {
                 ranking: options.ranking.clone(),
                 words: !positive.is_empty(),
                 reach: reach.clone(),
+                columns: self.columns.clone(),
             };
             let top = TopDocs::with_limit(options.limit).order_by(scorer);
             let statistics = self.statistics(&searcher)?;
@@ -430,12 +438,16 @@ impl SearchIndex {
             self.reload()?;
         }
         let searcher = self.reader.searcher();
+        self.columns
+            .keep_only(&searcher)
+            .map_err(|e| index_error(&self.place, "cannot search", e))?;
         let engine_query = query::build(&self.fields, query, options);
         searcher
             .search(
                 &*engine_query,
                 &collect::ThemeDays {
                     keys: Arc::new(keys),
+                    columns: self.columns.clone(),
                 },
             )
             .map_err(|e| index_error(&self.place, "cannot search", e))
