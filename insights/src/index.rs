@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{self, InsightData, Visibility};
 use crate::query::{Document, Query};
-use crate::text::IndexedText;
+use crate::text::{IndexedText, stems};
 
 /// A theme declared in configuration as a saved query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,13 +38,14 @@ pub struct PreparedInsight {
 /// as the store keeps it and `source:` compares it.
 pub fn prepare(mut data: InsightData, themes: &[ThemeDef], today: NaiveDate) -> PreparedInsight {
     data.source = data.source.trim().to_lowercase();
-    let matched: Vec<&str> = {
+    let (matched, mut text): (Vec<&str>, IndexedText) = {
         let doc = Document::new(&data, &data.tags);
-        themes
+        let matched = themes
             .iter()
             .filter(|def| def.query.matches(&doc, today))
             .map(|def| def.name.as_str())
-            .collect()
+            .collect();
+        (matched, doc.into_text())
     };
     let mut keys: Vec<String> = Vec::new();
     let mut names: Vec<String> = Vec::new();
@@ -55,7 +56,9 @@ pub fn prepare(mut data: InsightData, themes: &[ThemeDef], today: NaiveDate) -> 
             names.push(name.trim().to_string());
         }
     }
-    let text = IndexedText::of(&data.title, &data.body, &names);
+    // The title's and body's stems are the ones the themes were matched on; only the themes
+    // differ from the tags.
+    text.themes = names.iter().map(|name| stems(name)).collect();
     let fingerprint = fingerprint(&data, &names, &text.terms());
     PreparedInsight {
         data,

@@ -84,6 +84,10 @@ fn word_end(text: &str, start: usize) -> usize {
 
 /// The token form of a raw word, or `None` when it is too long to be one.
 fn normalize(raw: &str) -> Option<String> {
+    // Most words are plain ASCII letters and digits: lowercased as they are.
+    if raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return (raw.len() <= MAX_TOKEN_CHARS).then(|| raw.to_ascii_lowercase());
+    }
     let mut chars: Vec<char> = raw.chars().collect();
     if let [.., a, s] = chars[..]
         && chars.len() > 2

@@ -15,10 +15,11 @@ use sqlx::{AssertSqlSafe, FromRow, Transaction};
 
 use crate::store::Backend;
 
-/// The most values bound to one statement. SQLite's driver looks each parameter's name up among
-/// all of the statement's parameters while binding, so a statement's binding time grows with the
-/// square of its parameters: a statement of 20,000 values spends seconds there. A few hundred
-/// per statement keeps a batch's writes linear (and far under both engines' limits).
+/// The most values bound to one statement. SQLite's driver looks each numbered parameter's name
+/// up among all of the statement's parameters while binding, so binding a statement of numbered
+/// placeholders grows with the square of its values. Statements assembled by [`SqlBuilder`]
+/// reach SQLite with anonymous `?` placeholders, which have no name to look up; this bound keeps
+/// statements far under both engines' limits all the same.
 pub(crate) const MAX_BINDS: usize = 400;
 
 /// A value bound to a placeholder.
@@ -64,6 +65,9 @@ impl From<Option<String>> for Arg {
 #[derive(Debug, Clone)]
 pub(crate) struct Sql {
     text: Cow<'static, str>,
+    /// The same statement with anonymous `?` placeholders, when its placeholders come in order,
+    /// each once (as [`SqlBuilder`] writes them): what SQLite is given.
+    anonymous: Option<String>,
     args: Vec<Arg>,
 }
 
@@ -72,6 +76,7 @@ impl Sql {
     pub(crate) fn new(text: &'static str) -> Sql {
         Sql {
             text: Cow::Borrowed(text),
+            anonymous: None,
             args: Vec::new(),
         }
     }
@@ -93,6 +98,7 @@ impl Sql {
 #[derive(Debug, Default)]
 pub(crate) struct SqlBuilder {
     text: String,
+    anonymous: String,
     args: Vec<Arg>,
 }
 
@@ -106,6 +112,7 @@ impl SqlBuilder {
     /// [`SqlBuilder::push_bind`].
     pub(crate) fn push(&mut self, fragment: &'static str) -> &mut Self {
         self.text.push_str(fragment);
+        self.anonymous.push_str(fragment);
         self
     }
 
@@ -114,6 +121,7 @@ impl SqlBuilder {
         self.args.push(arg.into());
         self.text.push('$');
         self.text.push_str(&self.args.len().to_string());
+        self.anonymous.push('?');
         self
     }
 
@@ -121,6 +129,7 @@ impl SqlBuilder {
     pub(crate) fn build(self) -> Sql {
         Sql {
             text: Cow::Owned(self.text),
+            anonymous: Some(self.anonymous),
             args: self.args,
         }
     }
@@ -170,10 +179,18 @@ pub(crate) enum Db<'c> {
 }
 
 impl Db<'_> {
+    /// The text of `sql` for this connection's backend, and its values.
+    fn text_of(&self, sql: Sql) -> (Cow<'static, str>, Vec<Arg>) {
+        match (self, sql.anonymous) {
+            (Db::Sqlite(_), Some(anonymous)) => (Cow::Owned(anonymous), sql.args),
+            _ => (sql.text, sql.args),
+        }
+    }
+
     /// Every row of the result.
     pub(crate) async fn fetch_all<T: Record>(&mut self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
-        // The text comes from `'static` fragments and `$n` placeholders only (see `SqlBuilder`).
-        let Sql { text, args } = sql;
+        // The text comes from `'static` fragments and placeholders only (see `SqlBuilder`).
+        let (text, args) = self.text_of(sql);
         on_backend!(self, conn => {
             bound!(sqlx::query_as(AssertSqlSafe(text)), args).fetch_all(&mut **conn).await
         })
@@ -184,7 +201,7 @@ impl Db<'_> {
         &mut self,
         sql: Sql,
     ) -> Result<Option<T>, sqlx::Error> {
-        let Sql { text, args } = sql;
+        let (text, args) = self.text_of(sql);
         on_backend!(self, conn => {
             bound!(sqlx::query_as(AssertSqlSafe(text)), args).fetch_optional(&mut **conn).await
         })
@@ -192,7 +209,7 @@ impl Db<'_> {
 
     /// Exactly one row.
     pub(crate) async fn fetch_one<T: Record>(&mut self, sql: Sql) -> Result<T, sqlx::Error> {
-        let Sql { text, args } = sql;
+        let (text, args) = self.text_of(sql);
         on_backend!(self, conn => {
             bound!(sqlx::query_as(AssertSqlSafe(text)), args).fetch_one(&mut **conn).await
         })
@@ -200,7 +217,7 @@ impl Db<'_> {
 
     /// Runs a statement, returning how many rows it changed.
     pub(crate) async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
-        let Sql { text, args } = sql;
+        let (text, args) = self.text_of(sql);
         on_backend!(self, conn => {
             bound!(sqlx::query(AssertSqlSafe(text)), args)
                 .execute(&mut **conn)
@@ -319,6 +336,10 @@ mod tests {
             .push_bind("x");
         let sql = b.build();
         assert_eq!(sql.text(), "SELECT 1 WHERE a = $1 AND b = $2");
+        assert_eq!(
+            sql.anonymous.as_deref(),
+            Some("SELECT 1 WHERE a = ? AND b = ?")
+        );
         assert_eq!(sql.args, vec![Arg::Int(7), Arg::Text("x".into())]);
     }
 }

@@ -44,6 +44,11 @@ impl<'a> Document<'a> {
         &self.text
     }
 
+    /// The indexed stems, field by field, kept.
+    pub fn into_text(self) -> IndexedText {
+        self.text
+    }
+
     fn has_term(&self, term: &Term) -> bool {
         self.text.contains(&term.stem)
     }

@@ -1,7 +1,8 @@
 //! The search index's fields, and an insight turned into an index document.
 //!
-//! Text is indexed as the domain tokenized and stemmed it ([`IndexedText`], fed as
-//! pre-tokenized strings), so the index and the in-memory matcher never disagree about a word.
+//! Text is indexed as the domain tokenized and stemmed it ([`IndexedText`], its stems joined by
+//! spaces and split there again), so the index and the in-memory matcher never disagree about a
+//! word.
 //! Keys (`theme:`, `segment:`, `account:`) are indexed with every prefix that ends between two
 //! words (`credit`, `credit-report`, `credit-report-problem`), so a filter on the words a key
 //! starts with is one term lookup. Breakdowns, recency, severity and the main theme are read
@@ -14,11 +15,14 @@ use tantivy::TantivyDocument;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::{PreTokenizedString, Token};
 
 /// Bumped whenever the fields or how they are filled change: an index of another layout is
 /// rebuilt from the store.
-pub(crate) const LAYOUT: u32 = 1;
+pub(crate) const LAYOUT: u32 = 2;
+
+/// Splits the text fields, which hold the domain's stems separated by spaces (see [`spaced`]),
+/// into those stems: the index and the in-memory matcher see the same words.
+pub(crate) const STEMS_TOKENIZER: &str = "whitespace";
 
 /// Separates a key from its display name in the breakdown columns (`billing\u{1f}Billing`).
 pub(crate) const NAME_SEPARATOR: char = '\u{1f}';
@@ -73,7 +77,7 @@ impl Fields {
         let text = |positions: bool| {
             TextOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
-                    .set_tokenizer("raw")
+                    .set_tokenizer(STEMS_TOKENIZER)
                     .set_fieldnorms(true)
                     .set_index_option(if positions {
                         IndexRecordOption::WithFreqsAndPositions
@@ -116,10 +120,10 @@ impl Fields {
     ) -> TantivyDocument {
         let mut doc = TantivyDocument::new();
         doc.add_u64(self.id, id as u64);
-        doc.add_pre_tokenized_text(self.title, pre_tokenized(&text.title));
-        doc.add_pre_tokenized_text(self.body, pre_tokenized(&text.body));
+        doc.add_text(self.title, spaced(&text.title));
+        doc.add_text(self.body, spaced(&text.body));
         for theme in &text.themes {
-            doc.add_pre_tokenized_text(self.themes, pre_tokenized(theme));
+            doc.add_text(self.themes, spaced(theme));
         }
         let mut main_theme = None;
         for name in themes {
@@ -217,21 +221,17 @@ pub(crate) fn key_prefixes(key: &str) -> impl Iterator<Item = &str> {
         .chain((!key.is_empty()).then_some(key))
 }
 
-fn pre_tokenized(stems: &[String]) -> PreTokenizedString {
-    PreTokenizedString {
-        text: String::new(),
-        tokens: stems
-            .iter()
-            .enumerate()
-            .map(|(position, stem)| Token {
-                offset_from: 0,
-                offset_to: 0,
-                position,
-                text: stem.clone(),
-                position_length: 1,
-            })
-            .collect(),
+/// Stems separated by single spaces, as [`STEMS_TOKENIZER`] splits them again: a stem never
+/// holds a space. Positions are the stems' places in the list, as phrases need.
+fn spaced(stems: &[String]) -> String {
+    let mut text = String::with_capacity(stems.iter().map(|s| s.len() + 1).sum());
+    for stem in stems {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(stem);
     }
+    text
 }
 
 #[cfg(test)]
