@@ -17,10 +17,11 @@ use crate::store::Backend;
 
 /// The most values bound to one statement. SQLite's driver looks each numbered parameter's name
 /// up among all of the statement's parameters while binding, so binding a statement of numbered
-/// placeholders grows with the square of its values. Statements assembled by [`SqlBuilder`]
-/// reach SQLite with anonymous `?` placeholders, which have no name to look up; this bound keeps
-/// statements far under both engines' limits all the same.
-pub(crate) const MAX_BINDS: usize = 400;
+/// placeholders grows with the square of its values; statements assembled by [`SqlBuilder`]
+/// reach SQLite with anonymous `?` placeholders, which have no name to look up. A few thousand
+/// values per statement keep a batch of 2,000 insights to a few statements (each one a round
+/// trip to the database's thread), far under both engines' limits.
+pub(crate) const MAX_BINDS: usize = 4_000;
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone, PartialEq)]

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::{Db, MAX_BINDS, Sql, SqlBuilder};
 use crate::error::{QueryResultExt, StoreError};
+use crate::search::Indexing;
 use crate::store::{Backend, Store};
 use crate::values::{
     day_text, from_millis, list_text, millis, parse_day, parse_list, parse_vocabulary, storable_day,
@@ -200,6 +201,21 @@ impl Store {
         batch: &[PreparedInsight],
         now: DateTime<Utc>,
     ) -> Result<Vec<UpsertOutcome>, StoreError> {
+        let (outcomes, indexing) = self.upsert_indexing_after(batch, now).await?;
+        indexing.finish().await?;
+        Ok(outcomes)
+    }
+
+    /// [`Store::upsert`], returning once the batch is written: its rows are searchable once the
+    /// returned [`Indexing`] finishes, which runs on its own meanwhile. A bulk writer writes its
+    /// next batch while the last one is indexed, and finishes each [`Indexing`] before starting
+    /// the next, so the index takes changes in order.
+    #[tracing::instrument(skip(self, batch), fields(backend = %self.backend(), rows = batch.len()))]
+    pub async fn upsert_indexing_after(
+        &self,
+        batch: &[PreparedInsight],
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<UpsertOutcome>, Indexing), StoreError> {
         for prepared in batch {
             check_storable(prepared)?;
         }
@@ -215,20 +231,23 @@ impl Store {
                 outcome => break outcome?,
             }
         };
-        if let Some(change) = change {
-            let written = outcomes
-                .iter()
-                .zip(batch)
-                .filter_map(|(outcome, prepared)| match outcome {
-                    UpsertOutcome::Inserted(id) | UpsertOutcome::Updated(id) => {
-                        Some((*id, prepared))
-                    }
-                    UpsertOutcome::Unchanged(_) => None,
-                })
-                .collect();
-            self.index_written(change, written).await?;
-        }
-        Ok(outcomes)
+        let indexing = match change {
+            Some(change) => {
+                let written = outcomes
+                    .iter()
+                    .zip(batch)
+                    .filter_map(|(outcome, prepared)| match outcome {
+                        UpsertOutcome::Inserted(id) | UpsertOutcome::Updated(id) => {
+                            Some((*id, prepared))
+                        }
+                        UpsertOutcome::Unchanged(_) => None,
+                    })
+                    .collect();
+                self.start_indexing(change, written)
+            }
+            None => Indexing::done(),
+        };
+        Ok((outcomes, indexing))
     }
 
     /// Writes the batch; also returns the change it was written as, unless nothing changed.

@@ -56,5 +56,5 @@ pub use digests::{DigestCreated, DigestRecord, DigestStatus, NewDigest};
 pub use engagement::{CommentRow, EngagementRow, FlagOutcome, NewComment, OpenFlagRow};
 pub use error::StoreError;
 pub use insights::UpsertOutcome;
-pub use search::{IndexPlace, IndexStatus};
+pub use search::{IndexPlace, IndexStatus, Indexing};
 pub use store::{AppliedMigration, Backend, Store, StoreOptions, default_index_place};

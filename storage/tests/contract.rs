@@ -238,6 +238,7 @@ contract_tests!(
     review_punctuality_is_judged_in_the_decisions_timezone,
     hostile_text_round_trips_in_decisions,
     reindexing_gives_the_same_answers_as_the_incremental_index,
+    batches_written_while_the_last_is_indexed_are_all_searchable_in_order,
     a_deleted_or_corrupt_index_is_rebuilt_from_the_store,
     an_index_behind_the_store_catches_up,
     two_processes_share_one_index_directory,
@@ -4351,6 +4352,69 @@ async fn reindexing_gives_the_same_answers_as_the_incremental_index(db: TestDb) 
     let status = store.search_status().await.unwrap();
     assert_eq!(status.documents, 7);
     assert_eq!(status.indexed_change, status.store_change);
+}
+
+async fn batches_written_while_the_last_is_indexed_are_all_searchable_in_order(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_index(&db, &dir.path().join("index")).await;
+    // As a bulk writer does: each batch is written while the one before it is indexed, and
+    // that indexing finishes before the next starts.
+    let batches: Vec<Vec<PreparedInsight>> = (0..4)
+        .map(|b| {
+            (0..50)
+                .map(|n| {
+                    indexed(insight(
+                        &format!("r{b}-{n}"),
+                        "2026-03-01",
+                        if b == 2 {
+                            "refund owed"
+                        } else {
+                            "credit report"
+                        },
+                    ))
+                })
+                .collect()
+        })
+        .collect();
+    let mut pending: Option<flywheel_storage::Indexing> = None;
+    for batch in &batches {
+        let (outcomes, indexing) = store
+            .upsert_indexing_after(batch, at(T1))
+            .await
+            .expect("written");
+        assert_eq!(outcomes.len(), 50);
+        if let Some(last) = pending.replace(indexing) {
+            last.finish().await.expect("indexed");
+        }
+    }
+    pending.unwrap().finish().await.expect("indexed");
+    let status = store.search_status().await.unwrap();
+    assert_eq!(status.documents, 200);
+    assert_eq!(status.indexed_change, status.store_change);
+    assert_eq!(
+        search(&store, &just(term("refund")), &everything())
+            .await
+            .total,
+        50
+    );
+    assert_eq!(
+        search(&store, &just(term("credit")), &everything())
+            .await
+            .total,
+        150
+    );
+    // Rewriting a batch unchanged indexes nothing and finishes at once.
+    let (outcomes, indexing) = store
+        .upsert_indexing_after(&batches[0], at(T2))
+        .await
+        .unwrap();
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, UpsertOutcome::Unchanged(_)))
+    );
+    indexing.finish().await.unwrap();
+    assert_eq!(store.search_status().await.unwrap().documents, 200);
 }
 
 async fn a_deleted_or_corrupt_index_is_rebuilt_from_the_store(db: TestDb) {

@@ -1,7 +1,7 @@
 //! Importing a file. [`import_file`] streams a file of any size from disk: a blocking thread
 //! reads, redacts and prepares rows and hands them in batches, through a short queue, to the
-//! store, one transaction (and one search index commit) per batch, so memory stays flat and
-//! parsing overlaps writing. With `strict`, the file is read through once more first and
+//! store, one transaction (and one search index commit) per batch, so memory stays flat. Reading
+//! overlaps writing, and writing a batch overlaps indexing the one before. With `strict`, the file is read through once more first and
 //! nothing is written if any row is bad.
 //!
 //! For a file already in memory, [`prepare`] reads every row and says which are bad and why,
@@ -16,6 +16,7 @@ use flywheel_insights::import::{
 use flywheel_insights::index::{PreparedInsight, prepare as prepare_insight};
 use flywheel_insights::model::InsightData;
 use flywheel_insights::redact::RedactionCounts;
+use flywheel_storage::Indexing;
 use flywheel_storage::audit::NewAuditEvent;
 use tokio::sync::mpsc;
 
@@ -285,6 +286,7 @@ pub async fn import_file(
     let mut refused = None;
     let now = app.clock.now();
     let mut written = Ok(());
+    let mut indexing: Option<Indexing> = None;
     while let Some(step) = steps.recv().await {
         match step {
             Step::Opened {
@@ -311,7 +313,17 @@ pub async fn import_file(
             }
             Step::Batch { rows, redactions } => {
                 report.redactions += redactions;
-                if let Err(e) = ingest::store_batch(app, &rows, now, &mut report, false).await {
+                // This batch is written while the last one is indexed; the index takes them in
+                // order.
+                let step =
+                    match ingest::store_batch_indexing_after(app, &rows, now, &mut report).await {
+                        Ok(next) => match indexing.replace(next) {
+                            Some(last) => last.finish().await.map_err(anyhow::Error::from),
+                            None => Ok(()),
+                        },
+                        Err(e) => Err(e),
+                    };
+                if let Err(e) = step {
                     // Dropping the queue stops the reader.
                     written = Err(e);
                     break;
@@ -322,6 +334,12 @@ pub async fn import_file(
         }
     }
     drop(steps);
+    if let Some(last) = indexing.take() {
+        let finished = last.finish().await;
+        if written.is_ok() {
+            written = finished.map_err(anyhow::Error::from);
+        }
+    }
     let read = reading.await.map_err(|e| ImportError::Stopped {
         name: name.clone(),
         reason: e.to_string(),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use flywheel_insights::index::{PreparedInsight, prepare};
 use flywheel_insights::model::{InsightData, InsightId};
 use flywheel_insights::redact::{RedactionCounts, Redactor};
-use flywheel_storage::UpsertOutcome;
+use flywheel_storage::{Indexing, UpsertOutcome};
 
 use crate::app::App;
 
@@ -92,7 +92,26 @@ pub async fn store_batch(
     report: &mut IngestReport,
     keep_outcomes: bool,
 ) -> anyhow::Result<()> {
-    for outcome in app.store.upsert(batch, now).await? {
+    let outcomes = app.store.upsert(batch, now).await?;
+    count_outcomes(report, outcomes, keep_outcomes);
+    Ok(())
+}
+
+/// [`store_batch`] for a bulk writer: returns once the batch is written, while it is indexed
+/// (see [`flywheel_storage::Store::upsert_indexing_after`]). Outcomes are only counted.
+pub async fn store_batch_indexing_after(
+    app: &App,
+    batch: &[PreparedInsight],
+    now: DateTime<Utc>,
+    report: &mut IngestReport,
+) -> anyhow::Result<Indexing> {
+    let (outcomes, indexing) = app.store.upsert_indexing_after(batch, now).await?;
+    count_outcomes(report, outcomes, false);
+    Ok(indexing)
+}
+
+fn count_outcomes(report: &mut IngestReport, outcomes: Vec<UpsertOutcome>, keep_outcomes: bool) {
+    for outcome in outcomes {
         let name = match outcome {
             UpsertOutcome::Inserted(_) => {
                 report.inserted += 1;
@@ -112,5 +131,4 @@ pub async fn store_batch(
             report.outcomes.push(outcome);
         }
     }
-    Ok(())
 }
