@@ -333,41 +333,93 @@ impl SegmentCollector for ThemeDaysInSegment {
 }
 
 /// Computes each match's [`RankKey`] from its BM25 score and fast fields. Factors that depend
-/// on a value (a day, a severity, a main theme) are computed once per value in a segment, not
+/// on a value (a day, a severity, a main theme) are computed once per value and search, not
 /// once per match.
 pub(crate) struct Scorer {
-    pub ranking: Ranking,
+    columns: Arc<ColumnCache>,
+    /// Recency by day from `first_day`; empty when the index spans too many days.
+    first_day: i64,
+    recency: Arc<Vec<f64>>,
+    recency_of: flywheel_insights::search::Recency,
+    /// Index 0 unused; 1 to 5.
+    severity_factors: [f64; 6],
+    /// By main theme number.
+    theme_factors: Arc<Vec<f64>>,
+    no_theme: f64,
     /// Whether the query has words whose BM25 counts.
-    pub words: bool,
-    /// Distinct accounts per main theme key, for [`ThemeFactors::Reach`].
-    pub reach: Arc<HashMap<String, u64>>,
-    pub columns: Arc<ColumnCache>,
+    words: bool,
 }
 
 impl Scorer {
-    fn theme_factor(&self, key: Option<&str>) -> f64 {
-        match &self.ranking.main_theme {
+    /// The scorer of a search of `searcher`: reads its segments' columns first, to know their
+    /// days and main themes.
+    pub(crate) fn new(
+        ranking: &Ranking,
+        words: bool,
+        reach: &HashMap<String, u64>,
+        columns: Arc<ColumnCache>,
+        searcher: &tantivy::Searcher,
+    ) -> tantivy::Result<Scorer> {
+        let (mut min_day, mut max_day) = (i64::MAX, i64::MIN);
+        for reader in searcher.segment_readers() {
+            let segment = columns.segment(reader)?;
+            if reader.max_doc() > 0 {
+                min_day = min_day.min(segment.min_day);
+                max_day = max_day.max(segment.max_day);
+            }
+        }
+        let recency_of = ranking.recency;
+        let recency = if max_day >= min_day && max_day - min_day < DENSE_DAYS {
+            (min_day..=max_day)
+                .map(|d| day_of(d).map_or(1.0, |date| recency_of.factor(date)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let theme_factor = |key: Option<&str>| match &ranking.main_theme {
             ThemeFactors::Reach => {
-                reach_factor(key.and_then(|k| self.reach.get(k)).copied().unwrap_or(1))
+                reach_factor(key.and_then(|k| reach.get(k)).copied().unwrap_or(1))
             }
             ThemeFactors::Given { factors, default } => key
                 .and_then(|k| factors.get(k))
                 .copied()
                 .unwrap_or(*default),
-        }
+        };
+        let theme_factors = columns
+            .names()?
+            .main_themes
+            .iter()
+            .map(|(_, key)| theme_factor(Some(key)))
+            .collect();
+        let severity = ranking.severity;
+        Ok(Scorer {
+            columns,
+            first_day: min_day,
+            recency: Arc::new(recency),
+            recency_of,
+            severity_factors: [
+                1.0,
+                severity[0],
+                severity[1],
+                severity[2],
+                severity[3],
+                severity[4],
+            ],
+            theme_factors: Arc::new(theme_factors),
+            no_theme: theme_factor(None),
+            words: words && ranking.relevance,
+        })
     }
 }
 
 /// [`Scorer`] for one segment.
 pub(crate) struct ScorerInSegment {
     columns: Arc<SegmentColumns>,
-    /// Recency by day, from the segment's first day; empty when it spans too many days.
-    recency: Vec<f64>,
+    first_day: i64,
+    recency: Arc<Vec<f64>>,
     recency_of: flywheel_insights::search::Recency,
-    /// Index 0 unused; 1 to 5.
     severity_factors: [f64; 6],
-    /// By main theme number.
-    theme_factors: Vec<f64>,
+    theme_factors: Arc<Vec<f64>>,
     no_theme: f64,
     words: bool,
 }
@@ -385,39 +437,15 @@ impl SortKeyComputer for Scorer {
         &self,
         reader: &SegmentReader,
     ) -> tantivy::Result<ScorerInSegment> {
-        let columns = self.columns.segment(reader)?;
-        let (min_day, max_day) = (columns.min_day, columns.max_day);
-        let recency_of = self.ranking.recency;
-        let recency = if max_day >= min_day && max_day - min_day < DENSE_DAYS {
-            (min_day..=max_day)
-                .map(|d| day_of(d).map_or(1.0, |date| recency_of.factor(date)))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let theme_factors = self
-            .columns
-            .names()?
-            .main_themes
-            .iter()
-            .map(|(_, key)| self.theme_factor(Some(key)))
-            .collect();
-        let severity = self.ranking.severity;
         Ok(ScorerInSegment {
-            columns,
-            recency,
-            recency_of,
-            severity_factors: [
-                1.0,
-                severity[0],
-                severity[1],
-                severity[2],
-                severity[3],
-                severity[4],
-            ],
-            theme_factors,
-            no_theme: self.theme_factor(None),
-            words: self.words && self.ranking.relevance,
+            columns: self.columns.segment(reader)?,
+            first_day: self.first_day,
+            recency: self.recency.clone(),
+            recency_of: self.recency_of,
+            severity_factors: self.severity_factors,
+            theme_factors: self.theme_factors.clone(),
+            no_theme: self.no_theme,
+            words: self.words,
         })
     }
 }
@@ -435,14 +463,18 @@ impl SegmentSortKeyComputer for ScorerInSegment {
         // and among its like by the other factors.
         let relevance = if self.words { bm25.max(1e-3) } else { 1.0 };
         let day = columns.day(doc);
-        let recency = match self.recency.get((day - columns.min_day) as usize) {
+        let recency = match self.recency.get((day - self.first_day) as usize) {
             Some(factor) => *factor,
             None => day_of(day).map_or(1.0, |date| self.recency_of.factor(date)),
         };
         let severity = self.severity_factors[columns.severity[d] as usize];
         let theme = match columns.main_theme[d] {
             NONE => self.no_theme,
-            n => self.theme_factors[n as usize],
+            n => self
+                .theme_factors
+                .get(n as usize)
+                .copied()
+                .unwrap_or(self.no_theme),
         };
         (relevance * recency * severity * theme, day, columns.ids[d])
     }

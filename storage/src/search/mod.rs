@@ -37,9 +37,11 @@ use flywheel_insights::search::{Count, Hit, SearchOptions, SearchResult, ThemeDa
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::directory::error::LockError;
-use tantivy::query::{Bm25StatisticsProvider, TermQuery};
+use tantivy::query::{Bm25StatisticsProvider, EnableScoring, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError};
+use tantivy::{
+    Executor, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError,
+};
 
 use self::collect::{AllFigures, Figures, Scorer, ThemeDayCounts};
 use self::schema::{EVERY_TEAM, Fields, LAYOUT, day_of};
@@ -120,6 +122,9 @@ struct Payload {
 
 /// Insights read from the store per step of a catch-up.
 const CATCH_UP_PAGE: i64 = 2_000;
+/// A search whose words occur in fewer insights than this, all together, visits the segments on
+/// one thread.
+const PARALLEL_FROM_MATCHES: u64 = 20_000;
 /// Indexing memory of the writer.
 const WRITER_HEAP: usize = 48_000_000;
 /// How long a process without the writer waits for the holder to index changes it made.
@@ -414,16 +419,28 @@ impl SearchIndex {
             columns: self.columns.clone(),
         };
         let (best, figures) = if options.limit > 0 {
-            let scorer = Scorer {
-                ranking: options.ranking.clone(),
-                words: !positive.is_empty(),
-                reach: reach.clone(),
-                columns: self.columns.clone(),
-            };
+            let scorer = Scorer::new(
+                &options.ranking,
+                !positive.is_empty(),
+                &reach,
+                self.columns.clone(),
+                &searcher,
+            )
+            .map_err(failed)?;
             let top = TopDocs::with_limit(options.limit).order_by(scorer);
             let statistics = self.statistics(&searcher)?;
+            // Spreading segments over threads pays off when there is much to visit; waking the
+            // threads costs more than a few thousand matches take on one.
+            let single = Executor::single_thread();
+            let executor =
+                if !positive.is_empty() && rarity.values().sum::<u64>() < PARALLEL_FROM_MATCHES {
+                    &single
+                } else {
+                    self.index.search_executor()
+                };
+            let scoring = EnableScoring::enabled_from_statistics_provider(&statistics, &searcher);
             let (best, figures) = searcher
-                .search_with_statistics_provider(&*engine_query, &(top, figures), &statistics)
+                .search_with_executor(&*engine_query, &(top, figures), executor, scoring)
                 .map_err(failed)?;
             let best = best
                 .into_iter()
