@@ -610,13 +610,18 @@ const MERGE_NEW: &str = "INSERT INTO insights (source, source_ref, title, body, 
      ON CONFLICT (source, source_ref) DO NOTHING \
      RETURNING id, source, source_ref";
 
+/// The stored id of each copied row already stored, and whether its fingerprint is the same.
+const BATCH_EXISTING: &str = "SELECT b.pos, i.id, i.fingerprint = b.fingerprint \
+     FROM insight_batch b JOIN insights i ON i.source = b.source AND i.source_ref = b.source_ref";
+
 /// The id of every copied row.
 const BATCH_IDS: &str = "SELECT b.pos, i.id FROM insight_batch b \
      JOIN insights i ON i.source = b.source AND i.source_ref = b.source_ref";
 
-/// The PostgreSQL way of [`upsert_run`]: `COPY` the rows into a temporary table, then merge
-/// them with one update (changed fingerprints) and one insert (`ON CONFLICT DO NOTHING`), and
-/// `COPY` the new theme rows straight in.
+/// The PostgreSQL way of [`upsert_run`]: `COPY` the rows into a temporary table, look up which
+/// are stored already, then merge them with one update (changed fingerprints, when any) and one
+/// insert (`ON CONFLICT DO NOTHING`, when any are new), and `COPY` the new theme rows straight
+/// in.
 async fn copy_run(
     conn: &mut sqlx::PgConnection,
     run: &[PreparedInsight],
@@ -674,22 +679,60 @@ async fn copy_run(
     copy.send(data.into_bytes()).await?;
     copy.finish().await?;
 
-    let changed: Vec<(i64, i64)> = Db::Postgres(conn)
-        .fetch_all(Sql::new(MERGE_CHANGED).bind(now).bind(change))
+    // The planner needs the batch's size to look its rows up in the unique index rather than
+    // scan the whole table once per batch.
+    Db::Postgres(conn)
+        .execute(Sql::new("ANALYZE insight_batch"))
         .await?;
-    let inserted: Vec<(i64, String, String)> = Db::Postgres(conn)
-        .fetch_all(Sql::new(MERGE_NEW).bind(now).bind(change))
-        .await?;
-    let inserted: HashSet<(String, String)> = inserted
-        .into_iter()
-        .map(|(_, source, source_ref)| (source, source_ref))
-        .collect();
-    let changed: HashSet<i64> = changed.into_iter().map(|(pos, _)| pos).collect();
     let mut ids: Vec<Option<InsightId>> = vec![None; run.len()];
-    let rows: Vec<(i64, i64)> = Db::Postgres(conn).fetch_all(Sql::new(BATCH_IDS)).await?;
-    for (pos, id) in rows {
-        if let Some(slot) = usize::try_from(pos).ok().and_then(|p| ids.get_mut(p)) {
-            *slot = Some(id);
+    let mut differing = 0;
+    let existing: Vec<(i64, i64, bool)> = Db::Postgres(conn)
+        .fetch_all(Sql::new(BATCH_EXISTING))
+        .await?;
+    for (pos, id, same) in &existing {
+        if let Some(slot) = usize::try_from(*pos).ok().and_then(|p| ids.get_mut(p)) {
+            *slot = Some(*id);
+        }
+        differing += usize::from(!same);
+    }
+    // Upserts take turns (`ONE_UPSERT_AT_A_TIME`), so what was found is what is updated.
+    let changed: HashSet<i64> = if differing > 0 {
+        let changed: Vec<(i64, i64)> = Db::Postgres(conn)
+            .fetch_all(Sql::new(MERGE_CHANGED).bind(now).bind(change))
+            .await?;
+        changed.into_iter().map(|(pos, _)| pos).collect()
+    } else {
+        HashSet::new()
+    };
+    let mut inserted: HashSet<usize> = HashSet::new();
+    if existing.len() < run.len() {
+        let rows: Vec<(i64, String, String)> = Db::Postgres(conn)
+            .fetch_all(Sql::new(MERGE_NEW).bind(now).bind(change))
+            .await?;
+        let position: HashMap<(String, &str), usize> = run
+            .iter()
+            .enumerate()
+            .map(|(pos, p)| {
+                (
+                    (p.data.source.to_lowercase(), p.data.source_ref.as_str()),
+                    pos,
+                )
+            })
+            .collect();
+        for (id, source, source_ref) in rows {
+            if let Some(&pos) = position.get(&(source, source_ref.as_str())) {
+                ids[pos] = Some(id);
+                inserted.insert(pos);
+            }
+        }
+    }
+    if ids.iter().any(Option::is_none) {
+        // Stored meanwhile by a writer that does not take turns: look the rest up.
+        let rows: Vec<(i64, i64)> = Db::Postgres(conn).fetch_all(Sql::new(BATCH_IDS)).await?;
+        for (pos, id) in rows {
+            if let Some(slot) = usize::try_from(pos).ok().and_then(|p| ids.get_mut(p)) {
+                slot.get_or_insert(id);
+            }
         }
     }
     let mut outcomes = Vec::with_capacity(run.len());
@@ -702,11 +745,7 @@ async fn copy_run(
                 prepared.data.source, prepared.data.source_ref
             )));
         };
-        let key = (
-            prepared.data.source.to_lowercase(),
-            prepared.data.source_ref.clone(),
-        );
-        if inserted.contains(&key) {
+        if inserted.contains(&pos) {
             outcomes.push(UpsertOutcome::Inserted(id));
             written.push((id, prepared));
         } else if changed.contains(&(pos as i64)) {
