@@ -10,7 +10,7 @@
 //! contract does not depend on the parser; the search index reads text through the domain's
 //! tokenizer and stemmer, as it does in production.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
 use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use flywheel_insights::index::PreparedInsight;
 use flywheel_insights::model::{
-    Insight, InsightData, Kind, Sentiment, Severity, Stage, Visibility,
+    self, Insight, InsightData, Kind, Sentiment, Severity, Stage, Visibility,
 };
 use flywheel_insights::query::{Atom, Clause, Comparison, DateBound, Filter, Query, Term, Test};
 use flywheel_insights::search::{Count, DateRange, Scope, SearchOptions, SearchResult, ThemeDays};
@@ -4251,7 +4251,8 @@ async fn the_index_and_the_matcher_agree(db: TestDb, seed: u64) {
                 until: from + chrono::Days::new(r.below(40) as u64),
             });
         }
-        let mut expected: Vec<i64> = stored
+        options.breakdown = usize::MAX;
+        let matching: Vec<&Insight> = stored
             .iter()
             .filter(|i| options.scope.allows(&i.data.visibility))
             .filter(|i| {
@@ -4260,14 +4261,51 @@ async fn the_index_and_the_matcher_agree(db: TestDb, seed: u64) {
                     .is_none_or(|range| range.contains(i.data.observed_on))
             })
             .filter(|i| q.matches(&Document::from_insight(i), options.today))
-            .map(|i| i.id)
             .collect();
+        let mut expected: Vec<i64> = matching.iter().map(|i| i.id).collect();
         expected.sort();
         let result = search(&store, &q, &options).await;
         let mut found: Vec<i64> = result.hits.iter().map(|h| h.insight.id).collect();
         found.sort();
         assert_eq!(found, expected, "seed {seed}: {q:?} in {:?}", options.scope);
         assert_eq!(result.total, expected.len() as u64, "seed {seed}: {q:?}");
+        // The figures, counted over the index's segments, agree with the matching insights.
+        let accounts: HashSet<String> = matching
+            .iter()
+            .filter_map(|i| i.data.account.as_deref().map(model::key))
+            .filter(|k| !k.is_empty())
+            .collect();
+        assert_eq!(result.accounts, accounts.len() as u64, "seed {seed}: {q:?}");
+        let mut days: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+        let mut themes: BTreeMap<String, u64> = BTreeMap::new();
+        for insight in &matching {
+            *days.entry(insight.data.observed_on).or_default() += 1;
+            let keys: HashSet<String> = insight
+                .themes
+                .iter()
+                .map(|t| model::key(t))
+                .filter(|k| !k.is_empty())
+                .collect();
+            for key in keys {
+                *themes.entry(key).or_default() += 1;
+            }
+        }
+        assert_eq!(
+            result.by_day,
+            days.into_iter().collect::<Vec<_>>(),
+            "seed {seed}: {q:?}"
+        );
+        let mut found_themes: Vec<(String, u64)> = result
+            .themes
+            .iter()
+            .map(|c| (model::key(&c.name), c.count))
+            .collect();
+        found_themes.sort();
+        assert_eq!(
+            found_themes,
+            themes.into_iter().collect::<Vec<_>>(),
+            "seed {seed}: {q:?}"
+        );
     }
 }
 
