@@ -14,8 +14,9 @@
 //! committed, and takes the writer over when the holder stops.
 //!
 //! A search is one pass over every match (`query` translates the query, `collect` gathers
-//! the best few by the ranking and every figure of the answer beside them); the best matches
-//! are then read from the store by id. Searching, indexing and committing run on blocking
+//! the best few by the ranking and every figure of the answer beside them, reading each
+//! segment's values from arrays `columns` decodes once per segment); the best matches are then
+//! read from the store by id. Searching, indexing and committing run on blocking
 //! threads, never on the async runtime's.
 
 mod collect;
