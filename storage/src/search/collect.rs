@@ -337,14 +337,19 @@ impl SegmentCollector for ThemeDaysInSegment {
 /// once per match.
 pub(crate) struct Scorer {
     columns: Arc<ColumnCache>,
+    factors: Arc<Factors>,
+}
+
+/// The factors of one search, shared by its segments.
+struct Factors {
     /// Recency by day from `first_day`; empty when the index spans too many days.
     first_day: i64,
-    recency: Arc<Vec<f64>>,
+    recency: Vec<f64>,
     recency_of: flywheel_insights::search::Recency,
     /// Index 0 unused; 1 to 5.
-    severity_factors: [f64; 6],
+    severity: [f64; 6],
     /// By main theme number.
-    theme_factors: Arc<Vec<f64>>,
+    themes: Vec<f64>,
     no_theme: f64,
     /// Whether the query has words whose BM25 counts.
     words: bool,
@@ -385,19 +390,18 @@ impl Scorer {
                 .copied()
                 .unwrap_or(*default),
         };
-        let theme_factors = columns
+        let themes = columns
             .names()?
             .main_themes
             .iter()
             .map(|(_, key)| theme_factor(Some(key)))
             .collect();
         let severity = ranking.severity;
-        Ok(Scorer {
-            columns,
+        let factors = Factors {
             first_day: min_day,
-            recency: Arc::new(recency),
+            recency,
             recency_of,
-            severity_factors: [
+            severity: [
                 1.0,
                 severity[0],
                 severity[1],
@@ -405,9 +409,13 @@ impl Scorer {
                 severity[3],
                 severity[4],
             ],
-            theme_factors: Arc::new(theme_factors),
+            themes,
             no_theme: theme_factor(None),
             words: words && ranking.relevance,
+        };
+        Ok(Scorer {
+            columns,
+            factors: Arc::new(factors),
         })
     }
 }
@@ -415,13 +423,7 @@ impl Scorer {
 /// [`Scorer`] for one segment.
 pub(crate) struct ScorerInSegment {
     columns: Arc<SegmentColumns>,
-    first_day: i64,
-    recency: Arc<Vec<f64>>,
-    recency_of: flywheel_insights::search::Recency,
-    severity_factors: [f64; 6],
-    theme_factors: Arc<Vec<f64>>,
-    no_theme: f64,
-    words: bool,
+    factors: Arc<Factors>,
 }
 
 impl SortKeyComputer for Scorer {
@@ -439,13 +441,7 @@ impl SortKeyComputer for Scorer {
     ) -> tantivy::Result<ScorerInSegment> {
         Ok(ScorerInSegment {
             columns: self.columns.segment(reader)?,
-            first_day: self.first_day,
-            recency: self.recency.clone(),
-            recency_of: self.recency_of,
-            severity_factors: self.severity_factors,
-            theme_factors: self.theme_factors.clone(),
-            no_theme: self.no_theme,
-            words: self.words,
+            factors: self.factors.clone(),
         })
     }
 }
@@ -456,25 +452,25 @@ impl SegmentSortKeyComputer for ScorerInSegment {
     type SegmentComparator = NaturalComparator;
 
     fn segment_sort_key(&mut self, doc: DocId, score: Score) -> RankKey {
-        let columns = &*self.columns;
+        let (columns, factors) = (&*self.columns, &*self.factors);
         let d = doc as usize;
         let bm25 = f64::from(score);
         // A match of a filter alternative alone has no BM25: it ranks below every word match,
         // and among its like by the other factors.
-        let relevance = if self.words { bm25.max(1e-3) } else { 1.0 };
+        let relevance = if factors.words { bm25.max(1e-3) } else { 1.0 };
         let day = columns.day(doc);
-        let recency = match self.recency.get((day - self.first_day) as usize) {
+        let recency = match factors.recency.get((day - factors.first_day) as usize) {
             Some(factor) => *factor,
-            None => day_of(day).map_or(1.0, |date| self.recency_of.factor(date)),
+            None => day_of(day).map_or(1.0, |date| factors.recency_of.factor(date)),
         };
-        let severity = self.severity_factors[columns.severity[d] as usize];
+        let severity = factors.severity[columns.severity[d] as usize];
         let theme = match columns.main_theme[d] {
-            NONE => self.no_theme,
-            n => self
-                .theme_factors
+            NONE => factors.no_theme,
+            n => factors
+                .themes
                 .get(n as usize)
                 .copied()
-                .unwrap_or(self.no_theme),
+                .unwrap_or(factors.no_theme),
         };
         (relevance * recency * severity * theme, day, columns.ids[d])
     }

@@ -161,22 +161,11 @@ impl ColumnCache {
 
     /// Forgets the segments no longer in `searcher`.
     pub(crate) fn keep_only(&self, searcher: &tantivy::Searcher) -> tantivy::Result<()> {
-        let mut segments = self.segments.lock().map_err(|_| poisoned())?;
-        if segments.len() > searcher.segment_readers().len()
-            || segments.keys().any(|id| {
-                !searcher
-                    .segment_readers()
-                    .iter()
-                    .any(|r| r.segment_id() == *id)
-            })
-        {
-            segments.retain(|id, _| {
-                searcher
-                    .segment_readers()
-                    .iter()
-                    .any(|r| r.segment_id() == *id)
-            });
-        }
+        let live = searcher.segment_readers();
+        self.segments
+            .lock()
+            .map_err(|_| poisoned())?
+            .retain(|id, _| live.iter().any(|r| r.segment_id() == *id));
         Ok(())
     }
 
