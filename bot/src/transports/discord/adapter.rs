@@ -174,6 +174,21 @@ impl DiscordAdapter {
 
     /// Opens a thread on the message `message` of `channel` (or finds the one it has): the
     /// thread's id, which is the message's.
+    /// Posts `message` into the thread on the message `thread` of `channel` (a channel of its
+    /// own, opened or found open first), each part with its nonce when `marker` is given.
+    async fn post_in_thread(
+        &self,
+        channel: &ChannelAddress,
+        thread: &str,
+        message: &Message,
+        marker: Option<&Marker>,
+    ) -> Result<Sent, SendError> {
+        let channel = discord_channel(channel)?;
+        self.open_thread(channel, thread, &thread_name(message))
+            .await?;
+        self.post_all(thread, message, marker).await
+    }
+
     async fn open_thread(&self, channel: &str, message: &str, name: &str) -> Result<(), SendError> {
         let body = json!({"name": name, "auto_archive_duration": THREAD_ARCHIVE_MINUTES});
         match self
@@ -276,13 +291,7 @@ impl Adapter for DiscordAdapter {
         thread: &'a str,
         message: &'a Message,
     ) -> BoxFuture<'a, Result<Sent, SendError>> {
-        async move {
-            let channel = discord_channel(channel)?;
-            self.open_thread(channel, thread, &thread_name(message))
-                .await?;
-            self.post_all(thread, message, None).await
-        }
-        .boxed()
+        self.post_in_thread(channel, thread, message, None).boxed()
     }
 
     /// Found when the delivery's last part is in the channel: parts are posted in order, so
@@ -330,13 +339,8 @@ impl Adapter for DiscordAdapter {
         message: &'a Message,
         marker: &'a Marker,
     ) -> BoxFuture<'a, Result<Sent, SendError>> {
-        async move {
-            let channel = discord_channel(channel)?;
-            self.open_thread(channel, thread, &thread_name(message))
-                .await?;
-            self.post_all(thread, message, Some(marker)).await
-        }
-        .boxed()
+        self.post_in_thread(channel, thread, message, Some(marker))
+            .boxed()
     }
 
     /// Looked for in the thread as [`Adapter::find_sent`] looks in a channel.
