@@ -439,6 +439,24 @@ fn format_ts(micros: u64) -> String {
     format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
 }
 
+/// A posted message as the Web API returns it: its blocks, and its metadata when asked for.
+fn message_json(m: &Recorded, with_metadata: bool) -> Value {
+    let mut message = json!({
+        "type": "message",
+        "user": BOT_USER_ID,
+        "bot_id": "B0FLYWHEEL",
+        "text": m.text,
+        "ts": m.ts,
+    });
+    if let Some(blocks) = &m.blocks {
+        message["blocks"] = blocks.clone();
+    }
+    if let (true, Some(metadata)) = (with_metadata, &m.metadata) {
+        message["metadata"] = metadata.clone();
+    }
+    message
+}
+
 fn parse_ts(ts: &str) -> Option<u64> {
     let (secs, frac) = ts.split_once('.').unwrap_or((ts, "0"));
     let secs: u64 = secs.parse().ok()?;
@@ -1028,20 +1046,7 @@ fn history(state: &Emulated, channel: &str, params: &Map<String, Value>) -> Answ
         .filter(|m| m.thread_ts.is_none())
         .filter_map(|m| {
             let ts = parse_ts(&m.ts).filter(|ts| in_range(*ts))?;
-            let mut message = json!({
-                "type": "message",
-                "user": BOT_USER_ID,
-                "bot_id": "B0FLYWHEEL",
-                "text": m.text,
-                "ts": m.ts,
-            });
-            if let Some(blocks) = &m.blocks {
-                message["blocks"] = blocks.clone();
-            }
-            if let (true, Some(metadata)) = (with_metadata, &m.metadata) {
-                message["metadata"] = metadata.clone();
-            }
-            Some((ts, message))
+            Some((ts, message_json(m, with_metadata)))
         })
         .collect();
     matching.extend(
@@ -1119,17 +1124,8 @@ fn replies(state: &Emulated, channel: &str, params: &Map<String, Value>) -> Answ
         .skip(offset)
         .take(limit)
         .map(|m| {
-            let mut message = json!({
-                "type": "message",
-                "user": BOT_USER_ID,
-                "bot_id": "B0FLYWHEEL",
-                "text": m.text,
-                "ts": m.ts,
-                "thread_ts": m.thread_ts.clone().unwrap_or_else(|| m.ts.clone()),
-            });
-            if let (true, Some(metadata)) = (with_metadata, &m.metadata) {
-                message["metadata"] = metadata.clone();
-            }
+            let mut message = message_json(m, with_metadata);
+            message["thread_ts"] = json!(m.thread_ts.clone().unwrap_or_else(|| m.ts.clone()));
             message
         })
         .collect();
