@@ -38,7 +38,9 @@ pub struct PreparedInsight {
 /// as the store keeps it and `source:` compares it.
 pub fn prepare(mut data: InsightData, themes: &[ThemeDef], today: NaiveDate) -> PreparedInsight {
     data.source = data.source.trim().to_lowercase();
-    let (matched, mut text): (Vec<&str>, IndexedText) = {
+    let (matched, mut text): (Vec<&str>, IndexedText) = if themes.is_empty() {
+        (Vec::new(), IndexedText::of(&data.title, &data.body, &[]))
+    } else {
         let doc = Document::new(&data, &data.tags);
         let matched = themes
             .iter()
@@ -59,7 +61,7 @@ pub fn prepare(mut data: InsightData, themes: &[ThemeDef], today: NaiveDate) -> 
     // The title's and body's stems are the ones the themes were matched on; only the themes
     // differ from the tags.
     text.themes = names.iter().map(|name| stems(name)).collect();
-    let fingerprint = fingerprint(&data, &names, &text.terms());
+    let fingerprint = fingerprint(&data, &names, &text);
     PreparedInsight {
         data,
         themes: names,
@@ -101,6 +103,21 @@ impl Fnv1a {
         }
     }
 
+    /// `items` as one field, separated by single spaces (as if joined first).
+    fn spaced<'a, I: Iterator<Item = &'a String>>(&mut self, items: impl Fn() -> I) {
+        let (count, bytes) = items().fold((0_usize, 0_usize), |(count, bytes), item| {
+            (count + 1, bytes + item.len())
+        });
+        let len = bytes + count.saturating_sub(1);
+        self.bytes(&(len as u64).to_le_bytes());
+        for (n, item) in items().enumerate() {
+            if n > 0 {
+                self.bytes(b" ");
+            }
+            self.bytes(item.as_bytes());
+        }
+    }
+
     fn list(&mut self, items: &[String]) {
         self.bytes(&(items.len() as u64).to_le_bytes());
         for item in items {
@@ -109,7 +126,7 @@ impl Fnv1a {
     }
 }
 
-fn fingerprint(data: &InsightData, themes: &[String], terms: &str) -> String {
+fn fingerprint(data: &InsightData, themes: &[String], text: &IndexedText) -> String {
     // Destructured so that a new field fails to compile here until it is hashed.
     let InsightData {
         source,
@@ -152,7 +169,7 @@ fn fingerprint(data: &InsightData, themes: &[String], terms: &str) -> String {
     h.list(themes);
     // The terms follow from the rest, but also from the stemmer: hashing them means a change
     // in tokenizing reindexes on the next import instead of leaving stale terms.
-    h.field(terms);
+    h.spaced(|| text.fields().flatten());
     format!("{:032x}", h.0)
 }
 

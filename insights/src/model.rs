@@ -333,7 +333,27 @@ pub struct Insight {
 /// joined by `-`. `"Incorrect information on your report"` becomes
 /// `incorrect-information-on-your-report`; `"EQUIFAX, INC."` becomes `equifax-inc`.
 pub fn key(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
+    if name.is_ascii() {
+        // The same rule, byte by byte.
+        let mut out = Vec::with_capacity(name.len());
+        let mut between = false;
+        for b in name.bytes() {
+            if b.is_ascii_alphanumeric() {
+                if between && !out.is_empty() {
+                    out.push(b'-');
+                }
+                between = false;
+                out.push(b.to_ascii_lowercase());
+            } else {
+                between = true;
+            }
+        }
+        return String::from_utf8(out).expect("ASCII in, ASCII out");
+    }
+    key_by_chars(name, String::with_capacity(name.len()))
+}
+
+fn key_by_chars(name: &str, mut out: String) -> String {
     for word in name
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -368,6 +388,13 @@ mod tests {
     }
 
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn keys_of_ascii_names_read_byte_by_byte_as_by_characters(name in "[ -~]{0,40}") {
+            proptest::prop_assert_eq!(key(&name), key_by_chars(&name, String::new()));
+        }
+    }
 
     #[test]
     fn vocabulary_names_and_aliases_round_trip() {

@@ -140,6 +140,27 @@ impl Found {
 /// A match: a byte range of the text (always on ASCII boundaries) and its kind.
 type Hit = (Range<usize>, Found);
 
+/// `text` with each hit replaced by its placeholder, and the hits counted.
+fn replace_hits(text: &str, hits: Vec<Hit>) -> Redacted {
+    let mut counts = RedactionCounts::default();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (range, found) in hits {
+        out.push_str(&text[copied..range.start]);
+        out.push_str(found.placeholder());
+        copied = range.end;
+        match found {
+            Found::Email => counts.emails += 1,
+            Found::Phone => counts.phones += 1,
+            Found::Card => counts.cards += 1,
+            Found::Iban => counts.ibans += 1,
+            Found::Number => counts.digit_runs += 1,
+        }
+    }
+    out.push_str(&text[copied..]);
+    Redacted { text: out, counts }
+}
+
 impl Redactor {
     /// Removes every kind of personal data.
     pub const fn all() -> Self {
@@ -165,6 +186,11 @@ impl Redactor {
 
     /// Replaces the personal data in `text` with placeholders and counts what it replaced.
     pub fn redact(&self, text: &str) -> Redacted {
+        replace_hits(text, self.hits(text))
+    }
+
+    /// What [`Redactor::redact`] replaces in `text`, in order.
+    fn hits(&self, text: &str) -> Vec<Hit> {
         let bytes = text.as_bytes();
         let mut hits: Vec<Hit> = Vec::new();
         let emails = if self.emails {
@@ -181,24 +207,7 @@ impl Redactor {
             hits.push((email, Found::Email));
         }
         self.find_numbers(bytes, from..bytes.len(), &mut hits);
-
-        let mut counts = RedactionCounts::default();
-        let mut out = String::with_capacity(text.len());
-        let mut copied = 0;
-        for (range, found) in hits {
-            out.push_str(&text[copied..range.start]);
-            out.push_str(found.placeholder());
-            copied = range.end;
-            match found {
-                Found::Email => counts.emails += 1,
-                Found::Phone => counts.phones += 1,
-                Found::Card => counts.cards += 1,
-                Found::Iban => counts.ibans += 1,
-                Found::Number => counts.digit_runs += 1,
-            }
-        }
-        out.push_str(&text[copied..]);
-        Redacted { text: out, counts }
+        hits
     }
 
     /// Redacts every field of an insight a person wrote, in place: its title, body, account,
@@ -209,9 +218,13 @@ impl Redactor {
     pub fn redact_insight(&self, data: &mut InsightData) -> RedactionCounts {
         let mut counts = RedactionCounts::default();
         let mut redact = |text: &mut String| {
-            let redacted = self.redact(text);
-            counts += redacted.counts;
-            *text = redacted.text;
+            // Most text holds nothing personal: left as it is, not copied.
+            let hits = self.hits(text);
+            if !hits.is_empty() {
+                let redacted = replace_hits(text, hits);
+                counts += redacted.counts;
+                *text = redacted.text;
+            }
         };
         redact(&mut data.title);
         redact(&mut data.body);
@@ -235,6 +248,10 @@ impl Redactor {
         }
         let offset = window.start;
         let s = &text[window];
+        // Every number looked for holds an ASCII digit (an IBAN its check digits).
+        if !s.iter().any(u8::is_ascii_digit) {
+            return;
+        }
         let mut i = 0;
         while i < s.len() {
             let b = s[i];

@@ -4,10 +4,10 @@
 //! backend runs the search.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ops::Range;
 
 use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::FxHashMap;
 
 /// Tokens longer than this (in characters) are dropped, in the index and in queries alike:
 /// they are hashes, encoded blobs or runaway strings, never words anyone searches for.
@@ -41,20 +41,40 @@ impl Iterator for Tokens<'_> {
     type Item = Token;
 
     fn next(&mut self) -> Option<Token> {
-        loop {
-            let rest = &self.text[self.at..];
-            let offset = rest.find(is_word_char)?;
-            let start = self.at + offset;
-            let end = word_end(self.text, start);
-            self.at = end;
-            if let Some(text) = normalize(&self.text[start..end]) {
-                return Some(Token {
-                    text,
-                    span: start..end,
-                });
-            }
+        let mut text = String::new();
+        let span = next_token(self.text, &mut self.at, &mut text)?;
+        Some(Token { text, span })
+    }
+}
+
+/// Finds the next token of `text` from `*at`, writes its normalized form into `out` (replacing
+/// what was there) and returns its span; `*at` moves past it. `None` when no token is left.
+fn next_token(text: &str, at: &mut usize, out: &mut String) -> Option<Range<usize>> {
+    loop {
+        let start = word_start(text, *at)?;
+        let end = word_end(text, start);
+        *at = end;
+        if normalize_into(&text[start..end], out) {
+            return Some(start..end);
         }
     }
+}
+
+/// Where the next word starts at or after `from`.
+fn word_start(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    // Most text is ASCII: step over spaces and punctuation byte by byte.
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii_alphanumeric() {
+            return Some(i);
+        }
+        if !b.is_ascii() {
+            return text[i..].find(is_word_char).map(|offset| i + offset);
+        }
+        i += 1;
+    }
+    None
 }
 
 fn is_apostrophe(c: char) -> bool {
@@ -68,6 +88,25 @@ fn is_word_char(c: char) -> bool {
 
 /// Where the word starting at `start` ends: alphanumerics, with apostrophes only between two.
 fn word_end(text: &str, start: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = start;
+    // ASCII letters and digits, and `'` before one of them, byte by byte; anything else
+    // non-ASCII is looked at as characters.
+    loop {
+        match bytes.get(i) {
+            Some(b) if b.is_ascii_alphanumeric() => i += 1,
+            Some(b'\'') => match bytes.get(i + 1) {
+                Some(b) if b.is_ascii_alphanumeric() => i += 2,
+                Some(b) if !b.is_ascii() => return word_end_by_chars(text, start),
+                _ => return i,
+            },
+            Some(b) if !b.is_ascii() => return word_end_by_chars(text, start),
+            _ => return i,
+        }
+    }
+}
+
+fn word_end_by_chars(text: &str, start: usize) -> usize {
     let mut chars = text[start..].char_indices().peekable();
     let mut end = start;
     while let Some((i, c)) = chars.next() {
@@ -82,11 +121,18 @@ fn word_end(text: &str, start: usize) -> usize {
     end
 }
 
-/// The token form of a raw word, or `None` when it is too long to be one.
-fn normalize(raw: &str) -> Option<String> {
+/// Writes the token form of a raw word into `out` (replacing what was there); false when it is
+/// too long to be one, or nothing of it is left.
+fn normalize_into(raw: &str, out: &mut String) -> bool {
+    out.clear();
     // Most words are plain ASCII letters and digits: lowercased as they are.
     if raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return (raw.len() <= MAX_TOKEN_CHARS).then(|| raw.to_ascii_lowercase());
+        if raw.len() > MAX_TOKEN_CHARS {
+            return false;
+        }
+        out.push_str(raw);
+        out.make_ascii_lowercase();
+        return true;
     }
     let mut chars: Vec<char> = raw.chars().collect();
     if let [.., a, s] = chars[..]
@@ -98,14 +144,15 @@ fn normalize(raw: &str) -> Option<String> {
     }
     // Lowercasing can add combining marks (`İ` → `i̇`); keep only what is alphanumeric so the
     // store can put tokens into FTS5 and tsquery strings unquoted.
-    let text: String = chars
-        .into_iter()
-        .filter(|c| !is_apostrophe(*c))
-        .flat_map(char::to_lowercase)
-        .filter(|c| c.is_alphanumeric())
-        .collect();
-    let len = text.chars().count();
-    (1..=MAX_TOKEN_CHARS).contains(&len).then_some(text)
+    out.extend(
+        chars
+            .into_iter()
+            .filter(|c| !is_apostrophe(*c))
+            .flat_map(char::to_lowercase)
+            .filter(|c| c.is_alphanumeric()),
+    );
+    let len = out.chars().count();
+    (1..=MAX_TOKEN_CHARS).contains(&len)
 }
 
 /// The English (Snowball) stem of one word: `refunds` → `refund`, `charged` → `charg`.
@@ -115,21 +162,21 @@ pub fn stem(word: &str) -> String {
     // A language has far fewer distinct words than a large import has tokens: each thread
     // remembers the stems it computed, and forgets them all when the table grows too big.
     thread_local! {
-        static STEMS: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+        static STEMS: RefCell<FxHashMap<Box<str>, Box<str>>> = RefCell::default();
     }
     const REMEMBERED: usize = 100_000;
-    if let Some(known) = STEMS.with(|stems| stems.borrow().get(word).cloned()) {
-        return known;
-    }
-    let stemmed = stem_uncached(word);
     STEMS.with(|stems| {
+        if let Some(known) = stems.borrow().get(word) {
+            return String::from(&**known);
+        }
+        let stemmed = stem_uncached(word);
         let mut stems = stems.borrow_mut();
         if stems.len() >= REMEMBERED {
             stems.clear();
         }
-        stems.insert(word.to_string(), stemmed.clone());
-    });
-    stemmed
+        stems.insert(word.into(), stemmed.as_str().into());
+        stemmed
+    })
 }
 
 fn stem_uncached(word: &str) -> String {
@@ -151,7 +198,12 @@ fn stem_uncached(word: &str) -> String {
 
 /// The stems of every token of `text`, in order.
 pub fn stems(text: &str) -> Vec<String> {
-    tokens(text).map(|t| stem(&t.text)).collect()
+    let mut out = Vec::new();
+    let (mut at, mut word) = (0, String::new());
+    while next_token(text, &mut at, &mut word).is_some() {
+        out.push(stem(&word));
+    }
+    out
 }
 
 /// An insight's words as the search index holds them: the stems of every token of the title,
@@ -621,6 +673,21 @@ mod tests {
             }
             let terms = index_terms(&text, &text, &[]);
             prop_assert!(!terms.contains("  ") && !terms.starts_with(' ') && !terms.ends_with(' '));
+        }
+
+        #[test]
+        fn words_end_byte_by_byte_as_by_characters(text in "[a-zA-Z0-9'’é ]{1,40}") {
+            for start in (0..text.len()).filter(|&i| text.is_char_boundary(i)) {
+                if text[start..].starts_with(is_word_char) {
+                    prop_assert_eq!(word_end(&text, start), word_end_by_chars(&text, start));
+                }
+            }
+        }
+
+        #[test]
+        fn stems_are_the_stems_of_the_tokens(text in "\\PC{0,120}|[a-zA-Z'’ .,]{0,80}") {
+            let one_by_one: Vec<String> = tokens(&text).map(|t| stem(&t.text)).collect();
+            prop_assert_eq!(stems(&text), one_by_one);
         }
 
         #[test]

@@ -7,6 +7,7 @@
 //! [`Pool`], [`Conn`] and [`Tx`] hand out such connections.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool, PgRow, Postgres};
@@ -120,8 +121,8 @@ impl SqlBuilder {
     /// Appends a placeholder for `arg`.
     pub(crate) fn push_bind(&mut self, arg: impl Into<Arg>) -> &mut Self {
         self.args.push(arg.into());
-        self.text.push('$');
-        self.text.push_str(&self.args.len().to_string());
+        // Writing into a `String` cannot fail.
+        let _ = write!(self.text, "${}", self.args.len());
         self.anonymous.push('?');
         self
     }

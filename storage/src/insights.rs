@@ -444,7 +444,8 @@ const ROWS_PER_STATEMENT: usize = MAX_BINDS / 22;
 const KEYS_PER_STATEMENT: usize = MAX_BINDS - 1;
 
 /// The stored id and fingerprint of an insight, by lowercase source and source_ref.
-type Existing = HashMap<(String, String), (InsightId, String)>;
+/// Stored insights by source, then reference: their id and fingerprint.
+type Existing = HashMap<String, HashMap<String, (InsightId, String)>>;
 
 /// Writes rows none of which names the same insight twice, inside the batch's transaction. On
 /// SQLite: one look-up of what exists, multi-row inserts for what is new (with their themes and
@@ -464,7 +465,7 @@ async fn upsert_run(
         .iter()
         .map(|p| (p.data.source.to_lowercase(), p.data.source_ref.as_str()))
         .collect();
-    let mut existing: Existing = HashMap::with_capacity(run.len());
+    let mut existing: Existing = HashMap::new();
     // One source and a list of references, so that SQLite searches the unique index for each
     // reference: with `(source, source_ref) IN (VALUES …)` it scans the whole index instead,
     // and an import slows down with every row already stored.
@@ -489,12 +490,12 @@ async fn upsert_run(
             }
             b.push(")");
             let rows: Vec<(i64, String, String, String)> = db.fetch_all(b.build()).await?;
-            existing.extend(
-                rows.into_iter()
-                    .map(|(id, source, source_ref, fingerprint)| {
-                        ((source, source_ref), (id, fingerprint))
-                    }),
-            );
+            for (id, source, source_ref, fingerprint) in rows {
+                existing
+                    .entry(source)
+                    .or_default()
+                    .insert(source_ref, (id, fingerprint));
+            }
         }
     }
 
@@ -502,7 +503,10 @@ async fn upsert_run(
     let mut new = Vec::new();
     let mut changed = Vec::new();
     for (i, (prepared, (source, source_ref))) in run.iter().zip(&keys).enumerate() {
-        match existing.get(&(source.clone(), source_ref.to_string())) {
+        match existing
+            .get(source.as_str())
+            .and_then(|refs| refs.get(*source_ref))
+        {
             None => {
                 new.push(i);
                 outcomes.push(None);
@@ -533,15 +537,16 @@ async fn upsert_run(
         }
         b.push(" ON CONFLICT (source, source_ref) DO NOTHING RETURNING id, source, source_ref");
         let rows: Vec<(i64, String, String)> = db.fetch_all(b.build()).await?;
-        let ids: HashMap<(String, String), i64> = rows
-            .into_iter()
-            .map(|(id, source, source_ref)| ((source, source_ref), id))
-            .collect();
+        let mut ids: HashMap<String, HashMap<String, i64>> = HashMap::new();
+        for (id, source, source_ref) in rows {
+            ids.entry(source).or_default().insert(source_ref, id);
+        }
         for &i in chunk {
             let (source, source_ref) = &keys[i];
             // Only a writer that ignores the upsert lock could have inserted it meanwhile.
             let id = *ids
-                .get(&(source.clone(), source_ref.to_string()))
+                .get(source.as_str())
+                .and_then(|refs| refs.get(*source_ref))
                 .ok_or_else(|| {
                     sqlx::Error::Protocol(format!(
                         "insight {source}/{source_ref} was neither inserted nor found"

@@ -2,6 +2,8 @@
 //! and the severity of a CFPB complaint. Both are small word lists, deliberately simple so that
 //! anyone can predict (and argue with) the result; when unsure they fall back to neutral and 3.
 
+use std::borrow::Cow;
+
 use crate::model::{Sentiment, Severity};
 
 /// The sentiment of `text`, from a small lexicon of clearly positive and negative words.
@@ -74,10 +76,21 @@ fn is_clause_break(c: char) -> bool {
 }
 
 /// The lowercase words of `text`, with typographic apostrophes made plain.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+fn words(text: &str) -> impl Iterator<Item = Cow<'_, str>> + '_ {
     text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '\u{2019}'))
         .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase().replace('\u{2019}', "'"))
+        .map(|w| {
+            // Most words are lowercase ASCII already: no copy.
+            if w.is_ascii() {
+                if w.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(w.to_ascii_lowercase())
+                } else {
+                    Cow::Borrowed(w)
+                }
+            } else {
+                Cow::Owned(w.to_lowercase().replace('\u{2019}', "'"))
+            }
+        })
 }
 
 fn is_negation(word: &str) -> bool {
@@ -160,15 +173,15 @@ fn speaks_of_harm(text: &str) -> bool {
 }
 
 fn tells_of_loss(narrative: &str) -> bool {
-    let words: Vec<String> = words(narrative).collect();
+    let words: Vec<Cow<'_, str>> = words(narrative).collect();
     words.iter().enumerate().any(|(i, w)| {
         let ahead = || words.iter().skip(i + 1).take(3);
         let behind = || words.iter().take(i).rev().take(3);
-        match w.as_str() {
+        match w.as_ref() {
             "lose" | "loses" | "losing" | "lost" => {
-                ahead().any(|a| matches!(a.as_str(), "home" | "house" | "car" | "vehicle"))
+                ahead().any(|a| matches!(a.as_ref(), "home" | "house" | "car" | "vehicle"))
             }
-            "savings" => behind().any(|b| matches!(b.as_str(), "all" | "entire" | "life")),
+            "savings" => behind().any(|b| matches!(b.as_ref(), "all" | "entire" | "life")),
             "homeless" => true,
             w => w.starts_with("repossess"),
         }
