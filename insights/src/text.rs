@@ -676,8 +676,12 @@ mod tests {
         }
 
         #[test]
-        fn words_end_byte_by_byte_as_by_characters(text in "[a-zA-Z0-9'’é ]{1,40}") {
+        fn words_start_and_end_byte_by_byte_as_by_characters(text in "[a-zA-Z0-9'’é .]{1,40}") {
             for start in (0..text.len()).filter(|&i| text.is_char_boundary(i)) {
+                prop_assert_eq!(
+                    word_start(&text, start),
+                    text[start..].find(is_word_char).map(|offset| start + offset)
+                );
                 if text[start..].starts_with(is_word_char) {
                     prop_assert_eq!(word_end(&text, start), word_end_by_chars(&text, start));
                 }

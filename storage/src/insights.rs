@@ -443,8 +443,7 @@ const ROWS_PER_STATEMENT: usize = MAX_BINDS / 22;
 /// References looked up, or ids cleared, per statement ([`MAX_BINDS`]).
 const KEYS_PER_STATEMENT: usize = MAX_BINDS - 1;
 
-/// The stored id and fingerprint of an insight, by lowercase source and source_ref.
-/// Stored insights by source, then reference: their id and fingerprint.
+/// The stored id and fingerprint of insights, by lowercase source, then source_ref.
 type Existing = HashMap<String, HashMap<String, (InsightId, String)>>;
 
 /// Writes rows none of which names the same insight twice, inside the batch's transaction. On
