@@ -8,7 +8,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
 use crate::query::Query;
-use crate::rank::{Ranked, explain};
+use crate::rank::{Ranked, explain, explain_related};
 use crate::search::{Count, SearchResult};
 
 /// How many weeks the trend covers.
@@ -125,7 +125,8 @@ pub fn answer(
     every_word: Option<u64>,
     today: NaiveDate,
 ) -> Answer {
-    let results = explain(query, result.hits, &result.rarity, today);
+    let mut results = explain(query, result.hits, &result.rarity, today);
+    explain_related(&mut results, &result.related);
     Answer {
         query: query_text.to_string(),
         total: result.total,
@@ -202,6 +203,7 @@ mod tests {
             accounts: 0,
             theme_accounts: vec![],
             rarity: Default::default(),
+            related: Vec::new(),
         }
     }
 
@@ -332,6 +334,7 @@ mod tests {
             accounts: 12,
             theme_accounts: vec![],
             rarity: Default::default(),
+            related: Vec::new(),
         };
         let query = parse("refund").unwrap();
         let a = answer("refund", &query, result, None, day(2026, 3, 31));

@@ -102,6 +102,12 @@ pub enum Reason {
         /// Distinct accounts.
         accounts: u64,
     },
+    /// `like the best matches: "monitoring", "protection"`: it holds words that set the
+    /// question's best matches apart, as written in it.
+    Related {
+        /// The words as written in the insight.
+        words: Vec<String>,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -118,6 +124,10 @@ impl fmt::Display for Reason {
             Reason::Severity { severity } => write!(f, "severity {severity}"),
             Reason::Reach { accounts: 1 } => f.write_str("1 account"),
             Reason::Reach { accounts } => write!(f, "{accounts} accounts"),
+            Reason::Related { words } => {
+                let words: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+                write!(f, "like the best matches: {}", list(&words))
+            }
         }
     }
 }
@@ -215,6 +225,51 @@ fn found_in(text: &IndexedText, stem: &str) -> Vec<Field> {
 }
 
 /// Query words found in the insight, grouped by where they were found, at most two groups.
+/// The most related words shown in a reason.
+const MAX_RELATED_WORDS: usize = 3;
+
+/// Adds to each of `ranked` that holds any of `related` (stems of the words that set the
+/// question's best matches apart, most telling first) the reason naming them as the insight
+/// writes them, after the words it matched. Reasons stay at most four.
+pub fn explain_related(ranked: &mut [Ranked], related: &[String]) {
+    if related.is_empty() {
+        return;
+    }
+    for hit in ranked {
+        let data = &hit.insight.data;
+        let mut written: Vec<(usize, String)> = Vec::new();
+        let texts = [data.title.as_str(), data.body.as_str()]
+            .into_iter()
+            .chain(hit.insight.themes.iter().map(String::as_str));
+        for text in texts {
+            for token in text::tokens(text) {
+                let stem = text::stem(&token.text);
+                if let Some(at) = related.iter().position(|r| *r == stem)
+                    && !written.iter().any(|(a, _)| *a == at)
+                {
+                    written.push((at, token.text));
+                }
+            }
+        }
+        if written.is_empty() {
+            continue;
+        }
+        written.sort();
+        let words = written
+            .into_iter()
+            .take(MAX_RELATED_WORDS)
+            .map(|(_, word)| word)
+            .collect();
+        let after_matched = hit
+            .reasons
+            .iter()
+            .take_while(|r| matches!(r, Reason::Matched { .. }))
+            .count();
+        hit.reasons.insert(after_matched, Reason::Related { words });
+        hit.reasons.truncate(MAX_REASONS);
+    }
+}
+
 fn matched_reasons(terms: &[&Term], text: &IndexedText) -> Vec<Reason> {
     let mut groups: Vec<(Vec<Field>, Vec<String>)> = Vec::new();
     for term in terms {

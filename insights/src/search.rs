@@ -236,4 +236,8 @@ pub struct SearchResult {
     /// For each stem of the query's positive words: about how many insights in the store hold
     /// it (the most of any one field), to tell telling words from common ones.
     pub rarity: BTreeMap<String, u64>,
+    /// Stems of the words that set a question's first answers apart, when the hits were
+    /// ranked with them too (pseudo-relevance feedback), most telling first.
+    #[serde(default)]
+    pub related: Vec<String>,
 }

@@ -505,6 +505,15 @@ const QUESTION_OPENERS: &[&str] = &[
     "was", "were", "what", "whats", "when", "where", "which", "who", "why", "would",
 ];
 
+/// The stems of the words of `text` that carry meaning: stopwords and question filler are
+/// left out.
+pub fn content_stems(text: &str) -> Vec<String> {
+    tokens(text)
+        .filter(|t| !is_stopword(&t.text) && !is_question_filler(&t.text))
+        .map(|t| stem(&t.text))
+        .collect()
+}
+
 /// Whether `word` (a token: lowercase, no apostrophes) is an English function word.
 pub fn is_stopword(word: &str) -> bool {
     STOPWORDS.binary_search(&word).is_ok()

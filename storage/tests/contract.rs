@@ -209,6 +209,7 @@ contract_tests!(
     visibility_scopes,
     the_best_matches_come_first_with_exact_totals,
     relevance_ranks_every_match,
+    related_words_find_insights_that_say_it_otherwise,
     severity_reach_and_coverage_order_the_rest,
     breakdowns_days_and_accounts,
     theme_days_count_each_theme_day_by_day,
@@ -4457,6 +4458,116 @@ async fn batches_written_while_the_last_is_indexed_are_all_searchable_in_order(d
     );
     indexing.finish().await.unwrap();
     assert_eq!(store.search_status().await.unwrap().documents, 200);
+}
+
+async fn related_words_find_insights_that_say_it_otherwise(db: TestDb) {
+    let store = db.open().await;
+    let mut batch = vec![
+        insight(
+            "d1",
+            "2026-03-20",
+            "dispute outcome investigation never notified",
+        ),
+        insight(
+            "d2",
+            "2026-03-21",
+            "dispute outcome investigation results notified late",
+        ),
+        // Says the same without the question's words.
+        insight("r1", "2026-03-22", "investigation results never notified"),
+        // The same, for the ops team only.
+        insight("r2", "2026-03-22", "investigation results notified"),
+        // Holds a question word, and nothing telling beside it.
+        insight("p1", "2026-03-23", "dispute about a mortgage payment"),
+    ];
+    batch[3].data.visibility = Visibility::Teams(strings(&["ops"]));
+    for (n, body) in [
+        "mortgage payment late fee",
+        "card fee charged twice",
+        "loan payment missed",
+        "account closed without warning",
+        "bank fee refund owed",
+        "mortgage escrow shortage",
+        "card declined at store",
+        "loan application delayed",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        batch.push(insight(&format!("f{n}"), "2026-03-01", body));
+    }
+    store.upsert(&batch, at(T1)).await.unwrap();
+    let question = query(vec![vec![yes(term("dispute"))], vec![yes(term("outcome"))]]);
+    let mut options = in_scope(Scope::Team("sales".into()));
+    options.limit = 4;
+    let first = search(&store, &question, &options).await;
+    let refs = |hits: &[flywheel_insights::search::Hit]| -> Vec<String> {
+        hits.iter()
+            .map(|h| h.insight.data.source_ref.clone())
+            .collect()
+    };
+    let sorted = |mut refs: Vec<String>| {
+        refs.sort();
+        refs
+    };
+    assert_eq!(sorted(refs(&first.hits)), ["d1", "d2"], "every word");
+
+    let (related, hits) = store
+        .search_related(&question, &options, &first.hits)
+        .await
+        .unwrap();
+    // The best answers' telling words, never the question's own or a common one.
+    assert!(related.contains(&stem("investigation")), "{related:?}");
+    assert!(related.contains(&stem("notified")), "{related:?}");
+    assert!(!related.contains(&stem("dispute")), "{related:?}");
+    let found = refs(&hits);
+    assert_eq!(
+        sorted(found[..2].to_vec()),
+        ["d1", "d2"],
+        "the full answers stay first: {found:?}"
+    );
+    // r1 joins them; r2 is not the team's to see; p1 holds a question word but less.
+    assert_eq!(found[2], "r1", "{found:?}");
+    assert!(!found.contains(&"r2".to_string()), "{found:?}");
+    assert!(found.iter().all(|r| !r.starts_with('f')), "{found:?}");
+
+    // Seen by every team, r2 is found too; filters still hold.
+    let (_, everyone) = store
+        .search_related(&question, &everything(), &first.hits)
+        .await
+        .unwrap();
+    assert!(refs(&everyone).contains(&"r2".to_string()));
+    let before_r = query(vec![
+        vec![yes(term("dispute"))],
+        vec![yes(term("outcome"))],
+        vec![yes(filter(Filter::Until(DateBound::On(day("2026-03-21")))))],
+    ]);
+    let (_, filtered) = store
+        .search_related(&before_r, &everything(), &first.hits)
+        .await
+        .unwrap();
+    let filtered = refs(&filtered);
+    assert_eq!(sorted(filtered[..2].to_vec()), ["d1", "d2"], "{filtered:?}");
+    assert!(
+        ["r1", "r2", "p1"]
+            .iter()
+            .all(|late| !filtered.contains(&late.to_string())),
+        "{filtered:?}"
+    );
+
+    // Without first answers, or without plain words, nothing changes.
+    let (none, same) = store
+        .search_related(&question, &options, &[])
+        .await
+        .unwrap();
+    assert!(none.is_empty() && same.is_empty());
+    let phrase_only = just(phrase(&["dispute", "outcome"]));
+    let (none, same) = store
+        .search_related(&phrase_only, &options, &first.hits)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(refs(&same), refs(&first.hits));
 }
 
 async fn a_deleted_or_corrupt_index_is_rebuilt_from_the_store(db: TestDb) {

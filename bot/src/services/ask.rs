@@ -76,6 +76,7 @@ pub async fn ask(
     let mut relaxed = false;
     let exact = result.total;
     let mut ranked_query = query.clone();
+    let mut searched = effective;
     // Too few insights hold every word of a question, or of plain words: answer with those
     // holding most of it (every exact match among them).
     if result.total < limit as u64
@@ -96,7 +97,22 @@ pub async fn ask(
             relaxed = true;
             result = looser_result;
             ranked_query = looser;
+            searched = effective;
         }
+    }
+    // A question of several plain words also finds insights that say the same in other
+    // words: the answer is ranked again with the words that set its first answers apart.
+    if (query.natural_language || query.is_plain_words())
+        && query.relaxed().is_some()
+        && !result.hits.is_empty()
+    {
+        let (related, hits) = app
+            .store
+            .search_related(&searched, &options, &result.hits)
+            .await
+            .context("search failed")?;
+        result.hits = hits;
+        result.related = related;
     }
     let mut notes = Vec::new();
     if result.total == 0 {
@@ -250,6 +266,69 @@ mod tests {
                 "{exact}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_question_also_finds_insights_that_say_it_in_other_words() {
+        let (inbound, _dir) = scratch_inbound().await;
+        let app = inbound.app();
+        let mut rows = vec![
+            insight(
+                0,
+                "dispute outcome never told: investigation results not notified",
+            ),
+            insight(
+                1,
+                "dispute outcome unknown, investigation results never notified",
+            ),
+            insight(2, "investigation results were not notified"),
+        ];
+        let others = [
+            "mortgage payment late",
+            "card fee charged twice",
+            "loan application delayed",
+            "account closed without warning",
+        ];
+        rows.extend((3..11).map(|n| insight(n, others[n % others.len()])));
+        crate::services::ingest::ingest(app, rows, |_| {})
+            .await
+            .unwrap();
+
+        let asked = ask(
+            app,
+            "customers never told the outcome of their dispute",
+            Scope::Everything,
+            None,
+            3,
+        )
+        .await
+        .unwrap();
+        // The answer counts what holds the question's words; the third insight holds none of
+        // them but says the same, and says why it is there.
+        assert_eq!(asked.answer.total, 2);
+        let found = titles(&asked);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[..2].iter().all(|t| t.starts_with("dispute outcome")),
+            "{found:?}"
+        );
+        assert_eq!(found[2], "investigation results were not notified");
+        let reasons: Vec<String> = asked.answer.results[2]
+            .reasons
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            reasons[0].starts_with("like the best matches: ")
+                && reasons[0].contains("\"investigation\""),
+            "{reasons:?}"
+        );
+
+        // One word is looked up as typed: nothing else joins it.
+        let asked = ask(app, "dispute", Scope::Everything, None, 3)
+            .await
+            .unwrap();
+        assert_eq!(asked.answer.results.len(), 2);
     }
 
     #[tokio::test]

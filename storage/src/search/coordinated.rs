@@ -13,16 +13,30 @@ use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED};
 /// The power the share of the question's words is raised to.
 pub(crate) const COORDINATION: f32 = 1.0;
 
-/// Any of `words`, scored by coordination.
+/// Any of `words`, scored by coordination (or by the plain sum of their scores).
 #[derive(Debug)]
 pub(crate) struct Coordinated {
     words: Vec<Box<dyn EngineQuery>>,
+    coordinate: bool,
 }
 
 impl Coordinated {
     /// Any of `words`.
     pub(crate) fn new(words: Vec<Box<dyn EngineQuery>>) -> Coordinated {
-        Coordinated { words }
+        Coordinated {
+            words,
+            coordinate: true,
+        }
+    }
+
+    /// Any of `queries`, scored by the sum of the scores of those that match. Unlike the
+    /// engine's own union, which reads ahead through every match in a window, it seeks each
+    /// query to the document asked for: the union to use when few documents are visited.
+    pub(crate) fn summed(queries: Vec<Box<dyn EngineQuery>>) -> Coordinated {
+        Coordinated {
+            words: queries,
+            coordinate: false,
+        }
     }
 }
 
@@ -30,6 +44,7 @@ impl Clone for Coordinated {
     fn clone(&self) -> Coordinated {
         Coordinated {
             words: self.words.iter().map(|query| query.box_clone()).collect(),
+            coordinate: self.coordinate,
         }
     }
 }
@@ -41,7 +56,10 @@ impl EngineQuery for Coordinated {
             .iter()
             .map(|query| query.weight(scoring))
             .collect::<tantivy::Result<Vec<_>>>()?;
-        Ok(Box::new(CoordinatedWeight { words }))
+        Ok(Box::new(CoordinatedWeight {
+            words,
+            coordinate: self.coordinate,
+        }))
     }
 
     fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a tantivy::Term, bool)) {
@@ -53,10 +71,14 @@ impl EngineQuery for Coordinated {
 
 struct CoordinatedWeight {
     words: Vec<Box<dyn Weight>>,
+    coordinate: bool,
 }
 
-/// The factor for holding `held` of `total` words.
-fn coordination(held: usize, total: usize) -> f32 {
+/// The factor for holding `held` of `total` words (1 when not coordinating).
+fn coordination(coordinate: bool, held: usize, total: usize) -> f32 {
+    if !coordinate {
+        return 1.0;
+    }
     (held as f32 / total.max(1) as f32).powf(COORDINATION)
 }
 
@@ -68,7 +90,11 @@ impl Weight for CoordinatedWeight {
             .map(|weight| weight.scorer(reader, boost))
             .collect::<tantivy::Result<Vec<_>>>()?;
         let doc = words.iter().map(|s| s.doc()).min().unwrap_or(TERMINATED);
-        Ok(Box::new(CoordinatedScorer { words, doc }))
+        Ok(Box::new(CoordinatedScorer {
+            words,
+            doc,
+            coordinate: self.coordinate,
+        }))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
@@ -85,7 +111,7 @@ impl Weight for CoordinatedWeight {
                 "document {doc} does not match"
             )));
         }
-        let factor = coordination(details.len(), self.words.len());
+        let factor = coordination(self.coordinate, details.len(), self.words.len());
         let mut explanation = Explanation::new("coordinated words", sum * factor);
         explanation.add_const("coordination", factor);
         for detail in details {
@@ -99,6 +125,7 @@ impl Weight for CoordinatedWeight {
 struct CoordinatedScorer {
     words: Vec<Box<dyn Scorer>>,
     doc: DocId,
+    coordinate: bool,
 }
 
 impl CoordinatedScorer {
@@ -163,6 +190,6 @@ impl Scorer for CoordinatedScorer {
                 sum += scorer.score();
             }
         }
-        sum * coordination(held, self.words.len())
+        sum * coordination(self.coordinate, held, self.words.len())
     }
 }

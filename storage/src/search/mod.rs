@@ -23,6 +23,7 @@ mod collect;
 mod columns;
 mod coordinated;
 mod query;
+mod related;
 mod schema;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -35,6 +36,7 @@ use flywheel_insights::index::PreparedInsight;
 use flywheel_insights::model::{Insight, InsightId};
 use flywheel_insights::query::Query;
 use flywheel_insights::search::{Count, Hit, SearchOptions, SearchResult, ThemeDays, ThemeFactors};
+use flywheel_insights::text::{IndexedText, content_stems};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::directory::error::LockError;
@@ -468,6 +470,117 @@ impl SearchIndex {
 }
 
 impl SearchIndex {
+    /// [`Store::search_related`]'s ranking: the related words of `feedback` (the first
+    /// answers' scores and content stems), then the best matches of the question with them,
+    /// among the candidates BM25 alone picks and the first answers (`first`). `None` when the
+    /// question has no plain words or the answers no related words.
+    #[allow(clippy::type_complexity)]
+    fn run_related(
+        &self,
+        query: &Query,
+        options: &SearchOptions,
+        feedback: &[(f64, IndexedText)],
+        first: &[InsightId],
+    ) -> Result<
+        Option<(
+            Vec<String>,
+            Vec<(InsightId, f64)>,
+            Option<Arc<HashMap<String, u64>>>,
+        )>,
+        StoreError,
+    > {
+        let looser = query.relaxed().unwrap_or_else(|| query.clone());
+        let own: HashSet<&str> = query::plain_words(&looser).collect();
+        if own.is_empty() {
+            return Ok(None);
+        }
+        if !self.has_writer() {
+            self.reload()?;
+        }
+        let searcher = self.reader.searcher();
+        let failed = |e: TantivyError| index_error(&self.place, "cannot search", e);
+        self.columns.keep_only(&searcher).map_err(failed)?;
+        let frequency = |stem: &str| -> Result<u64, TantivyError> {
+            let mut most = 0;
+            for term in query::text_terms(&self.fields, stem) {
+                most = most.max(searcher.doc_freq(&term)?);
+            }
+            Ok(most)
+        };
+        let documents = searcher.num_docs();
+        let related =
+            related::related_words(feedback, &own, documents, frequency).map_err(failed)?;
+        if related.is_empty() {
+            return Ok(None);
+        }
+        let statistics = self.statistics(&searcher)?;
+        let scoring = || EnableScoring::enabled_from_statistics_provider(&statistics, &searcher);
+        // A word many insights hold adds little to BM25 and would make the engine visit much
+        // of the index; the first answers stand in for the insights it alone would bring.
+        let mut words: Vec<(&str, f32)> = Vec::new();
+        for (stem, weight) in own
+            .iter()
+            .map(|stem| (*stem, 1.0))
+            .chain(related.iter().map(|(stem, w)| (stem.as_str(), *w)))
+        {
+            if !related::too_common(frequency(stem).map_err(failed)?, documents) {
+                words.push((stem, weight));
+            }
+        }
+        let candidates = searcher
+            .search_with_executor(
+                &related::candidates_query(&self.fields, &words),
+                &TopDocs::with_limit(related::CANDIDATES).order_by_score(),
+                self.index.search_executor(),
+                scoring(),
+            )
+            .map_err(failed)?;
+        let segments: Vec<tantivy::index::SegmentId> = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| r.segment_id())
+            .collect();
+        let addresses: Vec<tantivy::DocAddress> = candidates.into_iter().map(|(_, a)| a).collect();
+        let among = related::Among::new(&addresses, &segments);
+
+        let mut options = options.clone();
+        options.ranking.coordination = true;
+        let engine_query = query::within(
+            query::build_related(&self.fields, &looser, &options, &related),
+            Box::new(among),
+            &self.fields,
+            first,
+        );
+        let reach = match options.ranking.main_theme {
+            ThemeFactors::Reach => self.reach(&searcher)?,
+            ThemeFactors::Given { .. } => Arc::new(HashMap::new()),
+        };
+        let scorer = Scorer::new(
+            &options.ranking,
+            true,
+            &reach,
+            self.columns.clone(),
+            &searcher,
+        )
+        .map_err(failed)?;
+        let top = TopDocs::with_limit(options.limit.max(1)).order_by(scorer);
+        let best = searcher
+            .search_with_executor(&*engine_query, &top, &Executor::single_thread(), scoring())
+            .map_err(failed)?
+            .into_iter()
+            .map(|((score, _, id), _)| (id as InsightId, score))
+            .collect();
+        let reach = match options.ranking.main_theme {
+            ThemeFactors::Reach => Some(reach),
+            ThemeFactors::Given { .. } => None,
+        };
+        Ok(Some((
+            related.into_iter().map(|(s, _)| s).collect(),
+            best,
+            reach,
+        )))
+    }
+
     /// Counts the matches of `query` per day for each theme key in `keys`.
     fn count_theme_days(
         &self,
@@ -873,34 +986,9 @@ impl Store {
             move || index.run(&query, &options)
         })
         .await?;
-        let ids: Vec<InsightId> = found.best.iter().map(|(id, _)| *id).collect();
-        let mut by_id: HashMap<InsightId, Insight> = self
-            .insights_by_id(&ids, &options.scope)
-            .await?
-            .into_iter()
-            .map(|i| (i.id, i))
-            .collect();
-        let hits = found
-            .best
-            .into_iter()
-            .filter_map(|(id, score)| {
-                let insight = by_id.remove(&id)?;
-                let reach = found.reach.as_ref().map(|table| {
-                    insight
-                        .themes
-                        .iter()
-                        .map(|t| flywheel_insights::model::key(t))
-                        .find(|k| !k.is_empty())
-                        .and_then(|k| table.get(&k).copied())
-                        .unwrap_or(0)
-                });
-                Some(Hit {
-                    insight,
-                    score,
-                    reach,
-                })
-            })
-            .collect();
+        let hits = self
+            .hits(found.best, found.reach.as_deref(), &options.scope)
+            .await?;
         let figures = found.figures;
         let names: HashMap<&str, &str> = figures
             .themes
@@ -942,7 +1030,101 @@ impl Store {
             accounts: figures.accounts,
             theme_accounts,
             rarity: found.rarity,
+            related: Vec::new(),
         })
+    }
+
+    /// The insights of `best` that `scope` may see, in order, with their reach when `reach`
+    /// was counted.
+    async fn hits(
+        &self,
+        best: Vec<(InsightId, f64)>,
+        reach: Option<&HashMap<String, u64>>,
+        scope: &flywheel_insights::search::Scope,
+    ) -> Result<Vec<Hit>, StoreError> {
+        let ids: Vec<InsightId> = best.iter().map(|(id, _)| *id).collect();
+        let mut by_id: HashMap<InsightId, Insight> = self
+            .insights_by_id(&ids, scope)
+            .await?
+            .into_iter()
+            .map(|i| (i.id, i))
+            .collect();
+        Ok(best
+            .into_iter()
+            .filter_map(|(id, score)| {
+                let insight = by_id.remove(&id)?;
+                let reach = reach.map(|table| {
+                    insight
+                        .themes
+                        .iter()
+                        .map(|t| flywheel_insights::model::key(t))
+                        .find(|k| !k.is_empty())
+                        .and_then(|k| table.get(&k).copied())
+                        .unwrap_or(0)
+                });
+                Some(Hit {
+                    insight,
+                    score,
+                    reach,
+                })
+            })
+            .collect())
+    }
+
+    /// The best `options.limit` insights for a question, ranked again with the words that set
+    /// `best` (its first answers, best first) apart from the rest of the store: pseudo-relevance
+    /// feedback (RM3). The words weigh by how often they occur in each of `best`, how well that
+    /// one ranked and how rare they are in the index; the most telling few join
+    /// the question's plain words as alternatives, half the weight going to the question's
+    /// words and half to these, scored with coordination. Insights that speak of the same
+    /// thing in other words than the question's rank beside those that use its words.
+    ///
+    /// Returns the related words (stems, most telling first) and the hits. Nothing changes
+    /// when `query` has no plain words or `best` is empty.
+    #[tracing::instrument(skip_all, fields(backend = %self.backend(), feedback = best.len()))]
+    pub async fn search_related(
+        &self,
+        query: &Query,
+        options: &SearchOptions,
+        best: &[Hit],
+    ) -> Result<(Vec<String>, Vec<Hit>), StoreError> {
+        let feedback: Vec<(f64, IndexedText)> = best
+            .iter()
+            .take(related::FEEDBACK_INSIGHTS)
+            .map(|hit| {
+                let data = &hit.insight.data;
+                (
+                    hit.score,
+                    IndexedText {
+                        title: content_stems(&data.title),
+                        body: content_stems(&data.body),
+                        themes: hit
+                            .insight
+                            .themes
+                            .iter()
+                            .map(|t| content_stems(t))
+                            .collect(),
+                    },
+                )
+            })
+            .collect();
+        if feedback.is_empty() {
+            return Ok((Vec::new(), best.to_vec()));
+        }
+        let index = self.current_index().await?;
+        let related = blocking({
+            let index = index.clone();
+            let query = query.clone();
+            let options = options.clone();
+            let first: Vec<InsightId> = best.iter().map(|hit| hit.insight.id).collect();
+            move || index.run_related(&query, &options, &feedback, &first)
+        })
+        .await?;
+        let Some((words, ranked, reach)) = related else {
+            return Ok((Vec::new(), best.to_vec()));
+        };
+        let hits = self.hits(ranked, reach.as_deref(), &options.scope).await?;
+        Ok((words, hits))
     }
 
     /// For each of `themes` (names, matched by [`flywheel_insights::model::key`], each key

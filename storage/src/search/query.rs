@@ -113,6 +113,19 @@ fn union(queries: Vec<Boxed>) -> Boxed {
 
 /// The engine query for `query` under `options` (scope, observed range, relative dates).
 pub(crate) fn build(fields: &Fields, query: &Query, options: &SearchOptions) -> Boxed {
+    build_related(fields, query, options, &[])
+}
+
+/// [`build`], with `related` words (stems and their weight against one of the query's words)
+/// joining the query's first clause of plain words as alternatives, scored with coordination
+/// when `options` asks for it.
+pub(crate) fn build_related(
+    fields: &Fields,
+    query: &Query,
+    options: &SearchOptions,
+    related: &[(String, f32)],
+) -> Boxed {
+    let mut related = Some(related).filter(|r| !r.is_empty());
     let mut must: Vec<Boxed> = Vec::new();
     if let Some(scope) = scope_filter(fields, &options.scope) {
         must.push(unscored(scope));
@@ -125,13 +138,27 @@ pub(crate) fn build(fields: &Fields, query: &Query, options: &SearchOptions) -> 
         match clause.alternatives.as_slice() {
             [] => return Box::new(EmptyQuery),
             [atom] if atom.negated => must_not.push(careful(positive(fields, atom, options.today))),
-            atoms if options.ranking.coordination && is_word_alternatives(clause) => {
-                must.push(Box::new(Coordinated::new(
-                    atoms
-                        .iter()
-                        .map(|atom| positive(fields, atom, options.today))
-                        .collect(),
-                )))
+            atoms
+                if options.ranking.coordination
+                    && (is_word_alternatives(clause)
+                        || (related.is_some() && is_plain_word(clause))) =>
+            {
+                let related = related.take().unwrap_or_default();
+                let mut words: Vec<Boxed> = atoms
+                    .iter()
+                    .map(|atom| match &atom.test {
+                        // Ranking a few candidates: each word seeks them in its fields.
+                        Test::Term(term) if !related.is_empty() => seeking_word(fields, &term.stem),
+                        _ => positive(fields, atom, options.today),
+                    })
+                    .collect();
+                for (stem, weight) in related {
+                    words.push(Box::new(BoostQuery::new(
+                        seeking_word(fields, stem),
+                        *weight,
+                    )));
+                }
+                must.push(Box::new(Coordinated::new(words)))
             }
             _ => must.push(alternatives(fields, clause, options.today)),
         }
@@ -150,6 +177,21 @@ pub(crate) fn build(fields: &Fields, query: &Query, options: &SearchOptions) -> 
     Box::new(BooleanQuery::new(subqueries))
 }
 
+/// `query`, limited to `candidates` and the insights `ids`, unscored beside it.
+pub(crate) fn within(query: Boxed, candidates: Boxed, fields: &Fields, ids: &[i64]) -> Boxed {
+    let mut pool = vec![candidates];
+    pool.extend(ids.iter().map(|&id| {
+        Box::new(TermQuery::new(
+            IndexTerm::from_field_u64(fields.id, id as u64),
+            IndexRecordOption::Basic,
+        )) as Boxed
+    }));
+    Box::new(BooleanQuery::new(vec![
+        (Occur::Must, unscored(union(pool))),
+        (Occur::Must, query),
+    ]))
+}
+
 /// The positive words and phrases of a query whose BM25 counts, as index terms of every text
 /// field: for rarity figures.
 pub(crate) fn text_terms(fields: &Fields, stem: &str) -> [IndexTerm; 3] {
@@ -158,6 +200,24 @@ pub(crate) fn text_terms(fields: &Fields, stem: &str) -> [IndexTerm; 3] {
 
 fn unscored(query: Boxed) -> Boxed {
     Box::new(ConstScoreQuery::new(query, 0.0))
+}
+
+/// The stems of the plain words of `query`'s clauses of plain words (those related words join).
+pub(crate) fn plain_words(query: &Query) -> impl Iterator<Item = &str> {
+    query
+        .clauses
+        .iter()
+        .filter(|c| is_plain_word(c) || is_word_alternatives(c))
+        .flat_map(|c| &c.alternatives)
+        .filter_map(|atom| match &atom.test {
+            Test::Term(term) => Some(term.stem.as_str()),
+            _ => None,
+        })
+}
+
+/// A clause of one plain word.
+fn is_plain_word(clause: &Clause) -> bool {
+    matches!(clause.alternatives.as_slice(), [atom] if !atom.negated && matches!(atom.test, Test::Term(_)))
 }
 
 /// A clause of two or more plain words, as a relaxed question has.
@@ -229,6 +289,25 @@ fn words(fields: &Fields, terms: &[Term]) -> Boxed {
         in_field(fields.body, 1.0),
         in_field(fields.themes, THEMES_WEIGHT),
     ])
+}
+
+/// A word in the title, the body or a theme, as [`words`] scores it, for visiting a few
+/// documents: the fields are joined by [`Coordinated::summed`], which seeks each of them.
+fn seeking_word(fields: &Fields, stem: &str) -> Boxed {
+    let in_field = |field: Field, weight: f32| -> Boxed {
+        Box::new(BoostQuery::new(
+            Box::new(TermQuery::new(
+                IndexTerm::from_field_text(field, stem),
+                IndexRecordOption::WithFreqs,
+            )),
+            weight,
+        ))
+    };
+    Box::new(Coordinated::summed(vec![
+        in_field(fields.title, TITLE_WEIGHT),
+        in_field(fields.body, 1.0),
+        in_field(fields.themes, THEMES_WEIGHT),
+    ]))
 }
 
 fn term(field: Field, text: &str) -> Boxed {
