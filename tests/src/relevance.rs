@@ -453,7 +453,7 @@ mod tests {
     use super::*;
 
     /// The floor below which Flywheel's mean precision at 5 on the evaluation set fails.
-    const EVALUATION_PRECISION_FLOOR: f64 = 0.45;
+    const EVALUATION_PRECISION_FLOOR: f64 = 0.55;
 
     #[test]
     fn scores_by_hand() {
