@@ -228,14 +228,21 @@ fn found_in(text: &IndexedText, stem: &str) -> Vec<Field> {
 /// The most related words shown in a reason.
 const MAX_RELATED_WORDS: usize = 3;
 
-/// Adds to each of `ranked` that holds any of `related` (stems of the words that set the
-/// question's best matches apart, most telling first) the reason naming them as the insight
-/// writes them, after the words it matched. Reasons stay at most four.
+/// Adds to each of `ranked` that holds none of the question's words but some of `related`
+/// (stems of the words that set the question's best matches apart, most telling first) the
+/// reason naming those as the insight writes them, first. Reasons stay at most four.
 pub fn explain_related(ranked: &mut [Ranked], related: &[String]) {
     if related.is_empty() {
         return;
     }
     for hit in ranked {
+        if hit
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::Matched { .. }))
+        {
+            continue;
+        }
         let data = &hit.insight.data;
         let mut written: Vec<(usize, String)> = Vec::new();
         let texts = [data.title.as_str(), data.body.as_str()]
@@ -260,12 +267,7 @@ pub fn explain_related(ranked: &mut [Ranked], related: &[String]) {
             .take(MAX_RELATED_WORDS)
             .map(|(_, word)| word)
             .collect();
-        let after_matched = hit
-            .reasons
-            .iter()
-            .take_while(|r| matches!(r, Reason::Matched { .. }))
-            .count();
-        hit.reasons.insert(after_matched, Reason::Related { words });
+        hit.reasons.insert(0, Reason::Related { words });
         hit.reasons.truncate(MAX_REASONS);
     }
 }
@@ -399,6 +401,46 @@ mod tests {
             today(),
         );
         ranked.remove(0)
+    }
+
+    #[test]
+    fn an_insight_holding_only_related_words_says_which() {
+        let holding = insight(
+            1,
+            "Investigations never notified",
+            "The investigation results, then more results",
+        );
+        let matched = insight(2, "refund and investigation", "");
+        let unrelated = insight(3, "nothing shared", "");
+        let mut ranked = explain(
+            &parse("refund").unwrap(),
+            vec![hit(holding), hit(matched), hit(unrelated)],
+            &BTreeMap::new(),
+            today(),
+        );
+        let related: Vec<String> = ["result", "investig", "notifi", "never"]
+            .iter()
+            .map(|w| text::stem(w))
+            .collect();
+        explain_related(&mut ranked, &related);
+        // Each word once, as the insight first writes it, most telling first, at most three.
+        assert_eq!(
+            ranked[0].reasons[0].to_string(),
+            "like the best matches: \"results\", \"investigations\" and \"notified\""
+        );
+        // A match of the question's words is explained by them alone.
+        assert!(
+            ranked[1]
+                .reasons
+                .iter()
+                .all(|r| !matches!(r, Reason::Related { .. }))
+        );
+        assert!(
+            ranked[2]
+                .reasons
+                .iter()
+                .all(|r| !matches!(r, Reason::Related { .. }))
+        );
     }
 
     #[test]
