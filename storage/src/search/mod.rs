@@ -36,7 +36,7 @@ use flywheel_insights::index::PreparedInsight;
 use flywheel_insights::model::{Insight, InsightId};
 use flywheel_insights::query::Query;
 use flywheel_insights::search::{Count, Hit, SearchOptions, SearchResult, ThemeDays, ThemeFactors};
-use flywheel_insights::text::{IndexedText, content_stems};
+use flywheel_insights::text::IndexedText;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::directory::error::LockError;
@@ -1074,10 +1074,11 @@ impl Store {
     /// The best `options.limit` insights for a question, ranked again with the words that set
     /// `best` (its first answers, best first) apart from the rest of the store: pseudo-relevance
     /// feedback (RM3). The words weigh by how often they occur in each of `best`, how well that
-    /// one ranked and how rare they are in the index; the most telling few join
-    /// the question's plain words as alternatives, half the weight going to the question's
-    /// words and half to these, scored with coordination. Insights that speak of the same
-    /// thing in other words than the question's rank beside those that use its words.
+    /// one ranked and how rare they are in the index; the most telling few join the question's
+    /// plain words as alternatives, scored with coordination, the question's words keeping most
+    /// of the weight. Insights that speak of the same thing in other words than the question's
+    /// rank beside those that use its words; filters and visibility hold as in
+    /// [`Store::search`].
     ///
     /// Returns the related words (stems, most telling first) and the hits. Nothing changes
     /// when `query` has no plain words or `best` is empty.
@@ -1088,36 +1089,27 @@ impl Store {
         options: &SearchOptions,
         best: &[Hit],
     ) -> Result<(Vec<String>, Vec<Hit>), StoreError> {
-        let feedback: Vec<(f64, IndexedText)> = best
+        if best.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let answers: Vec<(f64, Insight)> = best
             .iter()
             .take(related::FEEDBACK_INSIGHTS)
-            .map(|hit| {
-                let data = &hit.insight.data;
-                (
-                    hit.score,
-                    IndexedText {
-                        title: content_stems(&data.title),
-                        body: content_stems(&data.body),
-                        themes: hit
-                            .insight
-                            .themes
-                            .iter()
-                            .map(|t| content_stems(t))
-                            .collect(),
-                    },
-                )
-            })
+            .map(|hit| (hit.score, hit.insight.clone()))
             .collect();
-        if feedback.is_empty() {
-            return Ok((Vec::new(), best.to_vec()));
-        }
+        let first: Vec<InsightId> = best.iter().map(|hit| hit.insight.id).collect();
         let index = self.current_index().await?;
         let related = blocking({
             let index = index.clone();
             let query = query.clone();
             let options = options.clone();
-            let first: Vec<InsightId> = best.iter().map(|hit| hit.insight.id).collect();
-            move || index.run_related(&query, &options, &feedback, &first)
+            move || {
+                let feedback: Vec<(f64, IndexedText)> = answers
+                    .iter()
+                    .map(|(score, insight)| (*score, related::content_text(insight)))
+                    .collect();
+                index.run_related(&query, &options, &feedback, &first)
+            }
         })
         .await?;
         let Some((words, ranked, reach)) = related else {

@@ -11,8 +11,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use flywheel_insights::model::Insight;
 use flywheel_insights::search::{THEMES_WEIGHT, TITLE_WEIGHT};
-use flywheel_insights::text::IndexedText;
+use flywheel_insights::text::{IndexedText, content_stems};
 use tantivy::index::SegmentId;
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScorer, EnableScoring, Explanation, Query as EngineQuery,
@@ -41,6 +42,15 @@ const COMMON_AT_LEAST: u64 = 10_000;
 /// visiting its matches would cost much and find little that the first answers do not.
 pub(crate) fn too_common(frequency: u64, documents: u64) -> bool {
     frequency > COMMON_AT_LEAST && frequency > documents / COMMON_FROM
+}
+
+/// The words of an insight that carry meaning, field by field, for drawing related words from.
+pub(crate) fn content_text(insight: &Insight) -> IndexedText {
+    IndexedText {
+        title: content_stems(&insight.data.title),
+        body: content_stems(&insight.data.body),
+        themes: insight.themes.iter().map(|t| content_stems(t)).collect(),
+    }
 }
 
 /// The related words of `feedback` (each first answer's score and content stems), most telling
