@@ -224,7 +224,6 @@ fn found_in(text: &IndexedText, stem: &str) -> Vec<Field> {
     fields
 }
 
-/// Query words found in the insight, grouped by where they were found, at most two groups.
 /// The most related words shown in a reason.
 const MAX_RELATED_WORDS: usize = 3;
 
@@ -272,6 +271,7 @@ pub fn explain_related(ranked: &mut [Ranked], related: &[String]) {
     }
 }
 
+/// Query words found in the insight, grouped by where they were found, at most two groups.
 fn matched_reasons(terms: &[&Term], text: &IndexedText) -> Vec<Reason> {
     let mut groups: Vec<(Vec<Field>, Vec<String>)> = Vec::new();
     for term in terms {
