@@ -16,8 +16,9 @@
 //! A search is one pass over every match (`query` translates the query, `collect` gathers
 //! the best few by the ranking and every figure of the answer beside them, reading each
 //! segment's values from arrays `columns` decodes once per segment); the best matches are then
-//! read from the store by id. Searching, indexing and committing run on blocking
-//! threads, never on the async runtime's.
+//! read from the store by id. A question may then be ranked again with the words that set its
+//! first answers apart, among a few candidates (`related`). Searching, indexing and committing
+//! run on blocking threads, never on the async runtime's.
 
 mod collect;
 mod columns;

@@ -148,15 +148,14 @@ pub(crate) fn build_related(
                     .iter()
                     .map(|atom| match &atom.test {
                         // Ranking a few candidates: each word seeks them in its fields.
-                        Test::Term(term) if !related.is_empty() => seeking_word(fields, &term.stem),
+                        Test::Term(term) if !related.is_empty() => {
+                            seeking_word(fields, &term.stem, 1.0)
+                        }
                         _ => positive(fields, atom, options.today),
                     })
                     .collect();
                 for (stem, weight) in related {
-                    words.push(Box::new(BoostQuery::new(
-                        seeking_word(fields, stem),
-                        *weight,
-                    )));
+                    words.push(seeking_word(fields, stem, *weight));
                 }
                 must.push(Box::new(Coordinated::new(words)))
             }
@@ -291,23 +290,32 @@ fn words(fields: &Fields, terms: &[Term]) -> Boxed {
     ])
 }
 
-/// A word in the title, the body or a theme, as [`words`] scores it, for visiting a few
-/// documents: the fields are joined by [`Coordinated::summed`], which seeks each of them.
-fn seeking_word(fields: &Fields, stem: &str) -> Boxed {
-    let in_field = |field: Field, weight: f32| -> Boxed {
+/// A word in the title, the body or a theme, as [`words`] scores it (times `weight`), for
+/// visiting a few documents: the fields are joined by [`Coordinated::summed`], which seeks
+/// each of them.
+fn seeking_word(fields: &Fields, stem: &str, weight: f32) -> Boxed {
+    Box::new(Coordinated::summed(
+        weighted_terms(fields, stem, weight).into(),
+    ))
+}
+
+/// A word's term in the title, the body and the themes, each boosted by its field's weight
+/// times `weight`.
+pub(crate) fn weighted_terms(fields: &Fields, stem: &str, weight: f32) -> [Boxed; 3] {
+    [
+        (fields.title, TITLE_WEIGHT),
+        (fields.body, 1.0),
+        (fields.themes, THEMES_WEIGHT),
+    ]
+    .map(|(field, field_weight)| {
         Box::new(BoostQuery::new(
             Box::new(TermQuery::new(
                 IndexTerm::from_field_text(field, stem),
                 IndexRecordOption::WithFreqs,
             )),
-            weight,
-        ))
-    };
-    Box::new(Coordinated::summed(vec![
-        in_field(fields.title, TITLE_WEIGHT),
-        in_field(fields.body, 1.0),
-        in_field(fields.themes, THEMES_WEIGHT),
-    ]))
+            weight * field_weight,
+        )) as Boxed
+    })
 }
 
 fn term(field: Field, text: &str) -> Boxed {

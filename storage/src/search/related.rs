@@ -16,12 +16,11 @@ use flywheel_insights::search::{THEMES_WEIGHT, TITLE_WEIGHT};
 use flywheel_insights::text::{IndexedText, content_stems};
 use tantivy::index::SegmentId;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScorer, EnableScoring, Explanation, Query as EngineQuery,
-    Scorer, TermQuery, Weight,
+    BooleanQuery, ConstScorer, EnableScoring, Explanation, Query as EngineQuery, Scorer, Weight,
 };
-use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError, Term};
+use tantivy::{DocAddress, DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError};
 
+use super::query;
 use super::schema::Fields;
 
 /// How many first answers the related words are drawn from.
@@ -123,23 +122,12 @@ fn telling_word(stem: &str) -> bool {
 /// the fields' weights: a plain union of term queries, which the engine searches with
 /// block-max WAND for the best few.
 pub(crate) fn candidates_query(fields: &Fields, words: &[(&str, f32)]) -> BooleanQuery {
-    let mut terms: Vec<Box<dyn EngineQuery>> = Vec::with_capacity(words.len() * 3);
-    for &(stem, weight) in words {
-        for (field, field_weight) in [
-            (fields.title, TITLE_WEIGHT),
-            (fields.body, 1.0),
-            (fields.themes, THEMES_WEIGHT),
-        ] {
-            terms.push(Box::new(BoostQuery::new(
-                Box::new(TermQuery::new(
-                    Term::from_field_text(field, stem),
-                    IndexRecordOption::WithFreqs,
-                )),
-                weight * field_weight,
-            )));
-        }
-    }
-    BooleanQuery::union(terms)
+    BooleanQuery::union(
+        words
+            .iter()
+            .flat_map(|&(stem, weight)| query::weighted_terms(fields, stem, weight))
+            .collect(),
+    )
 }
 
 /// The documents at `addresses` (of the searcher whose segments `segments` lists, in order),
