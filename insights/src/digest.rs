@@ -1178,7 +1178,7 @@ fn near_duplicates(insights: &[&Insight]) -> Groups {
 
     let mut by_title: HashMap<(String, String), usize> = HashMap::new();
     for (i, insight) in insights.iter().enumerate() {
-        let title = text::stems(&insight.data.title).join(" ");
+        let title = text::Stems::of(&insight.data.title).as_spaced().to_string();
         let Some(account) = account_key(insight) else {
             continue;
         };

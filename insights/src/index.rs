@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{self, InsightData, Visibility};
 use crate::query::{Document, Query};
-use crate::text::{IndexedText, stems};
+use crate::text::{IndexedText, Stems};
 
 /// A theme declared in configuration as a saved query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub fn prepare(mut data: InsightData, themes: &[ThemeDef], today: NaiveDate) -> 
     }
     // The title's and body's stems are the ones the themes were matched on; only the themes
     // differ from the tags.
-    text.themes = names.iter().map(|name| stems(name)).collect();
+    text.themes = names.iter().map(|name| Stems::of(name)).collect();
     let fingerprint = fingerprint(&data, &names, &text);
     PreparedInsight {
         data,
@@ -103,14 +103,16 @@ impl Fnv1a {
         }
     }
 
-    /// `items` as one field, separated by single spaces (as if joined first).
-    fn spaced<'a, I: Iterator<Item = &'a String>>(&mut self, items: impl Fn() -> I) {
-        let (count, bytes) = items().fold((0_usize, 0_usize), |(count, bytes), item| {
-            (count + 1, bytes + item.len())
-        });
+    /// The non-empty `items` as one field, separated by single spaces (as if joined first).
+    fn spaced<'a, I: Iterator<Item = &'a str>>(&mut self, items: impl Fn() -> I) {
+        let (count, bytes) = items()
+            .filter(|item| !item.is_empty())
+            .fold((0_usize, 0_usize), |(count, bytes), item| {
+                (count + 1, bytes + item.len())
+            });
         let len = bytes + count.saturating_sub(1);
         self.bytes(&(len as u64).to_le_bytes());
-        for (n, item) in items().enumerate() {
+        for (n, item) in items().filter(|item| !item.is_empty()).enumerate() {
             if n > 0 {
                 self.bytes(b" ");
             }
@@ -169,7 +171,7 @@ fn fingerprint(data: &InsightData, themes: &[String], text: &IndexedText) -> Str
     h.list(themes);
     // The terms follow from the rest, but also from the stemmer: hashing them means a change
     // in tokenizing reindexes on the next import instead of leaving stale terms.
-    h.spaced(|| text.fields().flatten());
+    h.spaced(|| text.fields().map(Stems::as_spaced));
     format!("{:032x}", h.0)
 }
 

@@ -210,15 +210,14 @@ pub fn explain(
 
 /// Where in an insight's indexed text a stem is found.
 fn found_in(text: &IndexedText, stem: &str) -> Vec<Field> {
-    let has = |stems: &[String]| stems.iter().any(|s| s == stem);
     let mut fields = Vec::new();
-    if has(&text.title) {
+    if text.title.contains(stem) {
         fields.push(Field::Title);
     }
-    if has(&text.body) {
+    if text.body.contains(stem) {
         fields.push(Field::Body);
     }
-    if text.themes.iter().any(|theme| has(theme)) {
+    if text.themes.iter().any(|theme| theme.contains(stem)) {
         fields.push(Field::Themes);
     }
     fields

@@ -159,6 +159,13 @@ fn normalize_into(raw: &str, out: &mut String) -> bool {
 /// The word is lowercased first; the stem holds only alphanumeric characters and is never
 /// empty for a non-empty word.
 pub fn stem(word: &str) -> String {
+    let mut out = String::new();
+    stem_onto(word, &mut out);
+    out
+}
+
+/// [`stem`], appended to `out`.
+fn stem_onto(word: &str, out: &mut String) {
     // A language has far fewer distinct words than a large import has tokens: each thread
     // remembers the stems it computed, and forgets them all when the table grows too big.
     thread_local! {
@@ -167,15 +174,16 @@ pub fn stem(word: &str) -> String {
     const REMEMBERED: usize = 100_000;
     STEMS.with(|stems| {
         if let Some(known) = stems.borrow().get(word) {
-            return String::from(&**known);
+            out.push_str(known);
+            return;
         }
         let stemmed = stem_uncached(word);
+        out.push_str(&stemmed);
         let mut stems = stems.borrow_mut();
         if stems.len() >= REMEMBERED {
             stems.clear();
         }
-        stems.insert(word.into(), stemmed.as_str().into());
-        stemmed
+        stems.insert(word.into(), stemmed.into_boxed_str());
     })
 }
 
@@ -196,14 +204,103 @@ fn stem_uncached(word: &str) -> String {
     if clean.is_empty() { lower } else { clean }
 }
 
-/// The stems of every token of `text`, in order.
-pub fn stems(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let (mut at, mut word) = (0, String::new());
-    while next_token(text, &mut at, &mut word).is_some() {
-        out.push(stem(&word));
+/// The stems of one field, in order, held as one string with a single space between two stems
+/// (a stem never holds a space): one allocation for a field rather than one per word, and the
+/// very form the search index takes a field in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stems(String);
+
+impl Stems {
+    /// The stems of every token of `text`, in order.
+    pub fn of(text: &str) -> Stems {
+        let mut spaced = String::with_capacity(text.len());
+        let (mut at, mut word) = (0, String::new());
+        while next_token(text, &mut at, &mut word).is_some() {
+            if !spaced.is_empty() {
+                spaced.push(' ');
+            }
+            stem_onto(&word, &mut spaced);
+        }
+        Stems(spaced)
     }
-    out
+
+    /// The stems of the words of `text` that carry meaning: stopwords and question filler are
+    /// left out.
+    pub fn of_content(text: &str) -> Stems {
+        tokens(text)
+            .filter(|t| !is_stopword(&t.text) && !is_question_filler(&t.text))
+            .map(|t| stem(&t.text))
+            .collect()
+    }
+
+    /// The stems in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + Clone {
+        self.0.split(' ').filter(|stem| !stem.is_empty())
+    }
+
+    /// The stems separated by single spaces.
+    pub fn as_spaced(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether there is no stem.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds a stem at the end; an empty one, or one holding a space, is not a stem and is
+    /// ignored.
+    pub fn push(&mut self, stem: &str) {
+        if stem.is_empty() || stem.contains(' ') {
+            return;
+        }
+        if !self.0.is_empty() {
+            self.0.push(' ');
+        }
+        self.0.push_str(stem);
+    }
+
+    /// Whether `stem` is one of the stems.
+    pub fn contains(&self, stem: &str) -> bool {
+        self.iter().any(|s| s == stem)
+    }
+
+    /// Whether `phrase` is here, its stems next to each other and in order. An empty phrase
+    /// matches nothing.
+    pub fn contains_phrase(&self, phrase: &[&str]) -> bool {
+        let Some((first, rest)) = phrase.split_first() else {
+            return false;
+        };
+        let mut stems = self.iter();
+        while let Some(stem) = stems.next() {
+            if stem == *first && stems.clone().take(rest.len()).eq(rest.iter().copied()) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Stems {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Stems {
+        let mut stems = Stems::default();
+        for stem in iter {
+            stems.push(stem.as_ref());
+        }
+        stems
+    }
+}
+
+impl serde::Serialize for Stems {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Stems {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Stems, D::Error> {
+        Ok(Vec::<String>::deserialize(deserializer)?.into_iter().collect())
+    }
 }
 
 /// An insight's words as the search index holds them: the stems of every token of the title,
@@ -214,54 +311,47 @@ pub fn stems(text: &str) -> Vec<String> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IndexedText {
     /// Stems of the title.
-    pub title: Vec<String>,
+    pub title: Stems,
     /// Stems of the body.
-    pub body: Vec<String>,
+    pub body: Stems,
     /// Stems of each theme, one list per theme.
-    pub themes: Vec<Vec<String>>,
+    pub themes: Vec<Stems>,
 }
 
 impl IndexedText {
     /// The indexed words of an insight with this title, body and themes.
     pub fn of(title: &str, body: &str, themes: &[String]) -> IndexedText {
         IndexedText {
-            title: stems(title),
-            body: stems(body),
-            themes: themes.iter().map(|t| stems(t)).collect(),
+            title: Stems::of(title),
+            body: Stems::of(body),
+            themes: themes.iter().map(|t| Stems::of(t)).collect(),
         }
     }
 
     /// Every field's stems, title first, then body, then each theme.
-    pub fn fields(&self) -> impl Iterator<Item = &[String]> {
-        [&self.title[..], &self.body[..]]
-            .into_iter()
-            .chain(self.themes.iter().map(Vec::as_slice))
+    pub fn fields(&self) -> impl Iterator<Item = &Stems> {
+        [&self.title, &self.body].into_iter().chain(&self.themes)
     }
 
     /// Whether any field holds `stem`.
     pub fn contains(&self, stem: &str) -> bool {
-        self.fields().any(|field| field.iter().any(|s| s == stem))
+        self.fields().any(|field| field.contains(stem))
     }
 
     /// Whether one field holds `phrase`, its stems next to each other and in order. An empty
     /// phrase matches nothing.
     pub fn contains_phrase(&self, phrase: &[&str]) -> bool {
-        !phrase.is_empty()
-            && self.fields().any(|field| {
-                field
-                    .windows(phrase.len())
-                    .any(|window| window.iter().zip(phrase).all(|(stem, want)| stem == want))
-            })
+        self.fields().any(|field| field.contains_phrase(phrase))
     }
 
     /// Every stem, fields in order, separated by single spaces (what [`index_terms`] returns).
     pub fn terms(&self) -> String {
         let mut out = String::new();
-        for stem in self.fields().flatten() {
+        for field in self.fields().filter(|field| !field.is_empty()) {
             if !out.is_empty() {
                 out.push(' ');
             }
-            out.push_str(stem);
+            out.push_str(field.as_spaced());
         }
         out
     }
@@ -505,15 +595,6 @@ const QUESTION_OPENERS: &[&str] = &[
     "was", "were", "what", "whats", "when", "where", "which", "who", "why", "would",
 ];
 
-/// The stems of the words of `text` that carry meaning: stopwords and question filler are
-/// left out.
-pub fn content_stems(text: &str) -> Vec<String> {
-    tokens(text)
-        .filter(|t| !is_stopword(&t.text) && !is_question_filler(&t.text))
-        .map(|t| stem(&t.text))
-        .collect()
-}
-
 /// Whether `word` (a token: lowercase, no apostrophes) is an English function word.
 pub fn is_stopword(word: &str) -> bool {
     STOPWORDS.binary_search(&word).is_ok()
@@ -555,6 +636,50 @@ mod tests {
 
     fn words(text: &str) -> Vec<String> {
         tokens(text).map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn stems_of_a_field_read_back_as_its_words_stemmed() {
+        let stems = Stems::of("Charged twice; the bank's refunds never came.");
+        assert_eq!(
+            stems.iter().collect::<Vec<_>>(),
+            ["charg", "twice", "the", "bank", "refund", "never", "came"]
+        );
+        assert_eq!(stems.as_spaced(), "charg twice the bank refund never came");
+        assert!(stems.contains("refund"));
+        assert!(!stems.contains("refunds"));
+        assert!(!stems.contains("charg twice"));
+        assert!(Stems::of("…").iter().next().is_none());
+        assert!(Stems::of("").is_empty());
+    }
+
+    #[test]
+    fn phrases_match_adjacent_stems_in_order() {
+        let stems: Stems = ["a", "b", "c", "b", "d"].into_iter().collect();
+        assert!(stems.contains_phrase(&["b", "c"]));
+        assert!(stems.contains_phrase(&["b", "d"]));
+        assert!(stems.contains_phrase(&["a", "b", "c", "b", "d"]));
+        assert!(!stems.contains_phrase(&["c", "b", "d", "e"]));
+        assert!(!stems.contains_phrase(&["a", "c"]));
+        assert!(!stems.contains_phrase(&[]));
+        assert!(!Stems::default().contains_phrase(&["a"]));
+    }
+
+    #[test]
+    fn only_stems_are_pushed() {
+        let mut stems = Stems::default();
+        for stem in ["", "a b", "refund", "", "charg"] {
+            stems.push(stem);
+        }
+        assert_eq!(stems.as_spaced(), "refund charg");
+    }
+
+    #[test]
+    fn stems_serialize_as_a_list() {
+        let stems = Stems::of("refunds charged");
+        let json = serde_json::to_string(&stems).unwrap();
+        assert_eq!(json, r#"["refund","charg"]"#);
+        assert_eq!(serde_json::from_str::<Stems>(&json).unwrap(), stems);
     }
 
     #[test]
@@ -700,7 +825,8 @@ mod tests {
         #[test]
         fn stems_are_the_stems_of_the_tokens(text in "\\PC{0,120}|[a-zA-Z'’ .,]{0,80}") {
             let one_by_one: Vec<String> = tokens(&text).map(|t| stem(&t.text)).collect();
-            prop_assert_eq!(stems(&text), one_by_one);
+            let stems = Stems::of(&text);
+            prop_assert_eq!(stems.iter().collect::<Vec<_>>(), one_by_one);
         }
 
         #[test]

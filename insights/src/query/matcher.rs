@@ -311,7 +311,7 @@ mod tests {
         data.title = String::new();
         data.body = String::new();
         let doc = Document::new(&data, &[]);
-        assert!(doc.text().fields().all(<[String]>::is_empty));
+        assert!(doc.text().fields().all(crate::text::Stems::is_empty));
         assert!(!parse("refund").unwrap().matches(&doc, today()));
         assert!(parse("-refund").unwrap().matches(&doc, today()));
     }

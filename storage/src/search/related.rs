@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use flywheel_insights::model::Insight;
 use flywheel_insights::search::{THEMES_WEIGHT, TITLE_WEIGHT};
-use flywheel_insights::text::{IndexedText, content_stems};
+use flywheel_insights::text::{IndexedText, Stems};
 use tantivy::index::SegmentId;
 use tantivy::query::{
     BooleanQuery, ConstScorer, EnableScoring, Explanation, Query as EngineQuery, Scorer, Weight,
@@ -46,9 +46,9 @@ pub(crate) fn too_common(frequency: u64, documents: u64) -> bool {
 /// The words of an insight that carry meaning, field by field, for drawing related words from.
 pub(crate) fn content_text(insight: &Insight) -> IndexedText {
     IndexedText {
-        title: content_stems(&insight.data.title),
-        body: content_stems(&insight.data.body),
-        themes: insight.themes.iter().map(|t| content_stems(t)).collect(),
+        title: Stems::of_content(&insight.data.title),
+        body: Stems::of_content(&insight.data.body),
+        themes: insight.themes.iter().map(|t| Stems::of_content(t)).collect(),
     }
 }
 
@@ -74,8 +74,8 @@ pub(crate) fn related_words(
             .into_iter()
             .chain(text.themes.iter().map(|t| (t, f64::from(THEMES_WEIGHT))));
         for (stems, weight) in fields {
-            for stem in stems {
-                *counts.entry(stem.as_str()).or_default() += weight;
+            for stem in stems.iter() {
+                *counts.entry(stem).or_default() += weight;
                 length += weight;
             }
         }
@@ -216,8 +216,8 @@ mod tests {
 
     fn text(title: &[&str], body: &[&str]) -> IndexedText {
         IndexedText {
-            title: title.iter().map(|s| s.to_string()).collect(),
-            body: body.iter().map(|s| s.to_string()).collect(),
+            title: title.iter().collect(),
+            body: body.iter().collect(),
             themes: Vec::new(),
         }
     }

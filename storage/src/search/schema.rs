@@ -20,7 +20,8 @@ use tantivy::schema::{
 /// rebuilt from the store.
 pub(crate) const LAYOUT: u32 = 2;
 
-/// Splits the text fields, which hold the domain's stems separated by spaces (see [`spaced`]),
+/// Splits the text fields, which hold the domain's stems separated by spaces (see
+/// [`flywheel_insights::text::Stems`]),
 /// into those stems: the index and the in-memory matcher see the same words.
 pub(crate) const STEMS_TOKENIZER: &str = "whitespace";
 
@@ -120,10 +121,10 @@ impl Fields {
     ) -> TantivyDocument {
         let mut doc = TantivyDocument::new();
         doc.add_u64(self.id, id as u64);
-        doc.add_text(self.title, spaced(&text.title));
-        doc.add_text(self.body, spaced(&text.body));
+        doc.add_text(self.title, text.title.as_spaced());
+        doc.add_text(self.body, text.body.as_spaced());
         for theme in &text.themes {
-            doc.add_text(self.themes, spaced(theme));
+            doc.add_text(self.themes, theme.as_spaced());
         }
         let mut main_theme = None;
         for name in themes {
@@ -219,19 +220,6 @@ pub(crate) fn key_prefixes(key: &str) -> impl Iterator<Item = &str> {
     key.match_indices('-')
         .map(move |(at, _)| &key[..at])
         .chain((!key.is_empty()).then_some(key))
-}
-
-/// Stems separated by single spaces, as [`STEMS_TOKENIZER`] splits them again: a stem never
-/// holds a space. Positions are the stems' places in the list, as phrases need.
-fn spaced(stems: &[String]) -> String {
-    let mut text = String::with_capacity(stems.iter().map(|s| s.len() + 1).sum());
-    for stem in stems {
-        if !text.is_empty() {
-            text.push(' ');
-        }
-        text.push_str(stem);
-    }
-    text
 }
 
 #[cfg(test)]
