@@ -299,7 +299,9 @@ impl serde::Serialize for Stems {
 
 impl<'de> serde::Deserialize<'de> for Stems {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Stems, D::Error> {
-        Ok(Vec::<String>::deserialize(deserializer)?.into_iter().collect())
+        Ok(Vec::<String>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
     }
 }
 

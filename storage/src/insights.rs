@@ -11,6 +11,7 @@
 //! to the unique key (`ON CONFLICT DO NOTHING`) and the update still only happens while the
 //! stored fingerprint differs.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -415,13 +416,25 @@ fn check_storable(prepared: &PreparedInsight) -> Result<(), StoreError> {
 
 /// Consecutive slices of `batch` in none of which an insight (by source and source_ref) comes
 /// twice.
+/// `text` lowercase, copied only when that changes it (a prepared insight's source already is).
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.to_lowercase())
+    }
+}
+
 fn runs_without_repeats(batch: &[PreparedInsight]) -> Vec<&[PreparedInsight]> {
     let mut runs = Vec::new();
-    let mut seen: HashSet<(String, &str)> = HashSet::new();
+    let mut seen: HashSet<(Cow<str>, &str)> = HashSet::new();
     let mut start = 0;
     for (i, prepared) in batch.iter().enumerate() {
         let key = (
-            prepared.data.source.to_lowercase(),
+            lowercase(&prepared.data.source),
             prepared.data.source_ref.as_str(),
         );
         if seen.contains(&key) {
@@ -460,9 +473,9 @@ async fn upsert_run(
     if let Db::Postgres(conn) = db {
         return copy_run(conn, run, now, change, first_run).await;
     }
-    let keys: Vec<(String, &str)> = run
+    let keys: Vec<(Cow<str>, &str)> = run
         .iter()
-        .map(|p| (p.data.source.to_lowercase(), p.data.source_ref.as_str()))
+        .map(|p| (lowercase(&p.data.source), p.data.source_ref.as_str()))
         .collect();
     let mut existing: Existing = HashMap::new();
     // One source and a list of references, so that SQLite searches the unique index for each
@@ -471,7 +484,7 @@ async fn upsert_run(
     let mut by_source: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (source, source_ref) in &keys {
         by_source
-            .entry(source.as_str())
+            .entry(source.as_ref())
             .or_default()
             .push(source_ref);
     }
@@ -503,7 +516,7 @@ async fn upsert_run(
     let mut changed = Vec::new();
     for (i, (prepared, (source, source_ref))) in run.iter().zip(&keys).enumerate() {
         match existing
-            .get(source.as_str())
+            .get(source.as_ref())
             .and_then(|refs| refs.get(*source_ref))
         {
             None => {
@@ -544,7 +557,7 @@ async fn upsert_run(
             let (source, source_ref) = &keys[i];
             // Only a writer that ignores the upsert lock could have inserted it meanwhile.
             let id = *ids
-                .get(source.as_str())
+                .get(source.as_ref())
                 .and_then(|refs| refs.get(*source_ref))
                 .ok_or_else(|| {
                     sqlx::Error::Protocol(format!(
@@ -868,7 +881,7 @@ fn bound_row(text: &'static str, prepared: &PreparedInsight, now: i64, change: i
 /// One insight's values, in the column order of the multi-row insert.
 fn push_values(b: &mut SqlBuilder, prepared: &PreparedInsight, now: i64, change: i64) {
     let data = &prepared.data;
-    b.push_bind(data.source.to_lowercase())
+    b.push_bind(lowercase(&data.source).as_ref())
         .push(", ")
         .push_bind(data.source_ref.as_str())
         .push(", ")

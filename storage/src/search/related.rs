@@ -48,7 +48,11 @@ pub(crate) fn content_text(insight: &Insight) -> IndexedText {
     IndexedText {
         title: Stems::of_content(&insight.data.title),
         body: Stems::of_content(&insight.data.body),
-        themes: insight.themes.iter().map(|t| Stems::of_content(t)).collect(),
+        themes: insight
+            .themes
+            .iter()
+            .map(|t| Stems::of_content(t))
+            .collect(),
     }
 }
 
