@@ -152,7 +152,7 @@ fn fingerprint(data: &InsightData, themes: &[String], text: &IndexedText) -> Str
     h.field(source_ref);
     h.field(title);
     h.field(body);
-    h.field(&observed_on.format("%Y-%m-%d").to_string());
+    h.field(&model::iso_day(*observed_on));
     h.list(tags);
     h.optional(segment.as_deref());
     h.optional(stage.map(model::Vocabulary::name));

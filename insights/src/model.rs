@@ -366,6 +366,31 @@ fn key_by_chars(name: &str, mut out: String) -> String {
     out
 }
 
+/// `date` as `YYYY-MM-DD`, exactly as `date.format("%Y-%m-%d")` writes it (years outside
+/// 0–9999 with their sign), without parsing a format for every date: the store and the
+/// fingerprint write one for every imported row.
+pub fn iso_day(date: NaiveDate) -> String {
+    use chrono::Datelike;
+    let year = date.year();
+    if !(0..=9999).contains(&year) {
+        return date.format("%Y-%m-%d").to_string();
+    }
+    let digits = |n: u32, width: usize, out: &mut Vec<u8>| {
+        let mut place = 10_u32.pow(width as u32 - 1);
+        while place > 0 {
+            out.push(b'0' + (n / place % 10) as u8);
+            place /= 10;
+        }
+    };
+    let mut out = Vec::with_capacity(10);
+    digits(year as u32, 4, &mut out);
+    out.push(b'-');
+    digits(date.month(), 2, &mut out);
+    out.push(b'-');
+    digits(date.day(), 2, &mut out);
+    String::from_utf8(out).expect("ASCII digits")
+}
+
 /// Whether a stored key matches a key typed in a filter: equal, or the typed words are its first
 /// whole words (`equifax` matches `equifax-inc`, `equi` does not).
 pub fn key_matches(stored: &str, wanted: &str) -> bool {
@@ -388,11 +413,35 @@ mod tests {
     }
 
     use super::*;
+    use chrono::Datelike;
 
     proptest::proptest! {
         #[test]
         fn keys_of_ascii_names_read_byte_by_byte_as_by_characters(name in "[ -~]{0,40}") {
             proptest::prop_assert_eq!(key(&name), key_by_chars(&name, String::new()));
+        }
+
+        #[test]
+        fn days_are_written_as_chrono_writes_them(
+            day in NaiveDate::MIN.num_days_from_ce()..=NaiveDate::MAX.num_days_from_ce(),
+            near in -1_000_i32..4_000_000,
+        ) {
+            for date in [day, near].map(|n| NaiveDate::from_num_days_from_ce_opt(n).unwrap()) {
+                proptest::prop_assert_eq!(iso_day(date), date.format("%Y-%m-%d").to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn days_at_the_edges_of_the_fast_path() {
+        for (y, m, d, text) in [
+            (0, 1, 1, "0000-01-01"),
+            (-1, 12, 31, "-0001-12-31"),
+            (9999, 12, 31, "9999-12-31"),
+            (10000, 1, 1, "+10000-01-01"),
+            (2026, 3, 9, "2026-03-09"),
+        ] {
+            assert_eq!(iso_day(NaiveDate::from_ymd_opt(y, m, d).unwrap()), text);
         }
     }
 

@@ -29,7 +29,7 @@ pub(crate) fn storable_day(day: NaiveDate) -> bool {
 
 /// A storable date as stored: `YYYY-MM-DD`.
 pub(crate) fn day_text(day: NaiveDate) -> String {
-    day.format("%Y-%m-%d").to_string()
+    flywheel_insights::model::iso_day(day)
 }
 
 /// A date used as a bound in a comparison. Dates outside the storable years become text that
