@@ -202,20 +202,32 @@ impl Store {
         batch: &[PreparedInsight],
         now: DateTime<Utc>,
     ) -> Result<Vec<UpsertOutcome>, StoreError> {
-        let (outcomes, indexing) = self.upsert_indexing_after(batch, now).await?;
+        let (outcomes, indexing) = self.upsert_indexing(batch, now, false).await?;
         indexing.finish().await?;
         Ok(outcomes)
     }
 
-    /// [`Store::upsert`], returning once the batch is written: its rows are searchable once the
-    /// returned [`Indexing`] finishes, which runs on its own meanwhile. A bulk writer writes its
-    /// next batch while the last one is indexed, and finishes each [`Indexing`] before starting
-    /// the next, so the index takes changes in order.
+    /// [`Store::upsert`] for a bulk writer, returning once the batch is written, while it is
+    /// indexed on its own. A bulk writer writes its next batch meanwhile, and finishes each
+    /// [`Indexing`] before starting the next, so the index takes changes in order. The index
+    /// commits every few thousand rows rather than every batch; when the writer is done it calls
+    /// [`Store::commit_indexing`]. Until then searches see its rows all the same (a search
+    /// first brings the index up to the store), at the cost of indexing the uncommitted rows
+    /// again.
     #[tracing::instrument(skip(self, batch), fields(backend = %self.backend(), rows = batch.len()))]
     pub async fn upsert_indexing_after(
         &self,
         batch: &[PreparedInsight],
         now: DateTime<Utc>,
+    ) -> Result<(Vec<UpsertOutcome>, Indexing), StoreError> {
+        self.upsert_indexing(batch, now, true).await
+    }
+
+    async fn upsert_indexing(
+        &self,
+        batch: &[PreparedInsight],
+        now: DateTime<Utc>,
+        bulk: bool,
     ) -> Result<(Vec<UpsertOutcome>, Indexing), StoreError> {
         for prepared in batch {
             check_storable(prepared)?;
@@ -244,7 +256,7 @@ impl Store {
                         UpsertOutcome::Unchanged(_) => None,
                     })
                     .collect();
-                self.start_indexing(change, written)
+                self.start_indexing(change, written, bulk)
             }
             None => Indexing::done(),
         };

@@ -4431,6 +4431,10 @@ async fn batches_written_while_the_last_is_indexed_are_all_searchable_in_order(d
         }
     }
     pending.unwrap().finish().await.expect("indexed");
+    // A bulk writer's rows wait uncommitted until there are enough of them, or until it is done.
+    let status = store.search_status().await.unwrap();
+    assert!(status.indexed_change < status.store_change, "{status:?}");
+    store.commit_indexing().await.expect("committed");
     let status = store.search_status().await.unwrap();
     assert_eq!(status.documents, 200);
     assert_eq!(status.indexed_change, status.store_change);

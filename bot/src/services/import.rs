@@ -340,6 +340,11 @@ pub async fn import_file(
             written = finished.map_err(anyhow::Error::from);
         }
     }
+    // Whatever was written is committed to the index now, even when the import stopped.
+    let committed = app.store.commit_indexing().await;
+    if written.is_ok() {
+        written = committed.map_err(anyhow::Error::from);
+    }
     let read = reading.await.map_err(|e| ImportError::Stopped {
         name: name.clone(),
         reason: e.to_string(),
