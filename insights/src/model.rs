@@ -375,20 +375,7 @@ pub fn iso_day(date: NaiveDate) -> String {
     if !(0..=9999).contains(&year) {
         return date.format("%Y-%m-%d").to_string();
     }
-    let digits = |n: u32, width: usize, out: &mut Vec<u8>| {
-        let mut place = 10_u32.pow(width as u32 - 1);
-        while place > 0 {
-            out.push(b'0' + (n / place % 10) as u8);
-            place /= 10;
-        }
-    };
-    let mut out = Vec::with_capacity(10);
-    digits(year as u32, 4, &mut out);
-    out.push(b'-');
-    digits(date.month(), 2, &mut out);
-    out.push(b'-');
-    digits(date.day(), 2, &mut out);
-    String::from_utf8(out).expect("ASCII digits")
+    format!("{year:04}-{:02}-{:02}", date.month(), date.day())
 }
 
 /// Whether a stored key matches a key typed in a filter: equal, or the typed words are its first

@@ -213,24 +213,29 @@ pub struct Stems(String);
 impl Stems {
     /// The stems of every token of `text`, in order.
     pub fn of(text: &str) -> Stems {
+        Stems::of_tokens(text, |_| true)
+    }
+
+    /// The stems of the words of `text` that carry meaning: stopwords and question filler are
+    /// left out.
+    pub fn of_content(text: &str) -> Stems {
+        Stems::of_tokens(text, |word| !is_stopword(word) && !is_question_filler(word))
+    }
+
+    /// The stems of the tokens of `text` that `keep` accepts, in order.
+    fn of_tokens(text: &str, keep: impl Fn(&str) -> bool) -> Stems {
         let mut spaced = String::with_capacity(text.len());
         let (mut at, mut word) = (0, String::new());
         while next_token(text, &mut at, &mut word).is_some() {
+            if !keep(&word) {
+                continue;
+            }
             if !spaced.is_empty() {
                 spaced.push(' ');
             }
             stem_onto(&word, &mut spaced);
         }
         Stems(spaced)
-    }
-
-    /// The stems of the words of `text` that carry meaning: stopwords and question filler are
-    /// left out.
-    pub fn of_content(text: &str) -> Stems {
-        tokens(text)
-            .filter(|t| !is_stopword(&t.text) && !is_question_filler(&t.text))
-            .map(|t| stem(&t.text))
-            .collect()
     }
 
     /// The stems in order.
@@ -653,6 +658,10 @@ mod tests {
         assert!(!stems.contains("charg twice"));
         assert!(Stems::of("…").iter().next().is_none());
         assert!(Stems::of("").is_empty());
+        assert_eq!(
+            Stems::of_content("What are customers saying about the refunds?").as_spaced(),
+            "refund"
+        );
     }
 
     #[test]

@@ -426,8 +426,6 @@ fn check_storable(prepared: &PreparedInsight) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Consecutive slices of `batch` in none of which an insight (by source and source_ref) comes
-/// twice.
 /// `text` lowercase, copied only when that changes it (a prepared insight's source already is).
 fn lowercase(text: &str) -> Cow<'_, str> {
     if text
@@ -440,6 +438,8 @@ fn lowercase(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Consecutive slices of `batch` in none of which an insight (by source and source_ref) comes
+/// twice.
 fn runs_without_repeats(batch: &[PreparedInsight]) -> Vec<&[PreparedInsight]> {
     let mut runs = Vec::new();
     let mut seen: HashSet<(Cow<str>, &str)> = HashSet::new();

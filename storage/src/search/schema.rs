@@ -20,9 +20,9 @@ use tantivy::schema::{
 /// rebuilt from the store.
 pub(crate) const LAYOUT: u32 = 2;
 
-/// Splits the text fields, which hold the domain's stems separated by spaces (see
-/// [`flywheel_insights::text::Stems`]),
-/// into those stems: the index and the in-memory matcher see the same words.
+/// Splits the text fields, which hold the domain's stems separated by spaces
+/// ([`flywheel_insights::text::Stems`]), into those stems: the index and the in-memory matcher
+/// see the same words.
 pub(crate) const STEMS_TOKENIZER: &str = "whitespace";
 
 /// Separates a key from its display name in the breakdown columns (`billing\u{1f}Billing`).
