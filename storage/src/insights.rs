@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::{Db, MAX_BINDS, Sql, SqlBuilder};
 use crate::error::{QueryResultExt, StoreError};
-use crate::search::Indexing;
+use crate::search::{Indexing, Written};
 use crate::store::{Backend, Store};
 use crate::values::{
     day_text, from_millis, list_text, millis, parse_day, parse_list, parse_vocabulary, storable_day,
@@ -202,8 +202,14 @@ impl Store {
         batch: &[PreparedInsight],
         now: DateTime<Utc>,
     ) -> Result<Vec<UpsertOutcome>, StoreError> {
-        let (outcomes, indexing) = self.upsert_indexing(batch, now, false).await?;
-        indexing.finish().await?;
+        let (outcomes, change) = self.write_batch(batch, now).await?;
+        if let Some(change) = change {
+            let written = Written {
+                rows: batch.to_vec(),
+                outcomes: outcomes.clone(),
+            };
+            self.start_indexing(change, written, false).finish().await?;
+        }
         Ok(outcomes)
     }
 
@@ -217,23 +223,35 @@ impl Store {
     #[tracing::instrument(skip(self, batch), fields(backend = %self.backend(), rows = batch.len()))]
     pub async fn upsert_indexing_after(
         &self,
-        batch: &[PreparedInsight],
+        batch: Vec<PreparedInsight>,
         now: DateTime<Utc>,
     ) -> Result<(Vec<UpsertOutcome>, Indexing), StoreError> {
-        self.upsert_indexing(batch, now, true).await
+        let (outcomes, change) = self.write_batch(&batch, now).await?;
+        let indexing = match change {
+            Some(change) => {
+                let written = Written {
+                    rows: batch,
+                    outcomes: outcomes.clone(),
+                };
+                self.start_indexing(change, written, true)
+            }
+            None => Indexing::done(),
+        };
+        Ok((outcomes, indexing))
     }
 
-    async fn upsert_indexing(
+    /// Writes the batch, retrying after a conflict; also returns the change it was written
+    /// as, unless nothing changed.
+    async fn write_batch(
         &self,
         batch: &[PreparedInsight],
         now: DateTime<Utc>,
-        bulk: bool,
-    ) -> Result<(Vec<UpsertOutcome>, Indexing), StoreError> {
+    ) -> Result<(Vec<UpsertOutcome>, Option<i64>), StoreError> {
         for prepared in batch {
             check_storable(prepared)?;
         }
         let mut attempt = 0;
-        let (outcomes, change) = loop {
+        loop {
             attempt += 1;
             match self.try_upsert(batch, now).await {
                 Err(StoreError::Query { source, .. })
@@ -241,26 +259,9 @@ impl Store {
                 {
                     tracing::debug!(attempt, error = %source, "retrying the batch after a conflict");
                 }
-                outcome => break outcome?,
+                outcome => return outcome,
             }
-        };
-        let indexing = match change {
-            Some(change) => {
-                let written = outcomes
-                    .iter()
-                    .zip(batch)
-                    .filter_map(|(outcome, prepared)| match outcome {
-                        UpsertOutcome::Inserted(id) | UpsertOutcome::Updated(id) => {
-                            Some((*id, prepared))
-                        }
-                        UpsertOutcome::Unchanged(_) => None,
-                    })
-                    .collect();
-                self.start_indexing(change, written, bulk)
-            }
-            None => Indexing::done(),
-        };
-        Ok((outcomes, indexing))
+        }
     }
 
     /// Writes the batch; also returns the change it was written as, unless nothing changed.

@@ -235,6 +235,11 @@ impl Store {
     }
 }
 
+/// Rows SQLite's connection thread may read ahead of the task consuming them. With few, a
+/// statement returning thousands of rows (an import's inserted ids) stops and wakes the two
+/// threads in turn every few rows.
+const SQLITE_ROWS_IN_FLIGHT: usize = 1024;
+
 async fn connect_sqlite(path: &Path, options: &StoreOptions) -> Result<Pool, StoreError> {
     let failed = |source: sqlx::Error| StoreError::Connect {
         backend: Backend::Sqlite,
@@ -250,7 +255,8 @@ async fn connect_sqlite(path: &Path, options: &StoreOptions) -> Result<Pool, Sto
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(options.connect_timeout);
+        .busy_timeout(options.connect_timeout)
+        .row_buffer_size(SQLITE_ROWS_IN_FLIGHT);
     // Processes opening a new file together race to turn it to WAL. The loser of that race is
     // refused at once ("database is locked") instead of waiting: SQLite does not wait for a
     // lock it would need while another connection waits for one it holds. It tries again

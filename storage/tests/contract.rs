@@ -4422,7 +4422,7 @@ async fn batches_written_while_the_last_is_indexed_are_all_searchable_in_order(d
     let mut pending: Option<flywheel_storage::Indexing> = None;
     for batch in &batches {
         let (outcomes, indexing) = store
-            .upsert_indexing_after(batch, at(T1))
+            .upsert_indexing_after(batch.clone(), at(T1))
             .await
             .expect("written");
         assert_eq!(outcomes.len(), 50);
@@ -4452,7 +4452,7 @@ async fn batches_written_while_the_last_is_indexed_are_all_searchable_in_order(d
     );
     // Rewriting a batch unchanged indexes nothing and finishes at once.
     let (outcomes, indexing) = store
-        .upsert_indexing_after(&batches[0], at(T2))
+        .upsert_indexing_after(batches[0].clone(), at(T2))
         .await
         .unwrap();
     assert!(
@@ -4462,6 +4462,32 @@ async fn batches_written_while_the_last_is_indexed_are_all_searchable_in_order(d
     );
     indexing.finish().await.unwrap();
     assert_eq!(store.search_status().await.unwrap().documents, 200);
+    // Rewriting a batch with new words replaces its documents.
+    let rewritten: Vec<PreparedInsight> = (0..50)
+        .map(|n| {
+            let mut p = insight(&format!("r0-{n}"), "2026-03-01", "chargeback dispute");
+            p.fingerprint = format!("r0-{n}-v2");
+            p
+        })
+        .collect();
+    let (outcomes, indexing) = store
+        .upsert_indexing_after(rewritten, at(T2))
+        .await
+        .unwrap();
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, UpsertOutcome::Updated(_)))
+    );
+    indexing.finish().await.unwrap();
+    store.commit_indexing().await.unwrap();
+    assert_eq!(store.search_status().await.unwrap().documents, 200);
+    let total = |word| {
+        let store = &store;
+        async move { search(store, &just(term(word)), &everything()).await.total }
+    };
+    assert_eq!(total("chargeback").await, 50);
+    assert_eq!(total("credit").await, 100);
 }
 
 async fn related_words_find_insights_that_say_it_otherwise(db: TestDb) {

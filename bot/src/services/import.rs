@@ -316,7 +316,7 @@ pub async fn import_file(
                 // This batch is written while the last one is indexed; the index takes them in
                 // order.
                 let step =
-                    match ingest::store_batch_indexing_after(app, &rows, now, &mut report).await {
+                    match ingest::store_batch_indexing_after(app, rows, now, &mut report).await {
                         Ok(next) => match indexing.replace(next) {
                             Some(last) => last.finish().await.map_err(anyhow::Error::from),
                             None => Ok(()),

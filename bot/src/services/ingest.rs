@@ -101,7 +101,7 @@ pub async fn store_batch(
 /// (see [`flywheel_storage::Store::upsert_indexing_after`]). Outcomes are only counted.
 pub async fn store_batch_indexing_after(
     app: &App,
-    batch: &[PreparedInsight],
+    batch: Vec<PreparedInsight>,
     now: DateTime<Utc>,
     report: &mut IngestReport,
 ) -> anyhow::Result<Indexing> {

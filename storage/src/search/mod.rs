@@ -51,9 +51,39 @@ use self::collect::{AllFigures, Figures, Scorer, ThemeDayCounts};
 use self::schema::{EVERY_TEAM, Fields, LAYOUT, day_of};
 use crate::db::{Sql, SqlBuilder};
 use crate::error::{QueryResultExt, StoreError};
-use crate::insights::{INSIGHT_COLUMNS, InsightRow};
+use crate::insights::{INSIGHT_COLUMNS, InsightRow, UpsertOutcome};
 use crate::store::Store;
 use crate::visibility::push_scope;
+
+/// The rows an upsert was given and what it did with each, to be indexed: their documents are
+/// made on the indexing side, off the writer's thread.
+pub(crate) struct Written {
+    pub rows: Vec<PreparedInsight>,
+    pub outcomes: Vec<UpsertOutcome>,
+}
+
+impl Written {
+    /// The documents of the rows inserted or updated, and the ids of those updated.
+    fn documents(
+        &self,
+        fields: &Fields,
+    ) -> (Vec<(InsightId, TantivyDocument)>, HashSet<InsightId>) {
+        let mut documents = Vec::with_capacity(self.rows.len());
+        let mut updated = HashSet::new();
+        for (outcome, p) in self.outcomes.iter().zip(&self.rows) {
+            let id = match *outcome {
+                UpsertOutcome::Inserted(id) => id,
+                UpsertOutcome::Updated(id) => {
+                    updated.insert(id);
+                    id
+                }
+                UpsertOutcome::Unchanged(_) => continue,
+            };
+            documents.push((id, fields.document(id, &p.data, &p.themes, &p.text)));
+        }
+        (documents, updated)
+    }
+}
 
 /// Indexing of an upsert's rows, under way on a task of its own (see
 /// [`Store::upsert_indexing_after`]). Dropped unfinished, it still runs to its end.
@@ -289,11 +319,12 @@ impl SearchIndex {
             .map_err(|e| index_error(&self.place, "cannot reload", e))
     }
 
-    /// Adds (or replaces) documents and commits the index at `change`.
+    /// Adds documents, replacing the index's document of the same insight where `replace`
+    /// says it may hold one, and commits the index at `commit_at`.
     fn write(
         &self,
         documents: Vec<(InsightId, TantivyDocument)>,
-        replace: bool,
+        replace: impl Fn(InsightId) -> bool,
         commit_at: Option<i64>,
     ) -> Result<(), StoreError> {
         let mut guard = self.writer.lock().map_err(|_| poisoned())?;
@@ -309,7 +340,7 @@ impl SearchIndex {
         self.uncommitted
             .fetch_add(documents.len(), Ordering::SeqCst);
         for (id, document) in documents {
-            if replace {
+            if replace(id) {
                 writer.delete_term(tantivy::Term::from_field_u64(self.fields.id, id as u64));
             }
             writer.add_document(document).map_err(failed)?;
@@ -346,15 +377,17 @@ impl SearchIndex {
 
     /// Adds the documents of the upsert at `change`, which follows every change the writer
     /// holds, committing them unless `bulk` and fewer than [`BULK_COMMIT_DOCUMENTS`] wait.
-    fn add_change(
-        &self,
-        documents: Vec<(InsightId, TantivyDocument)>,
-        change: i64,
-        bulk: bool,
-    ) -> Result<(), StoreError> {
+    /// Inserted insights have new ids, which no document of the index holds (ids are never
+    /// reused), so only updated ones replace a document.
+    fn add_change(&self, written: Written, change: i64, bulk: bool) -> Result<(), StoreError> {
+        let (documents, updated) = written.documents(&self.fields);
         let commit = !bulk
             || self.uncommitted.load(Ordering::SeqCst) + documents.len() >= BULK_COMMIT_DOCUMENTS;
-        self.write(documents, true, commit.then_some(change))?;
+        self.write(
+            documents,
+            |id| updated.contains(&id),
+            commit.then_some(change),
+        )?;
         if !commit {
             self.written.store(change, Ordering::SeqCst);
         }
@@ -773,7 +806,7 @@ impl Store {
         let written = index.written.load(Ordering::SeqCst);
         if written > index.indexed.load(Ordering::SeqCst) && index.has_writer() {
             let index = index.clone();
-            blocking(move || index.write(Vec::new(), false, Some(written))).await?;
+            blocking(move || index.write(Vec::new(), |_| false, Some(written))).await?;
         }
         Ok(())
     }
@@ -975,7 +1008,7 @@ impl Store {
                         let insight = changed.row.into_insight()?;
                         documents.push((insight.id, index.fields.document_of(&insight)));
                     }
-                    index.write(documents, !fresh, None)
+                    index.write(documents, |_| !fresh, None)
                 }
             })
             .await?;
@@ -986,7 +1019,7 @@ impl Store {
         }
         blocking({
             let index = index.clone();
-            move || index.write(Vec::new(), false, Some(head))
+            move || index.write(Vec::new(), |_| false, Some(head))
         })
         .await?;
         tracing::debug!(place = %index.place, indexed = done, change = head, "search index caught up");
@@ -995,25 +1028,32 @@ impl Store {
 
     /// Starts indexing what an upsert at `change` wrote, or catching up when the index missed
     /// changes, on a task of its own.
-    pub(crate) fn start_indexing(
-        &self,
-        change: i64,
-        written: Vec<(InsightId, &PreparedInsight)>,
-        bulk: bool,
-    ) -> Indexing {
+    pub(crate) fn start_indexing(&self, change: i64, written: Written, bulk: bool) -> Indexing {
         let Some(index) = self.search.clone() else {
             return Indexing::done();
         };
-        let documents: Vec<(InsightId, TantivyDocument)> = written
-            .into_iter()
-            .map(|(id, p)| (id, index.fields.document(id, &p.data, &p.themes, &p.text)))
-            .collect();
         let store = self.clone();
         Indexing(Some(tokio::spawn(async move {
             let _turn = index.syncing.lock().await;
-            if index.written.load(Ordering::SeqCst) == change - 1 && index.has_writer() {
+            let added = blocking({
                 let index = index.clone();
-                return blocking(move || index.add_change(documents, change, bulk)).await;
+                move || {
+                    // The first write of a process takes the writer, learning what the index
+                    // holds. Without the writer, or with changes missing before this one, the
+                    // catch-up below reads them from the store.
+                    if !index.has_writer() && !index.try_take_writer()? {
+                        return Ok(false);
+                    }
+                    if index.written.load(Ordering::SeqCst) != change - 1 {
+                        return Ok(false);
+                    }
+                    index.add_change(written, change, bulk)?;
+                    Ok(true)
+                }
+            })
+            .await?;
+            if added {
+                return Ok(());
             }
             store.catch_up(&index, None).await.map(|_| ())
         })))
