@@ -428,18 +428,18 @@ impl RowReader<'_> {
             } => {
                 let issue = self.cfpb_title(issue, sub_issue)?.unwrap_or_default();
                 let narrative = match narrative {
-                    Some(c) => self.text_at(c)?.unwrap_or_default(),
-                    None => String::new(),
+                    Some(c) => self.str_at(c)?.unwrap_or_default(),
+                    None => "",
                 };
                 let timely = match timely {
-                    Some(c) => self.text_at(c)?.and_then(|t| match t.to_ascii_lowercase().as_str() {
+                    Some(c) => self.str_at(c)?.and_then(|t| match t.to_ascii_lowercase().as_str() {
                         "yes" | "true" => Some(true),
                         "no" | "false" => Some(false),
                         _ => None,
                     }),
                     None => None,
                 };
-                Ok(Some(estimate_severity(&issue, &narrative, timely).to_string()))
+                Ok(Some(estimate_severity(&issue, narrative, timely).to_string()))
             }
         }
     }
@@ -505,10 +505,24 @@ impl RowReader<'_> {
     fn cell(&self, c: usize) -> Result<&Cell, RowError> {
         let cell = self.cells.get(c).unwrap_or(&Cell::Missing);
         let column = || self.plan.columns[c].clone();
+        // A text of no more bytes than the limit has no more characters: only longer ones are
+        // counted.
+        let max = self.plan.max_chars;
+        let chars = |text: &str| {
+            if text.len() > max {
+                text.chars().count()
+            } else {
+                0
+            }
+        };
         let (chars, nul) = match cell {
-            Cell::Text(text) => (text.chars().count(), text.contains('\0')),
+            Cell::Text(text) => (chars(text), text.contains('\0')),
             Cell::List(items) => (
-                items.iter().map(|i| i.chars().count()).sum(),
+                if items.iter().map(String::len).sum::<usize>() > max {
+                    items.iter().map(|i| i.chars().count()).sum()
+                } else {
+                    0
+                },
                 items.iter().any(|i| i.contains('\0')),
             ),
             Cell::Missing | Cell::Other(_) => (0, false),
@@ -528,11 +542,16 @@ impl RowReader<'_> {
 
     /// The text in column `c`, trimmed; `None` when empty.
     fn text_at(&self, c: usize) -> Result<Option<String>, RowError> {
+        Ok(self.str_at(c)?.map(str::to_string))
+    }
+
+    /// [`RowReader::text_at`], borrowed.
+    fn str_at(&self, c: usize) -> Result<Option<&str>, RowError> {
         match self.cell(c)? {
             Cell::Missing => Ok(None),
             Cell::Text(text) => {
                 let text = text.trim();
-                Ok((!text.is_empty()).then(|| text.to_string()))
+                Ok((!text.is_empty()).then_some(text))
             }
             Cell::List(_) => Err(RowError::NotText {
                 column: self.plan.columns[c].clone(),

@@ -60,8 +60,9 @@ pub fn estimate_sentiment(text: &str) -> Sentiment {
 /// Words are matched as written: "this was not fraud" still reads as fraud. An estimate to sort
 /// complaints by, not a finding.
 pub fn estimate_severity(issue: &str, narrative: &str, timely_response: Option<bool>) -> Severity {
-    let harm = speaks_of_harm(issue) || speaks_of_harm(narrative);
-    let level = if tells_of_loss(narrative) || (harm && timely_response == Some(false)) {
+    let told = read_narrative(narrative);
+    let harm = speaks_of_harm(issue) || told.harm;
+    let level = if told.loss || (harm && timely_response == Some(false)) {
         5
     } else if harm {
         4
@@ -155,42 +156,112 @@ fn polarity(word: &str) -> Option<bool> {
     }
 }
 
-fn speaks_of_harm(text: &str) -> bool {
-    const HARM: [&str; 11] = [
-        "fraud",
-        "scam",
-        "stole",
-        "theft",
-        "thief",
-        "thieves",
-        "unauthori",
-        "foreclos",
-        "evict",
-        "threat",
-        "harass",
-    ];
-    words(text).any(|w| HARM.iter().any(|stem| w.starts_with(stem)))
+/// Word stems that speak of harm.
+const HARM: [&str; 11] = [
+    "fraud",
+    "scam",
+    "stole",
+    "theft",
+    "thief",
+    "thieves",
+    "unauthori",
+    "foreclos",
+    "evict",
+    "threat",
+    "harass",
+];
+
+fn is_harm(word: &str) -> bool {
+    HARM.iter().any(|stem| word.starts_with(stem))
 }
 
-fn tells_of_loss(narrative: &str) -> bool {
-    let words: Vec<Cow<'_, str>> = words(narrative).collect();
-    words.iter().enumerate().any(|(i, w)| {
-        let ahead = || words.iter().skip(i + 1).take(3);
-        let behind = || words.iter().take(i).rev().take(3);
-        match w.as_ref() {
-            "lose" | "loses" | "losing" | "lost" => {
-                ahead().any(|a| matches!(a.as_ref(), "home" | "house" | "car" | "vehicle"))
-            }
-            "savings" => behind().any(|b| matches!(b.as_ref(), "all" | "entire" | "life")),
-            "homeless" => true,
-            w => w.starts_with("repossess"),
+fn speaks_of_harm(text: &str) -> bool {
+    words(text).any(|w| is_harm(&w))
+}
+
+/// What a narrative tells, read in one pass over its words.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Told {
+    /// A word that speaks of harm (not looked for after a loss).
+    harm: bool,
+    /// A loss: losing a home, house, car or vehicle (within three words), all, entire or life
+    /// savings (within three words before), being homeless, a repossession.
+    loss: bool,
+}
+
+fn read_narrative(narrative: &str) -> Told {
+    const REACH: usize = 3;
+    let mut told = Told::default();
+    // Words after the last "lose" still within reach of it.
+    let mut after_lose = 0;
+    // How far back the last "all", "entire" or "life" is (1: the word before).
+    let mut since_quantity: Option<usize> = None;
+    for word in words(narrative) {
+        let word = word.as_ref();
+        told.harm = told.harm || is_harm(word);
+        if after_lose > 0 {
+            told.loss = told.loss || matches!(word, "home" | "house" | "car" | "vehicle");
+            after_lose -= 1;
         }
-    })
+        match word {
+            "lose" | "loses" | "losing" | "lost" => after_lose = REACH,
+            "savings" if since_quantity.is_some_and(|d| d <= REACH) => told.loss = true,
+            "homeless" => told.loss = true,
+            w if w.starts_with("repossess") => told.loss = true,
+            _ => {}
+        }
+        since_quantity = if matches!(word, "all" | "entire" | "life") {
+            Some(1)
+        } else {
+            since_quantity.map(|d| d + 1)
+        };
+        if told.loss {
+            // The gravest level whatever else it tells.
+            break;
+        }
+    }
+    told
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Losses as first written: every word collected, each looked at with its neighbours.
+    fn tells_of_loss(narrative: &str) -> bool {
+        let words: Vec<Cow<'_, str>> = words(narrative).collect();
+        words.iter().enumerate().any(|(i, w)| {
+            let ahead = || words.iter().skip(i + 1).take(3);
+            let behind = || words.iter().take(i).rev().take(3);
+            match w.as_ref() {
+                "lose" | "loses" | "losing" | "lost" => {
+                    ahead().any(|a| matches!(a.as_ref(), "home" | "house" | "car" | "vehicle"))
+                }
+                "savings" => behind().any(|b| matches!(b.as_ref(), "all" | "entire" | "life")),
+                "homeless" => true,
+                w => w.starts_with("repossess"),
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn one_pass_tells_what_looking_around_each_word_tells(
+            picked in proptest::collection::vec(0_usize..16, 0..24),
+        ) {
+            const WORDS: [&str; 16] = [
+                "lose", "Lost", "losing", "home", "car", "my", "the", "all", "entire",
+                "life", "savings", "homeless", "repossessed", "fraud", "theft.", "x",
+            ];
+            let narrative = picked.iter().map(|&i| WORDS[i]).collect::<Vec<_>>().join(" ");
+            let told = read_narrative(&narrative);
+            prop_assert_eq!(told.loss, tells_of_loss(&narrative), "{}", narrative);
+            if !told.loss {
+                prop_assert_eq!(told.harm, speaks_of_harm(&narrative), "{}", narrative);
+            }
+        }
+    }
 
     #[test]
     fn clear_words_decide_the_sentiment() {
