@@ -217,9 +217,8 @@ impl Store {
     /// indexed on its own. A bulk writer writes its next batch meanwhile, and finishes each
     /// [`Indexing`] before starting the next, so the index takes changes in order. The index
     /// commits every few thousand rows rather than every batch; when the writer is done it calls
-    /// [`Store::commit_indexing`]. Until then searches see its rows all the same (a search
-    /// first brings the index up to the store), at the cost of indexing the uncommitted rows
-    /// again.
+    /// [`Store::commit_indexing`]. Until then searches see its rows all the same: a search
+    /// first brings the index up to the store, committing what the writer holds.
     #[tracing::instrument(skip(self, batch), fields(backend = %self.backend(), rows = batch.len()))]
     pub async fn upsert_indexing_after(
         &self,

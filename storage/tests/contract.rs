@@ -4434,6 +4434,10 @@ async fn batches_written_while_the_last_is_indexed_are_all_searchable_in_order(d
     // A bulk writer's rows wait uncommitted until there are enough of them, or until it is done.
     let status = store.search_status().await.unwrap();
     assert!(status.indexed_change < status.store_change, "{status:?}");
+    // A search meanwhile commits them rather than indexing them again.
+    assert_eq!(store.sync_search(&|_, _| {}).await.expect("synced"), 0);
+    let status = store.search_status().await.unwrap();
+    assert_eq!(status.indexed_change, status.store_change);
     store.commit_indexing().await.expect("committed");
     let status = store.search_status().await.unwrap();
     assert_eq!(status.documents, 200);

@@ -698,6 +698,17 @@ fn try_writer(index: &Index, place: &IndexPlace) -> Result<Option<IndexWriter>, 
     }
 }
 
+/// Commits what this process's writer holds uncommitted (a bulk writer's last rows). The caller
+/// holds `index.syncing`.
+async fn commit_written(index: &Arc<SearchIndex>) -> Result<(), StoreError> {
+    let written = index.written.load(Ordering::SeqCst);
+    if written > index.indexed.load(Ordering::SeqCst) && index.has_writer() {
+        let index = index.clone();
+        blocking(move || index.write(Vec::new(), |_| false, Some(written))).await?;
+    }
+    Ok(())
+}
+
 fn read_payload(index: &Index) -> Option<Payload> {
     index
         .load_metas()
@@ -803,12 +814,7 @@ impl Store {
             return Ok(());
         };
         let _turn = index.syncing.lock().await;
-        let written = index.written.load(Ordering::SeqCst);
-        if written > index.indexed.load(Ordering::SeqCst) && index.has_writer() {
-            let index = index.clone();
-            blocking(move || index.write(Vec::new(), |_| false, Some(written))).await?;
-        }
-        Ok(())
+        commit_written(&index).await
     }
 
     /// The search index, caught up with every change the store holds.
@@ -954,6 +960,9 @@ impl Store {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+        // A bulk writer's rows wait in the writer uncommitted: committing them is all they
+        // need, rather than reading them from the store and indexing them again.
+        commit_written(index).await?;
         let from = index.indexed.load(Ordering::SeqCst);
         let fresh = from == 0 && index.reader.searcher().num_docs() == 0;
         let total = if progress.is_some() {
