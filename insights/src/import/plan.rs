@@ -505,36 +505,25 @@ impl RowReader<'_> {
     fn cell(&self, c: usize) -> Result<&Cell, RowError> {
         let cell = self.cells.get(c).unwrap_or(&Cell::Missing);
         let column = || self.plan.columns[c].clone();
-        // A text of no more bytes than the limit has no more characters: only longer ones are
-        // counted.
+        let texts: &[String] = match cell {
+            Cell::Text(text) => std::slice::from_ref(text),
+            Cell::List(items) => items,
+            Cell::Missing | Cell::Other(_) => &[],
+        };
         let max = self.plan.max_chars;
-        let chars = |text: &str| {
-            if text.len() > max {
-                text.chars().count()
-            } else {
-                0
+        // Text of no more bytes than the limit has no more characters: only longer text is
+        // counted.
+        if texts.iter().map(String::len).sum::<usize>() > max {
+            let chars = texts.iter().map(|t| t.chars().count()).sum();
+            if chars > max {
+                return Err(RowError::TooLong {
+                    column: column(),
+                    chars,
+                    max,
+                });
             }
-        };
-        let (chars, nul) = match cell {
-            Cell::Text(text) => (chars(text), text.contains('\0')),
-            Cell::List(items) => (
-                if items.iter().map(String::len).sum::<usize>() > max {
-                    items.iter().map(|i| i.chars().count()).sum()
-                } else {
-                    0
-                },
-                items.iter().any(|i| i.contains('\0')),
-            ),
-            Cell::Missing | Cell::Other(_) => (0, false),
-        };
-        if chars > self.plan.max_chars {
-            return Err(RowError::TooLong {
-                column: column(),
-                chars,
-                max: self.plan.max_chars,
-            });
         }
-        if nul {
+        if texts.iter().any(|t| t.contains('\0')) {
             return Err(RowError::Nul { column: column() });
         }
         Ok(cell)
