@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::{Db, MAX_BINDS, Sql, SqlBuilder};
 use crate::error::{QueryResultExt, StoreError};
-use crate::search::{Indexing, Written};
+use crate::search::Indexing;
 use crate::store::{Backend, Store};
 use crate::values::{
     day_text, from_millis, list_text, millis, parse_day, parse_list, parse_vocabulary, storable_day,
@@ -204,11 +204,9 @@ impl Store {
     ) -> Result<Vec<UpsertOutcome>, StoreError> {
         let (outcomes, change) = self.write_batch(batch, now).await?;
         if let Some(change) = change {
-            let written = Written {
-                rows: batch.to_vec(),
-                outcomes: outcomes.clone(),
-            };
-            self.start_indexing(change, written, false).finish().await?;
+            self.start_indexing(change, batch.to_vec(), &outcomes, false)
+                .finish()
+                .await?;
         }
         Ok(outcomes)
     }
@@ -227,13 +225,7 @@ impl Store {
     ) -> Result<(Vec<UpsertOutcome>, Indexing), StoreError> {
         let (outcomes, change) = self.write_batch(&batch, now).await?;
         let indexing = match change {
-            Some(change) => {
-                let written = Written {
-                    rows: batch,
-                    outcomes: outcomes.clone(),
-                };
-                self.start_indexing(change, written, true)
-            }
+            Some(change) => self.start_indexing(change, batch, &outcomes, true),
             None => Indexing::done(),
         };
         Ok((outcomes, indexing))

@@ -57,9 +57,9 @@ use crate::visibility::push_scope;
 
 /// The rows an upsert was given and what it did with each, to be indexed: their documents are
 /// made on the indexing side, off the writer's thread.
-pub(crate) struct Written {
-    pub rows: Vec<PreparedInsight>,
-    pub outcomes: Vec<UpsertOutcome>,
+struct Written {
+    rows: Vec<PreparedInsight>,
+    outcomes: Vec<UpsertOutcome>,
 }
 
 impl Written {
@@ -1035,11 +1035,21 @@ impl Store {
         Ok(done)
     }
 
-    /// Starts indexing what an upsert at `change` wrote, or catching up when the index missed
-    /// changes, on a task of its own.
-    pub(crate) fn start_indexing(&self, change: i64, written: Written, bulk: bool) -> Indexing {
+    /// Starts indexing what an upsert at `change` wrote (`rows`, with what it did with each),
+    /// or catching up when the index missed changes, on a task of its own.
+    pub(crate) fn start_indexing(
+        &self,
+        change: i64,
+        rows: Vec<PreparedInsight>,
+        outcomes: &[UpsertOutcome],
+        bulk: bool,
+    ) -> Indexing {
         let Some(index) = self.search.clone() else {
             return Indexing::done();
+        };
+        let written = Written {
+            rows,
+            outcomes: outcomes.to_vec(),
         };
         let store = self.clone();
         Indexing(Some(tokio::spawn(async move {
